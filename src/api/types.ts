@@ -1,0 +1,131 @@
+/**
+ * The v1alpha1 API of group aws-infra-operator.runner.codes: AWSProvider and ECRRepository.
+ * config/crd/bases holds the schema; test/unit/api/crd-types.test.ts keeps the two in step.
+ */
+
+export const GROUP = 'aws-infra-operator.runner.codes';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const AWS_PROVIDER = { kind: 'AWSProvider', plural: 'awsproviders' } as const;
+export const ECR_REPOSITORY = { kind: 'ECRRepository', plural: 'ecrrepositories' } as const;
+
+/** Guards every ECRRepository until its deletion policy has been carried out. */
+export const FINALIZER = `${GROUP}/finalizer`;
+/** Tag on every repository the operator created or adopted: `<namespace>/<name>` of the owning CR. */
+export const OWNER_TAG = `${GROUP}/owner`;
+/** Annotation that allows adopting an existing repository that carries no owner tag. */
+export const ADOPT_ANNOTATION = `${GROUP}/adopt`;
+/** Annotation whose change triggers an immediate full reconcile (as the documentation page shows it). */
+export const FORCE_SYNC_ANNOTATION = 'force-sync';
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+}
+
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+/** The `metav1.Condition` shape. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface AWSProviderSpec {
+  region: string;
+  roleARN?: string;
+  externalID?: string;
+  sessionName?: string;
+  accessKeyIDRef?: SecretKeyRef;
+  secretAccessKeyRef?: SecretKeyRef;
+  sessionTokenRef?: SecretKeyRef;
+  endpoint?: string;
+  defaultTags?: Record<string, string>;
+}
+
+export interface AWSProviderStatus {
+  ready?: boolean;
+  accountID?: string;
+  callerIdentity?: string;
+  lastAuthenticationTime?: string;
+  message?: string;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface AWSProvider {
+  apiVersion: typeof API_VERSION;
+  kind: 'AWSProvider';
+  metadata: ObjectMeta;
+  spec: AWSProviderSpec;
+  status?: AWSProviderStatus;
+}
+
+export type ImageTagMutability = 'MUTABLE' | 'IMMUTABLE';
+export type EncryptionType = 'AES256' | 'KMS';
+export type DeletionPolicy = 'Delete' | 'Retain' | 'Orphan';
+
+export interface EncryptionConfiguration {
+  encryptionType?: EncryptionType;
+  kmsKey?: string;
+}
+
+export interface ECRRepositorySpec {
+  providerRef: { name: string };
+  repositoryName: string;
+  imageTagMutability?: ImageTagMutability;
+  scanOnPush?: boolean;
+  encryptionConfiguration?: EncryptionConfiguration;
+  lifecyclePolicy?: { policyText?: string };
+  repositoryPolicyText?: string;
+  tags?: Record<string, string>;
+  deletionPolicy?: DeletionPolicy;
+}
+
+export interface ECRRepositoryStatus {
+  ready?: boolean;
+  repositoryArn?: string;
+  repositoryUri?: string;
+  registryId?: string;
+  creationDate?: string;
+  imageCount?: number;
+  imageTagMutability?: ImageTagMutability;
+  encryptionType?: EncryptionType;
+  imageScanningConfiguration?: { scanOnPush: boolean };
+  lastSyncTime?: string;
+  message?: string;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface ECRRepository {
+  apiVersion: typeof API_VERSION;
+  kind: 'ECRRepository';
+  metadata: ObjectMeta;
+  spec: ECRRepositorySpec;
+  status?: ECRRepositoryStatus;
+}
+
+/** Defaults that the CRD schema applies; the reconciler applies them again for objects written before. */
+export const SPEC_DEFAULTS = {
+  imageTagMutability: 'MUTABLE' as ImageTagMutability,
+  scanOnPush: false,
+  encryptionType: 'AES256' as EncryptionType,
+  deletionPolicy: 'Retain' as DeletionPolicy,
+};

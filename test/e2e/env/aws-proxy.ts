@@ -1,0 +1,183 @@
+import http from 'node:http';
+
+/**
+ * A small HTTP layer in front of moto that behaves as AWS does where moto does not, and counts calls.
+ *
+ * - moto answers DescribeRepositories, ListImages and DescribeImages with every item in one page; this
+ *   layer pages them as ECR does (100 items by default, maxResults up to 1,000, an opaque nextToken).
+ * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset.
+ * - Faults can be injected: POST /__aws/faults with [{operation, status, code, message, times}].
+ */
+
+const PAGED: Record<string, { listKey: string; max: number }> = {
+  DescribeRepositories: { listKey: 'repositories', max: 1000 },
+  ListImages: { listKey: 'imageIds', max: 1000 },
+  DescribeImages: { listKey: 'imageDetails', max: 1000 },
+};
+const DEFAULT_PAGE = 100;
+
+export interface Fault {
+  operation: string;
+  status: number;
+  code: string;
+  message: string;
+  times: number;
+}
+
+export interface AwsProxy {
+  readonly url: string;
+  readonly port: number;
+  calls(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+function operationOf(req: http.IncomingMessage, body: string): { service: string; operation: string } {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string' && target.includes('.')) {
+    const [prefix, operation] = target.split('.') as [string, string];
+    return { service: prefix.startsWith('AmazonEC2ContainerRegistry') ? 'ECR' : prefix, operation };
+  }
+  const action = new URLSearchParams(body).get('Action');
+  if (action) return { service: 'STS', operation: action };
+  return { service: 'other', operation: `${req.method} ${req.url}` };
+}
+
+function encodeToken(offset: number): string {
+  return Buffer.from(JSON.stringify({ offset })).toString('base64url');
+}
+
+function decodeToken(token: unknown): number | undefined {
+  if (typeof token !== 'string') return 0;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { offset?: unknown };
+    return typeof parsed.offset === 'number' ? parsed.offset : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function forward(target: URL, req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    upstream.on('error', reject);
+    upstream.end(body);
+  });
+}
+
+export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsProxy> {
+  const target = new URL(upstreamUrl);
+  const counts = new Map<string, number>();
+  let faults: Fault[] = [];
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`aws proxy: upstream failed: ${String(err)}`);
+      });
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): Promise<void> {
+    if (req.url?.startsWith('/__aws/')) return control(req, res, raw);
+    const text = raw.toString('utf8');
+    const { service, operation } = operationOf(req, text);
+    const key = `${service}:${operation}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+
+    const fault = faults.find((f) => f.operation === operation && f.times > 0);
+    if (fault) {
+      fault.times -= 1;
+      res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': fault.code });
+      res.end(JSON.stringify({ __type: fault.code, message: fault.message }));
+      return;
+    }
+
+    const paging = service === 'ECR' ? PAGED[operation] : undefined;
+    let input: Record<string, unknown> | undefined;
+    if (paging) {
+      try {
+        input = JSON.parse(text || '{}') as Record<string, unknown>;
+      } catch {
+        input = undefined;
+      }
+    }
+    // ECR does not page DescribeRepositories when names are given; neither do we.
+    if (!paging || !input || (operation === 'DescribeRepositories' && Array.isArray(input.repositoryNames))) {
+      const out = await forward(target, req, raw);
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
+      return;
+    }
+
+    const maxResults = input.maxResults === undefined ? DEFAULT_PAGE : Number(input.maxResults);
+    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > paging.max) {
+      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ __type: 'InvalidParameterException', message: `maxResults must be between 1 and ${paging.max}` }));
+      return;
+    }
+    const offset = decodeToken(input.nextToken);
+    if (offset === undefined) {
+      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ __type: 'InvalidParameterException', message: 'Invalid parameter at \'nextToken\'' }));
+      return;
+    }
+    const { maxResults: _m, nextToken: _n, ...rest } = input;
+    const body = Buffer.from(JSON.stringify(rest));
+    const out = await forward(target, req, body);
+    if (out.status !== 200) {
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
+      return;
+    }
+    const all = JSON.parse(out.body.toString('utf8')) as Record<string, unknown>;
+    const items = Array.isArray(all[paging.listKey]) ? (all[paging.listKey] as unknown[]) : [];
+    const page: Record<string, unknown> = { ...all, [paging.listKey]: items.slice(offset, offset + maxResults) };
+    delete page.nextToken;
+    if (offset + maxResults < items.length) page.nextToken = encodeToken(offset + maxResults);
+    const payload = Buffer.from(JSON.stringify(page));
+    const headers = { ...out.headers, 'content-length': String(payload.length) };
+    res.writeHead(200, headers);
+    res.end(payload);
+  }
+
+  function control(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void {
+    const reply = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    if (req.method === 'GET' && req.url === '/__aws/calls') return reply(200, Object.fromEntries(counts));
+    if (req.method === 'POST' && req.url === '/__aws/calls/reset') {
+      counts.clear();
+      return reply(200, {});
+    }
+    if (req.method === 'POST' && req.url === '/__aws/faults') {
+      faults = JSON.parse(raw.toString('utf8') || '[]') as Fault[];
+      return reply(200, faults);
+    }
+    reply(404, { error: 'unknown control path' });
+  }
+
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('aws proxy: no address');
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    calls: () => Object.fromEntries(counts),
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,208 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMoto, type Moto } from './moto.js';
+import { createPki, kubeconfigYaml, type Pki } from './pki.js';
+import { freePort, startProcess, waitFor, type ManagedProcess } from './processes.js';
+
+/**
+ * The local environment: etcd, a real kube-apiserver and moto (behind the paging layer), all on
+ * loopback and free ports. Used by the e2e setup, `make env-up` and `make dev` alike.
+ */
+
+const BUILD_SCRIPT = fileURLToPath(new URL('./build-binaries.sh', import.meta.url));
+
+export interface EnvironmentInfo {
+  dir: string;
+  kubeconfig: string;
+  apiServerUrl: string;
+  /** The AWS endpoint to use: the paging and call-counting layer in front of moto. */
+  awsEndpoint: string;
+  /** moto itself, for tools that must bypass the layer. */
+  motoEndpoint: string;
+  region: string;
+  kubeVersion: string;
+  caCert: string;
+  serviceAccountIssuer: string;
+}
+
+export interface Environment extends EnvironmentInfo {
+  pki: Pki;
+  /** Stops kube-apiserver and starts it again on the same port and storage. */
+  restartApiServer(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EnvironmentOptions {
+  dir: string;
+  region?: string;
+  /** Log progress to stderr. */
+  verbose?: boolean;
+}
+
+/** Builds (once; cached by version) and returns the directory that holds kube-apiserver and etcd. */
+export function ensureBinaries(verbose = false): string {
+  try {
+    const out = execFileSync('bash', [BUILD_SCRIPT], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', verbose ? 'inherit' : 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const lines = out.trim().split('\n');
+    return lines[lines.length - 1] ?? '';
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`building kube-apiserver and etcd failed:\n${stderr.slice(-4000)}`);
+  }
+}
+
+function httpsGet(url: string, pki: Pki): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, {
+      ca: readFileSync(pki.caCert),
+      cert: readFileSync(pki.adminCert),
+      key: readFileSync(pki.adminKey),
+      timeout: 5000,
+    }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-30).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export async function startEnvironment(options: EnvironmentOptions): Promise<Environment> {
+  const dir = path.resolve(options.dir);
+  const region = options.region ?? 'us-east-1';
+  const say = (m: string) => options.verbose && process.stderr.write(`env: ${m}\n`);
+  mkdirSync(path.join(dir, 'certs'), { recursive: true });
+  mkdirSync(path.join(dir, 'logs'), { recursive: true });
+
+  say('ensuring kube-apiserver and etcd binaries (built once, then cached)');
+  const binDir = ensureBinaries(options.verbose);
+  const pki = createPki(path.join(dir, 'certs'));
+  const started: ManagedProcess[] = [];
+  let moto: Moto | undefined;
+
+  const stopAll = async () => {
+    await moto?.stop();
+    for (const p of [...started].reverse()) await p.stop();
+    started.length = 0;
+  };
+
+  try {
+    const etcdPort = await freePort();
+    const etcdData = path.join(dir, 'etcd');
+    say(`starting etcd on 127.0.0.1:${etcdPort}`);
+    const etcdLog = path.join(dir, 'logs', 'etcd.log');
+    const etcd = startProcess('etcd', path.join(binDir, 'etcd'), [
+      `--data-dir=${etcdData}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      '--listen-peer-urls=http://127.0.0.1:0',
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ], etcdLog);
+    started.push(etcd);
+    await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok, 30_000,
+      () => (etcd.exited() ? `exited:\n${tail(etcdLog)}` : undefined));
+
+    const apiPort = await freePort();
+    const apiServerUrl = `https://127.0.0.1:${apiPort}`;
+    const issuer = `https://127.0.0.1:${apiPort}/`;
+    const apiArgs = [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      `--secure-port=${apiPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--cert-dir=${path.join(dir, 'certs')}`,
+      `--tls-cert-file=${pki.servingCert}`,
+      `--tls-private-key-file=${pki.servingKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      '--authorization-mode=RBAC',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      '--disable-admission-plugins=ServiceAccount',
+      `--service-account-issuer=${issuer}`,
+      `--service-account-key-file=${pki.serviceAccountPublicKey}`,
+      `--service-account-signing-key-file=${pki.serviceAccountSigningKey}`,
+      '--api-audiences=https://kubernetes.default.svc,sts.amazonaws.com',
+    ];
+    const apiLog = path.join(dir, 'logs', 'kube-apiserver.log');
+    let apiServer: ManagedProcess;
+    const startApiServer = async () => {
+      say(`starting kube-apiserver on ${apiServerUrl}`);
+      apiServer = startProcess('kube-apiserver', path.join(binDir, 'kube-apiserver'), apiArgs, apiLog);
+      started.push(apiServer);
+      await waitFor('kube-apiserver /readyz', async () => (await httpsGet(`${apiServerUrl}/readyz`, pki)).status === 200, 120_000,
+        () => (apiServer.exited() ? `exited:\n${tail(apiLog)}` : undefined));
+    };
+    await startApiServer();
+
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, kubeconfigYaml(apiServerUrl, pki.caCert, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
+    const version = JSON.parse((await httpsGet(`${apiServerUrl}/version`, pki)).body) as { gitVersion: string };
+
+    say('starting moto behind the paging layer');
+    moto = await startMoto(path.join(dir, 'logs'));
+    say(`AWS endpoint ${moto.endpoint} (moto at ${moto.motoEndpoint})`);
+
+    return {
+      dir,
+      kubeconfig,
+      apiServerUrl,
+      awsEndpoint: moto.endpoint,
+      motoEndpoint: moto.motoEndpoint,
+      region,
+      kubeVersion: version.gitVersion,
+      caCert: pki.caCert,
+      serviceAccountIssuer: issuer,
+      pki,
+      async restartApiServer() {
+        await apiServer.stop();
+        started.splice(started.indexOf(apiServer), 1);
+        await startApiServer();
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Environment variables that point a shell, awscli or the operator at the environment. */
+export function environmentVariables(info: EnvironmentInfo): Record<string, string> {
+  return {
+    KUBECONFIG: info.kubeconfig,
+    AWS_ENDPOINT_URL: info.awsEndpoint,
+    AWS_REGION: info.region,
+    AWS_DEFAULT_REGION: info.region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+}
+
+export function writeEnvFiles(info: EnvironmentInfo, envSh: string, extra: Record<string, unknown> = {}): void {
+  const vars = environmentVariables(info);
+  const lines = Object.entries(vars).map(([k, v]) => `export ${k}='${v}'`);
+  writeFileSync(envSh, `# written by the local environment; source it to use kubectl and aws against it\n${lines.join('\n')}\n`);
+  writeFileSync(path.join(path.dirname(envSh), 'env.json'), JSON.stringify({ ...info, ...extra }, null, 2));
+}
+
+export function readEnvInfo(file: string): (EnvironmentInfo & { supervisorPid?: number }) | undefined {
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as EnvironmentInfo & { supervisorPid?: number };
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// e2e tests share one local environment (etcd, kube-apiserver, moto behind the paging layer)
+// that the global setup starts once per run and always tears down. Files run one at a time:
+// they share the control plane and the machine has two cores.
+export default defineConfig({
+  test: {
+    include: ['test/e2e/**/*.test.ts'],
+    environment: 'node',
+    globalSetup: ['test/e2e/setup.ts'],
+    fileParallelism: false,
+    testTimeout: 180_000,
+    hookTimeout: 1_800_000,
+  },
+});
