@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -12,7 +12,9 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-e2e-'));
   env = await startEnvironment({ dir, verbose: true });
-  const { pki: _pki, restartApiServer: _r, stop: _s, ...info } = env;
+  // Lets a test that interrupts a whole run find the processes this run started.
+  if (process.env.E2E_PROCESS_GROUPS_FILE) writeFileSync(process.env.E2E_PROCESS_GROUPS_FILE, JSON.stringify(env.processGroups()));
+  const { pki: _pki, restartApiServer: _r, stop: _s, processGroups: _g, ...info } = env;
   project.provide('env', info);
 }
 

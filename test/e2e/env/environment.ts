@@ -30,6 +30,8 @@ export interface EnvironmentInfo {
 
 export interface Environment extends EnvironmentInfo {
   pki: Pki;
+  /** Process groups of etcd, kube-apiserver and moto (each led by its reaper). */
+  processGroups(): number[];
   /** Stops kube-apiserver and starts it again on the same port and storage. */
   restartApiServer(): Promise<void>;
   stop(): Promise<void>;
@@ -175,6 +177,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
         started.splice(started.indexOf(apiServer), 1);
         await startApiServer();
       },
+      processGroups: () => [...started.map((p) => p.pid), ...(moto ? moto.processGroups() : [])],
       stop: stopAll,
     };
   } catch (err) {

@@ -10,6 +10,7 @@ export interface Moto {
   endpoint: string;
   /** moto itself. */
   motoEndpoint: string;
+  processGroups(): number[];
   stop(): Promise<void>;
 }
 
@@ -39,6 +40,7 @@ export async function startMoto(dir: string): Promise<Moto> {
   return {
     endpoint: proxy.url,
     motoEndpoint,
+    processGroups: () => [moto.pid],
     async stop() {
       await proxy.close();
       await moto.stop();

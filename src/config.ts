@@ -1,0 +1,135 @@
+/**
+ * The operator's configuration: every flag, its environment variable and its default, in one table.
+ * main.ts parses it once into a typed object; nothing else reads process.env for configuration.
+ */
+
+export interface Config {
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  maxConcurrentReconciles: number;
+  syncPeriodMs: number;
+  providerVerifyPeriodMs: number;
+  watchNamespace: string | undefined;
+  logLevel: string;
+  awsRequestsPerSecond: number;
+  awsBurst: number;
+  shutdownTimeoutMs: number;
+}
+
+type Kind = 'string' | 'bool' | 'int' | 'duration' | 'number';
+
+interface FlagSpec {
+  flag: string;
+  env: string;
+  key: keyof Config;
+  kind: Kind;
+  default: string;
+  help: string;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export const FLAGS: readonly FlagSpec[] = [
+  { flag: 'metrics-bind-address', env: 'METRICS_BIND_ADDRESS', key: 'metricsBindAddress', kind: 'string', default: ':8080', help: 'address of the Prometheus /metrics endpoint ("0" disables it)' },
+  { flag: 'health-probe-bind-address', env: 'HEALTH_PROBE_BIND_ADDRESS', key: 'healthProbeBindAddress', kind: 'string', default: ':8081', help: 'address of /healthz and /readyz ("0" disables them)' },
+  { flag: 'leader-elect', env: 'LEADER_ELECT', key: 'leaderElect', kind: 'bool', default: 'false', help: 'elect a leader on a coordination.k8s.io/v1 Lease; only the leader reconciles' },
+  { flag: 'leader-election-namespace', env: 'LEADER_ELECTION_NAMESPACE', key: 'leaderElectionNamespace', kind: 'string', default: 'infra-operator-system', help: 'namespace of the leader election Lease (defaults to POD_NAMESPACE when set)' },
+  { flag: 'leader-election-id', env: 'LEADER_ELECTION_ID', key: 'leaderElectionId', kind: 'string', default: 'infra-operator.aws-infra-operator.runner.codes', help: 'name of the leader election Lease' },
+  { flag: 'max-concurrent-reconciles', env: 'MAX_CONCURRENT_RECONCILES', key: 'maxConcurrentReconciles', kind: 'int', default: '10', help: 'reconciles run at once per controller' },
+  { flag: 'sync-period', env: 'SYNC_PERIOD', key: 'syncPeriodMs', kind: 'duration', default: '10m', help: 'how often every ECRRepository is compared with AWS to find and revert drift' },
+  { flag: 'provider-verify-period', env: 'PROVIDER_VERIFY_PERIOD', key: 'providerVerifyPeriodMs', kind: 'duration', default: '5m', help: 'how often AWSProvider credentials and referenced Secrets are verified again' },
+  { flag: 'watch-namespace', env: 'WATCH_NAMESPACE', key: 'watchNamespace', kind: 'string', default: '', help: 'namespace to watch (empty: all namespaces)' },
+  { flag: 'log-level', env: 'LOG_LEVEL', key: 'logLevel', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
+  { flag: 'aws-requests-per-second', env: 'AWS_REQUESTS_PER_SECOND', key: 'awsRequestsPerSecond', kind: 'number', default: '20', help: 'client-side AWS request rate per account' },
+  { flag: 'aws-burst', env: 'AWS_BURST', key: 'awsBurst', kind: 'int', default: '40', help: 'client-side AWS request burst per account' },
+  { flag: 'shutdown-timeout', env: 'SHUTDOWN_TIMEOUT', key: 'shutdownTimeoutMs', kind: 'duration', default: '30s', help: 'how long SIGTERM waits for in-flight reconciles' },
+];
+
+export class ConfigError extends Error {}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(text: string): number | undefined {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2] as string] ?? 0), 0);
+}
+
+function convert(spec: FlagSpec, raw: string, source: string): Config[keyof Config] {
+  const fail = (what: string) => new ConfigError(`${source}: ${JSON.stringify(raw)} is not ${what}`);
+  switch (spec.kind) {
+    case 'string':
+      return raw;
+    case 'bool':
+      if (['true', '1', 'yes'].includes(raw)) return true;
+      if (['false', '0', 'no'].includes(raw)) return false;
+      throw fail('a boolean (true or false)');
+    case 'int': {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1) throw fail('a positive integer');
+      return n;
+    }
+    case 'number': {
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n <= 0) throw fail('a positive number');
+      return n;
+    }
+    case 'duration': {
+      const ms = parseDuration(raw);
+      if (ms === undefined || ms <= 0) throw fail('a duration such as 30s, 10m or 1h30m');
+      return ms;
+    }
+  }
+}
+
+export type ParseOutcome = { help: true } | { help: false; config: Config };
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ParseOutcome {
+  const values = new Map<keyof Config, Config[keyof Config]>();
+  for (const spec of FLAGS) {
+    const fromEnv = env[spec.env];
+    values.set(spec.key, convert(spec, fromEnv ?? spec.default, fromEnv === undefined ? `default of --${spec.flag}` : spec.env));
+  }
+  if (env.POD_NAMESPACE && env.LEADER_ELECTION_NAMESPACE === undefined) values.set('leaderElectionNamespace', env.POD_NAMESPACE);
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h') return { help: true };
+    const match = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    const spec = match && FLAGS.find((f) => f.flag === match[1]);
+    if (!match || !spec) throw new ConfigError(`unknown flag ${arg} (see --help)`);
+    let raw = match[2];
+    if (raw === undefined) {
+      if (spec.kind === 'bool') raw = 'true';
+      else {
+        raw = argv[++i];
+        if (raw === undefined) throw new ConfigError(`--${spec.flag} needs a value`);
+      }
+    }
+    values.set(spec.key, convert(spec, raw, `--${spec.flag}`));
+  }
+
+  const config = Object.fromEntries(values) as unknown as Config;
+  if (config.watchNamespace === '') config.watchNamespace = undefined;
+  if (!LOG_LEVELS.includes(config.logLevel)) throw new ConfigError(`--log-level: ${config.logLevel} is not one of ${LOG_LEVELS.join(', ')}`);
+  return { help: false, config };
+}
+
+export function helpText(): string {
+  const lines = FLAGS.map((f) => `  --${f.flag.padEnd(28)} ${f.help}\n  ${' '.repeat(30)} env ${f.env}, default ${JSON.stringify(f.default)}`);
+  return `infra-operator: manages Amazon ECR repositories declared as Kubernetes resources.
+
+Usage: infra-operator [flags]
+
+Kubernetes access comes from KUBECONFIG, ~/.kube/config or the in-cluster service account;
+AWS base credentials from the SDK's default chain (IRSA included); AWS_ENDPOINT_URL points
+ECR and STS at an AWS-compatible endpoint when a provider sets none.
+
+Flags (each also read from the environment variable shown):
+${lines.join('\n')}
+  --help                         this text
+`;
+}

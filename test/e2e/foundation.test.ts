@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sharedEnv } from './support/context.js';
+import { AwsCli } from './support/aws.js';
+import { Kubectl, eventually } from './support/kubectl.js';
+
+const widgetCrd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.foundation.test
+spec:
+  group: foundation.test
+  scope: Namespaced
+  names: { plural: widgets, singular: widget, kind: Widget }
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: { type: integer }
+`;
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('local environment', () => {
+  const env = sharedEnv();
+  const kubectl = new Kubectl(env.kubeconfig);
+
+  it('serves the kube-apiserver version it was built as', async () => {
+    const version = JSON.parse(await kubectl.ok(['get', '--raw', '/version'])) as { gitVersion: string; major: string };
+    expect(version.gitVersion).toMatch(/^v1\.(3[5-9]|[4-9]\d)\.\d+$/);
+    expect(version.gitVersion).toBe(env.kubeVersion);
+  });
+
+  it('accepts a CRD and round-trips a custom resource through kubectl', async () => {
+    await kubectl.apply(widgetCrd);
+    await kubectl.ok(['wait', '--for=condition=Established', 'crd/widgets.foundation.test', '--timeout=60s']);
+    await eventually('the widget resource to be served', async () =>
+      (await kubectl.run(['apply', '-f', '-'], 'apiVersion: foundation.test/v1\nkind: Widget\nmetadata: {name: w1, namespace: default}\nspec: {size: 3}\n')).code === 0 || undefined);
+    const widget = await kubectl.getJson<{ spec: { size: number } }>(['widget', 'w1', '-n', 'default']);
+    expect(widget.spec.size).toBe(3);
+    await kubectl.ok(['delete', 'crd', 'widgets.foundation.test']);
+  });
+
+  it('enforces RBAC for users other than the admin', async () => {
+    const denied = await kubectl.run(['auth', 'can-i', 'list', 'secrets', '--as=someone']);
+    expect(denied.stdout.trim()).toBe('no');
+  });
+
+  it('issues service account tokens (TokenRequest) for the sts.amazonaws.com audience', async () => {
+    await kubectl.ok(['create', 'serviceaccount', 'token-probe', '-n', 'default']);
+    const token = (await kubectl.ok(['create', 'token', 'token-probe', '-n', 'default', '--audience=sts.amazonaws.com'])).trim();
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud: string[]; sub: string; iss: string };
+    expect(payload.aud).toEqual(['sts.amazonaws.com']);
+    expect(payload.sub).toBe('system:serviceaccount:default:token-probe');
+    expect(payload.iss).toBe(env.serviceAccountIssuer);
+  });
+
+  it('answers AWS calls through moto behind the paging layer', async () => {
+    const aws = new AwsCli(env);
+    const before = (await aws.calls())['STS:GetCallerIdentity'] ?? 0;
+    const identity = await aws.json<{ Account: string }>(['sts', 'get-caller-identity']);
+    expect(identity.Account).toBe('123456789012');
+    expect((await aws.calls())['STS:GetCallerIdentity']).toBe(before + 1);
+  });
+
+  it('leaves no etcd, kube-apiserver or moto behind when a test run is interrupted', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-interrupt-'));
+    const groupsFile = path.join(dir, 'groups.json');
+    const child = spawn(process.execPath, [
+      path.resolve('node_modules/vitest/vitest.mjs'), 'run', '--config', 'vitest.e2e.config.ts',
+    ], { env: { ...process.env, E2E_FIXTURE: 'test/e2e/fixtures/idle-run.test.ts', E2E_PROCESS_GROUPS_FILE: groupsFile }, stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const groups = await eventually('the interrupted run to start its environment', async () =>
+      existsSync(groupsFile) ? (JSON.parse(readFileSync(groupsFile, 'utf8')) as number[]) : undefined, 120_000);
+    expect(groups.length).toBe(3);
+    expect(groups.every(groupAlive)).toBe(true);
+    child.kill('SIGINT');
+    await exited;
+    const deadline = Date.now() + 20_000;
+    while (groups.some(groupAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const left = groups.filter(groupAlive).map((g) => readFileSync(`/proc/${g}/cmdline`, 'utf8').replaceAll('\0', ' '));
+    expect(left).toEqual([]);
+  });
+});
