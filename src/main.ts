@@ -1,9 +1,32 @@
-import { ConfigError, helpText, parseConfig } from './config.js';
+import os from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { AWS_PROVIDER, ECR_REPOSITORY, type AWSProvider, type ECRRepository } from './api/types.js';
+import { AwsClientFactory } from './aws/clients.js';
+import { operatorAwsEnvironment } from './aws/credentials.js';
+import { ConfigError, helpText, parseConfig, type Config } from './config.js';
+import { awsProviderController } from './controllers/awsprovider.js';
+import { ecrRepositoryController } from './controllers/ecrrepository.js';
+import { createLogger } from './observability/logger.js';
+import { awsApiCallDuration, awsApiCalls } from './observability/metrics.js';
+import { ProviderConnections } from './providers/connections.js';
+import { AWS_PROVIDER_REF, AwsProviderReconciler } from './reconcilers/awsprovider.js';
+import { ECR_REPOSITORY_REF, EcrRepositoryReconciler } from './reconcilers/ecrrepository.js';
+import { EventRecorder } from './runtime/events.js';
+import { Informer } from './runtime/informer.js';
+import { KubeClient } from './runtime/kube.js';
+import { Manager } from './runtime/manager.js';
+import { ObjectWriter } from './runtime/status.js';
 
-function main(): void {
-  let parsed;
+/** Flags and environment -> a running Manager with both controllers. Nothing else lives here. */
+
+function parse(): Config | undefined {
   try {
-    parsed = parseConfig(process.argv.slice(2), process.env);
+    const parsed = parseConfig(process.argv.slice(2), process.env);
+    if (parsed.help) {
+      process.stdout.write(helpText());
+      return undefined;
+    }
+    return parsed.config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`infra-operator: ${err.message}\n`);
@@ -11,10 +34,88 @@ function main(): void {
     }
     throw err;
   }
-  if (parsed.help) {
-    process.stdout.write(helpText());
-    return;
-  }
 }
 
-main();
+async function main(): Promise<void> {
+  const config = parse();
+  if (!config) return;
+  const logger = createLogger({ level: config.logLevel, name: 'infra-operator' });
+
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const kube = new KubeClient(kubeConfig, { userAgent: 'infra-operator' });
+
+  const namespace = config.watchNamespace;
+  const providers = new Informer<AWSProvider>({ client: kube, ref: AWS_PROVIDER_REF, namespace, logger, name: AWS_PROVIDER.plural });
+  const repositories = new Informer<ECRRepository>({ client: kube, ref: ECR_REPOSITORY_REF, namespace, logger, name: ECR_REPOSITORY.plural });
+
+  const factory = new AwsClientFactory({
+    env: operatorAwsEnvironment(),
+    requestsPerSecond: config.awsRequestsPerSecond,
+    burst: config.awsBurst,
+    onCall: (service, operation, outcome, seconds) => {
+      awsApiCalls.inc({ service, operation, outcome });
+      awsApiCallDuration.observe({ service, operation }, seconds);
+    },
+  });
+  const connections = new ProviderConnections({ kube, factory });
+  const writer = new ObjectWriter(kube);
+  const events = new EventRecorder({ client: kube, component: 'infra-operator', logger });
+
+  const providerReconciler = new AwsProviderReconciler({
+    providers, connections, writer, events, logger,
+    verifyPeriodMs: config.providerVerifyPeriodMs,
+    secretPollPeriodMs: config.secretPollPeriodMs,
+  });
+  const repositoryReconciler = new EcrRepositoryReconciler({ repositories, providers, connections, writer, events, logger });
+
+  const manager = new Manager({
+    client: kube,
+    logger,
+    leaderElection: {
+      enabled: config.leaderElect,
+      namespace: config.leaderElectionNamespace,
+      name: config.leaderElectionId,
+      identity: `${os.hostname()}_${process.pid}`,
+    },
+    metricsAddr: config.metricsBindAddress,
+    probeAddr: config.healthProbeBindAddress,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  });
+  manager.addInformer(providers);
+  manager.addInformer(repositories);
+  manager.addController(awsProviderController({ providers, reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
+  manager.addController(ecrRepositoryController({
+    repositories, providers, reconciler: repositoryReconciler, logger,
+    concurrency: config.maxConcurrentReconciles,
+    syncPeriodMs: config.syncPeriodMs,
+  }));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    manager
+      .stop()
+      .then(() => {
+        factory.close();
+        logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  logger.info({ config: { ...config } }, 'starting');
+  await manager.start();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`infra-operator: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

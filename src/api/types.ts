@@ -69,13 +69,14 @@ export interface AWSProviderStatus {
   conditions?: Condition[];
 }
 
-export interface AWSProvider {
+// Object types are aliases, not interfaces, so that they fit the runtime's generic KubeObject.
+export type AWSProvider = {
   apiVersion: typeof API_VERSION;
   kind: 'AWSProvider';
   metadata: ObjectMeta;
   spec: AWSProviderSpec;
   status?: AWSProviderStatus;
-}
+};
 
 export type ImageTagMutability = 'MUTABLE' | 'IMMUTABLE';
 export type EncryptionType = 'AES256' | 'KMS';
@@ -114,13 +115,13 @@ export interface ECRRepositoryStatus {
   conditions?: Condition[];
 }
 
-export interface ECRRepository {
+export type ECRRepository = {
   apiVersion: typeof API_VERSION;
   kind: 'ECRRepository';
   metadata: ObjectMeta;
   spec: ECRRepositorySpec;
   status?: ECRRepositoryStatus;
-}
+};
 
 /** Defaults that the CRD schema applies; the reconciler applies them again for objects written before. */
 export const SPEC_DEFAULTS = {

@@ -1,0 +1,225 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ADOPT_ANNOTATION, FINALIZER, OWNER_TAG, type AWSProvider, type ECRRepository } from '../../../src/api/types.js';
+import { EcrRepositoryReconciler } from '../../../src/reconcilers/ecrrepository.js';
+import { awsError, connectionFor, FakeEcr, FakeEvents, FakeWriter, readyProvider, repository, silentLogger, Store } from './fakes.js';
+
+const key = { namespace: 'team', name: 'app' };
+const lifecycle = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}';
+const policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}';
+const MUTATING = ['create', 'update', 'delete'];
+
+let ecr: FakeEcr;
+let writer: FakeWriter;
+let events: FakeEvents;
+let repositories: Store<ECRRepository>;
+let providers: Store<AWSProvider>;
+let reconciler: EcrRepositoryReconciler;
+
+beforeEach(() => {
+  ecr = new FakeEcr();
+  writer = new FakeWriter();
+  events = new FakeEvents();
+  repositories = new Store();
+  providers = new Store();
+  providers.put(readyProvider('aws', 'team', { 'managed-by': 'infra-operator' }));
+  reconciler = new EcrRepositoryReconciler({
+    repositories, providers, writer, events, logger: silentLogger,
+    connections: { get: async () => connectionFor(ecr) },
+    clock: () => new Date('2026-11-23T10:00:00Z'),
+  });
+});
+
+function reason(): string | undefined {
+  const conditions = writer.last().conditions as Array<{ type: string; reason: string }> | undefined;
+  return conditions?.find((c) => c.type === 'Ready')?.reason;
+}
+
+describe('ECRRepository reconciler', () => {
+  it('creates a full-spec repository with three AWS calls and one status write', async () => {
+    repositories.put(repository({ imageTagMutability: 'IMMUTABLE', scanOnPush: true, lifecyclePolicy: { policyText: lifecycle }, repositoryPolicyText: policy, tags: { team: 'a' } }));
+    await reconciler.reconcile(key);
+    expect(ecr.calls).toEqual(['create', 'update']);
+    const stored = ecr.repos.get('team/app')!;
+    expect(stored.live.imageTagMutability).toBe('IMMUTABLE');
+    expect(stored.details.tags).toEqual({ team: 'a', 'managed-by': 'infra-operator', [OWNER_TAG]: 'team/app' });
+    expect(stored.details.lifecyclePolicyText).toBe(lifecycle);
+    expect(stored.details.repositoryPolicyText).toBe(policy);
+    expect(writer.finalizersAdded).toBe(1);
+    expect(writer.statuses).toHaveLength(1);
+    expect(writer.last()).toMatchObject({ ready: true, repositoryArn: stored.live.arn, imageCount: 0, observedGeneration: 1, lastSyncTime: '2026-11-23T10:00:00Z' });
+    expect(reason()).toBe('Available');
+    expect(events.events.map((e) => e.reason)).toEqual(['Created']);
+  });
+
+  it('makes no mutating call for an unchanged repository', async () => {
+    const obj = repositories.put(repository({ tags: { team: 'a' } }, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    repositories.put({ ...obj, status: writer.last() as ECRRepository['status'] });
+    ecr.calls = [];
+    await reconciler.reconcile(key);
+    expect(ecr.calls.filter((c) => MUTATING.includes(c))).toEqual([]);
+    expect(ecr.calls).toEqual(['describe', 'details']);
+  });
+
+  it('reverts drift made outside Kubernetes', async () => {
+    const obj = repositories.put(repository({ imageTagMutability: 'IMMUTABLE', tags: { team: 'a' } }, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    repositories.put({ ...obj, status: writer.last() as ECRRepository['status'] });
+    const entry = ecr.repos.get('team/app')!;
+    entry.live.imageTagMutability = 'MUTABLE';
+    entry.details.tags.team = 'changed';
+    entry.details.lifecyclePolicyText = lifecycle;
+    await reconciler.reconcile(key);
+    expect(entry.live.imageTagMutability).toBe('IMMUTABLE');
+    expect(entry.details.tags.team).toBe('a');
+    expect(entry.details.lifecyclePolicyText).toBeUndefined();
+    expect(events.events.at(-1)?.reason).toBe('Updated');
+  });
+
+  it('refuses an existing repository without owner tag unless the adopt annotation is set', async () => {
+    ecr.seed('team/app', { other: 'x' });
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    expect(await reconciler.reconcile(key)).toEqual({ requeue: true });
+    expect(reason()).toBe('AlreadyExists');
+    expect(writer.last().message).toContain(ADOPT_ANNOTATION);
+    expect(ecr.calls.filter((c) => c === 'update')).toEqual([]);
+
+    repositories.put(repository({}, { finalizers: [FINALIZER], annotations: { [ADOPT_ANNOTATION]: 'true' } }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBe('team/app');
+    expect(events.events.some((e) => e.reason === 'Adopted')).toBe(true);
+  });
+
+  it('takes over silently a repository that carries its own owner tag (crash recovery)', async () => {
+    ecr.seed('team/app', { [OWNER_TAG]: 'team/app', 'managed-by': 'infra-operator' });
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    expect(ecr.calls.filter((c) => c === 'update')).toEqual([]);
+  });
+
+  it('changes nothing in a repository owned by another object', async () => {
+    ecr.seed('team/app', { [OWNER_TAG]: 'team/first' });
+    repositories.put(repository({}, { finalizers: [FINALIZER], annotations: { [ADOPT_ANNOTATION]: 'true' } }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('AlreadyOwned');
+    expect(writer.last().message).toContain('team/first');
+    expect(ecr.calls.filter((c) => MUTATING.includes(c) && c !== 'create')).toEqual([]);
+    expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBe('team/first');
+  });
+
+  it('reports an invalid policy as InvalidSpec without calling AWS', async () => {
+    repositories.put(repository({ lifecyclePolicy: { policyText: '{"rules": []}' } }, { finalizers: [FINALIZER] }));
+    expect(await reconciler.reconcile(key)).toEqual({});
+    expect(ecr.calls).toEqual([]);
+    expect(reason()).toBe('InvalidSpec');
+    expect(writer.last().message).toContain('spec.lifecyclePolicy.policyText');
+    const conditions = writer.last().conditions as Array<{ type: string; status: string }>;
+    expect(conditions.find((c) => c.type === 'Stalled')?.status).toBe('True');
+  });
+
+  it('waits for a provider that is not Ready, with Reconciling=True', async () => {
+    providers.items.clear();
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    const result = await reconciler.reconcile(key);
+    expect(result.requeueAfterMs).toBeGreaterThan(0);
+    expect(reason()).toBe('ProviderNotReady');
+    const conditions = writer.last().conditions as Array<{ type: string; status: string }>;
+    expect(conditions.find((c) => c.type === 'Reconciling')?.status).toBe('True');
+    expect(ecr.calls).toEqual([]);
+  });
+
+  it.each([
+    ['AccessDenied', 'AccessDeniedException', 'AccessDenied'],
+    ['KMSKeyInvalid', 'KmsException', 'KMSKeyInvalid'],
+    ['LimitExceeded', 'LimitExceededException', 'LimitExceeded'],
+    ['InvalidParameter', 'InvalidParameterException', 'InvalidSpec'],
+  ] as const)('maps %s to Stalled with reason %s, backing off without an error storm', async (kind, code, expected) => {
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    ecr.failNext.set('create', awsError(kind, code));
+    expect(await reconciler.reconcile(key)).toEqual({ requeue: true });
+    expect(reason()).toBe(expected);
+    expect(writer.last().message).toContain(`${code} from AWS`);
+  });
+
+  it('throws transient failures so that the queue backs off and retries', async () => {
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    ecr.failNext.set('create', awsError('Throttled', 'ThrottlingException'));
+    await expect(reconciler.reconcile(key)).rejects.toThrow(/ThrottlingException/);
+    expect(reason()).toBe('Throttled');
+  });
+
+  it('keeps a repository whose policy call failed during create managed, and finishes it next time', async () => {
+    repositories.put(repository({ lifecyclePolicy: { policyText: lifecycle } }, { finalizers: [FINALIZER] }));
+    ecr.failNext.set('update', awsError('Transient', 'ServiceUnavailable', 'PutLifecyclePolicy'));
+    await expect(reconciler.reconcile(key)).rejects.toThrow();
+    expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBe('team/app');
+    await reconciler.reconcile(key);
+    expect(ecr.repos.get('team/app')!.details.lifecyclePolicyText).toBe(lifecycle);
+    expect(reason()).toBe('Available');
+  });
+
+  describe('deletion', () => {
+    function deleting(deletionPolicy: 'Delete' | 'Retain' | 'Orphan', created = true): ECRRepository {
+      return repositories.put({
+        ...repository({ deletionPolicy }, { finalizers: [FINALIZER], deletionTimestamp: '2026-11-23T10:00:00Z' }),
+        status: created ? { repositoryArn: 'arn:aws:ecr:us-east-1:123456789012:repository/team/app' } : {},
+      });
+    }
+
+    it('Delete removes an owned repository, images included', async () => {
+      ecr.seed('team/app', { [OWNER_TAG]: 'team/app' });
+      ecr.repos.get('team/app')!.details.imageCount = 3;
+      deleting('Delete');
+      await reconciler.reconcile(key);
+      expect(ecr.repos.has('team/app')).toBe(false);
+      expect(writer.finalizersRemoved).toBe(1);
+      expect(events.events.at(-1)).toMatchObject({ reason: 'Deleted' });
+    });
+
+    it('Delete never removes a repository owned by someone else', async () => {
+      ecr.seed('team/app', { [OWNER_TAG]: 'team/other' });
+      deleting('Delete');
+      await reconciler.reconcile(key);
+      expect(ecr.repos.has('team/app')).toBe(true);
+      expect(writer.finalizersRemoved).toBe(1);
+    });
+
+    it('Retain leaves AWS untouched and needs no provider', async () => {
+      providers.items.clear();
+      ecr.seed('team/app', { [OWNER_TAG]: 'team/app' });
+      deleting('Retain');
+      await reconciler.reconcile(key);
+      expect(ecr.calls).toEqual([]);
+      expect(writer.finalizersRemoved).toBe(1);
+    });
+
+    it('Orphan removes the owner tag and keeps the repository', async () => {
+      ecr.seed('team/app', { [OWNER_TAG]: 'team/app', team: 'a' });
+      deleting('Orphan');
+      await reconciler.reconcile(key);
+      expect(ecr.repos.get('team/app')!.details.tags).toEqual({ team: 'a' });
+      expect(writer.finalizersRemoved).toBe(1);
+    });
+
+    it('Delete waits for a missing provider with a clear condition', async () => {
+      providers.items.clear();
+      ecr.seed('team/app', { [OWNER_TAG]: 'team/app' });
+      deleting('Delete');
+      const result = await reconciler.reconcile(key);
+      expect(result.requeueAfterMs).toBeGreaterThan(0);
+      expect(writer.finalizersRemoved).toBe(0);
+      expect(reason()).toBe('ProviderNotReady');
+      expect(writer.last().message).toMatch(/deletion waits/);
+      expect(ecr.repos.has('team/app')).toBe(true);
+    });
+
+    it('Orphan of a repository that was never created does not wait for the provider', async () => {
+      providers.items.clear();
+      deleting('Orphan', false);
+      await reconciler.reconcile(key);
+      expect(writer.finalizersRemoved).toBe(1);
+    });
+  });
+});
