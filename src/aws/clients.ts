@@ -1,0 +1,306 @@
+/**
+ * Every AWS client the operator uses is built here and only here, so that endpoint, region, retry,
+ * timeouts, the per-account rate limit and call metrics are the same for all of them.
+ */
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import {
+  createCredentialProvider,
+  endpointFor,
+  type AwsCredentialIdentityProvider,
+  type CredentialProviderDeps,
+  type CredentialSource,
+  type OperatorAwsEnvironment,
+  type StsClientConfig,
+} from './credentials.js';
+import { classifyAwsError } from './errors.js';
+import { RateLimiterRegistry, type TokenBucket } from './ratelimit.js';
+
+export type AwsService = 'ECR' | 'STS';
+export type AwsCallOutcome = 'success' | 'error';
+
+export interface AwsClientOptions {
+  /** Client-side request rate per AWS account. */
+  requestsPerSecond: number;
+  burst?: number;
+  /** Attempts per call, the first included (adaptive retry mode). Default 3. */
+  maxAttempts?: number;
+  /** Reports every API call once, after its retries: for metrics. */
+  onCall?: (service: AwsService, operation: string, outcome: AwsCallOutcome, seconds: number) => void;
+  /** How long to wait for a TCP connection. Default 3 s. */
+  connectionTimeoutMs?: number;
+  /** How long one attempt may take from request to full response. Default 15 s. */
+  requestTimeoutMs?: number;
+}
+
+export interface AwsClientFactoryOptions extends AwsClientOptions {
+  env: OperatorAwsEnvironment;
+  /**
+   * Shared with other factories or injected by tests (its own rate then applies, not
+   * requestsPerSecond/burst); by default one per factory.
+   */
+  limiters?: RateLimiterRegistry;
+  /** Test seams of the credential code (clock, token file reader, default chain). */
+  credentialDeps?: Pick<CredentialProviderDeps, 'clock' | 'readFile' | 'defaultChain' | 'refreshBeforeMs'>;
+  /** How long replaced clients stay usable for calls already in flight before they are closed. */
+  retireAfterMs?: number;
+}
+
+export interface CallerIdentity {
+  accountId: string;
+  arn: string;
+  userId: string;
+}
+
+export interface AwsSession {
+  readonly key: string;
+  readonly ecr: ECRClient;
+  readonly sts: STSClient;
+  readonly region: string;
+  /** The endpoint ECR calls go to, when not AWS's own. */
+  readonly endpoint?: string;
+  readonly credentials: AwsCredentialIdentityProvider;
+  /**
+   * sts:GetCallerIdentity through the session's credentials; also records accountId. Rejects with
+   * a classified AwsError.
+   */
+  callerIdentity(): Promise<CallerIdentity>;
+  /** Known after the first successful callerIdentity(). */
+  readonly accountId?: string;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+const DEFAULT_RETIRE_AFTER_MS = 120_000;
+
+/** 'GetCallerIdentityCommand' -> 'GetCallerIdentity'. */
+function operationName(commandName: string | undefined): string {
+  if (!commandName) return 'unknown';
+  return commandName.endsWith('Command') ? commandName.slice(0, -'Command'.length) : commandName;
+}
+
+// The messages name no value: an endpoint URL may carry user info, and the caller knows which
+// provider it asked about.
+function checkEndpoint(endpoint: string | undefined): void {
+  if (endpoint === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new Error('the AWS endpoint is not a URL (expected http(s)://host[:port])');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`the AWS endpoint must be an http or https URL, not ${url.protocol}`);
+  }
+}
+
+interface Instrumentation {
+  service: AwsService;
+  limiter: () => TokenBucket;
+  onCall?: AwsClientOptions['onCall'];
+}
+
+type Next<A, R> = (args: A) => Promise<R>;
+type Middleware = <A, R>(next: Next<A, R>, context: { commandName?: string }) => Next<A, R>;
+
+/** The two methods of the SDK's middleware stack used here, in a shape every client's stack fits. */
+interface StackLike {
+  add(middleware: Middleware, options: { step: 'initialize'; name: string; priority: 'high'; override: boolean }): void;
+  addRelativeTo(middleware: Middleware, options: { relation: 'after'; toMiddleware: string; name: string; override: boolean }): void;
+}
+
+/**
+ * Two middlewares: the outermost one times each call (retries and credential resolution included)
+ * and reports it; the one right after the retry middleware waits on the account's bucket before
+ * every attempt, so that retries are paced too.
+ */
+function instrument(stack: StackLike, { service, limiter, onCall }: Instrumentation): void {
+  const report: Middleware = (next, context) =>
+    async (args) => {
+      const started = performance.now();
+      const operation = operationName(context.commandName);
+      let outcome: AwsCallOutcome = 'error';
+      try {
+        const out = await next(args);
+        outcome = 'success';
+        return out;
+      } finally {
+        // A metrics hook must never turn a successful AWS call into a failure.
+        try {
+          onCall?.(service, operation, outcome, (performance.now() - started) / 1000);
+        } catch {
+          /* ignored on purpose */
+        }
+      }
+    };
+  const pace: Middleware = (next) =>
+    async (args) => {
+      await limiter().acquire();
+      return next(args);
+    };
+  stack.add(report, { step: 'initialize', name: 'infraOperatorCallReport', priority: 'high', override: true });
+  stack.addRelativeTo(pace, { relation: 'after', toMiddleware: 'retryMiddleware', name: 'infraOperatorRateLimit', override: true });
+}
+
+interface SessionEntry {
+  fingerprint: string;
+  session: AwsSession;
+  close(): void;
+}
+
+export class AwsClientFactory {
+  private readonly sessions = new Map<string, SessionEntry>();
+  private readonly limiters: RateLimiterRegistry;
+  private readonly retiring = new Set<ReturnType<typeof setTimeout>>();
+  private readonly pendingClose = new Set<() => void>();
+
+  constructor(private readonly opts: AwsClientFactoryOptions) {
+    this.limiters = opts.limiters ?? new RateLimiterRegistry({
+      requestsPerSecond: opts.requestsPerSecond,
+      ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
+    });
+  }
+
+  /** The bucket for an account key: exposed so that other callers to the same account can share it. */
+  limiterFor(accountKey: string): TokenBucket {
+    return this.limiters.limiterFor(accountKey);
+  }
+
+  /**
+   * One cached session per key, rebuilt when the fingerprint changes. The fingerprint covers secret
+   * values: it must never be logged.
+   */
+  session(key: string, fingerprint: string, source: CredentialSource): AwsSession {
+    const cached = this.sessions.get(key);
+    if (cached?.fingerprint === fingerprint) return cached.session;
+    const entry = this.build(key, fingerprint, source);
+    if (cached) this.retire(cached);
+    this.sessions.set(key, entry);
+    return entry.session;
+  }
+
+  /** Forgets a session (its provider is gone); its clients close once calls in flight are done. */
+  drop(key: string): void {
+    const cached = this.sessions.get(key);
+    if (!cached) return;
+    this.sessions.delete(key);
+    this.retire(cached);
+    this.limiters.forget(key);
+  }
+
+  /** Closes every client now: for shutdown, after in-flight work has finished. */
+  close(): void {
+    for (const timer of this.retiring) clearTimeout(timer);
+    this.retiring.clear();
+    for (const closeRetired of this.pendingClose) closeRetired();
+    this.pendingClose.clear();
+    for (const entry of this.sessions.values()) entry.close();
+    this.sessions.clear();
+  }
+
+  private retire(entry: SessionEntry): void {
+    // Another reconcile may still be in a call on the old clients; closing their connections now
+    // would fail it for no reason.
+    const timer = setTimeout(() => {
+      this.retiring.delete(timer);
+      this.pendingClose.delete(entry.close);
+      entry.close();
+    }, this.opts.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS);
+    timer.unref();
+    this.retiring.add(timer);
+    this.pendingClose.add(entry.close);
+  }
+
+  private clientConfig(region: string, endpoint: string | undefined) {
+    return {
+      region,
+      ...(endpoint ? { endpoint } : {}),
+      retryMode: 'adaptive',
+      maxAttempts: this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      requestHandler: {
+        connectionTimeout: this.opts.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+        requestTimeout: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        // Without this the handler only warns when a response is late and keeps waiting.
+        throwOnRequestTimeout: true,
+      },
+    };
+  }
+
+  private build(key: string, fingerprint: string, source: CredentialSource): SessionEntry {
+    const env = this.opts.env;
+    const ecrEndpoint = endpointFor('ECR', source, env);
+    const stsEndpoint = endpointFor('STS', source, env);
+    // Rejected here, once, rather than by the SDK on every call with a less helpful message.
+    if (!source.region?.trim()) throw new Error('an AWS region is required');
+    checkEndpoint(ecrEndpoint);
+    checkEndpoint(stsEndpoint);
+
+    const clients: Array<{ destroy(): void }> = [];
+    // Until the account is known, a session paces itself under its own key.
+    let accountId: string | undefined;
+    const limiter = () => this.limiters.limiterFor(accountId ?? key);
+    const onCall = this.opts.onCall;
+
+    const stsFor = (config: StsClientConfig): STSClient => {
+      const client = new STSClient({
+        ...this.clientConfig(config.region, config.endpoint),
+        ...(config.credentials ? { credentials: config.credentials } : {}),
+      });
+      instrument(client.middlewareStack, { service: 'STS', limiter, onCall });
+      clients.push(client);
+      return client;
+    };
+
+    const credentials = createCredentialProvider(source, {
+      env,
+      stsClientFactory: stsFor,
+      defaultChain: this.opts.credentialDeps?.defaultChain ?? ((where) => fromNodeProviderChain({
+        // The chain's own STS client (IRSA: AssumeRoleWithWebIdentity for AWS_ROLE_ARN) gets the
+        // same endpoint, timeouts, retries, pacing and metrics as every other client.
+        clientConfig: this.clientConfig(where.region, where.endpoint),
+        clientPlugins: [{ applyToStack: (stack) => instrument(stack, { service: 'STS', limiter, onCall }) }],
+      })),
+      ...(this.opts.credentialDeps?.clock ? { clock: this.opts.credentialDeps.clock } : {}),
+      ...(this.opts.credentialDeps?.readFile ? { readFile: this.opts.credentialDeps.readFile } : {}),
+      ...(this.opts.credentialDeps?.refreshBeforeMs !== undefined ? { refreshBeforeMs: this.opts.credentialDeps.refreshBeforeMs } : {}),
+    });
+
+    const ecr = new ECRClient({ ...this.clientConfig(source.region, ecrEndpoint), credentials });
+    instrument(ecr.middlewareStack, { service: 'ECR', limiter, onCall });
+    clients.push(ecr);
+    const sts = stsFor({ region: source.region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}), credentials });
+
+    const session: AwsSession = {
+      key,
+      ecr,
+      sts,
+      region: source.region,
+      ...(ecrEndpoint ? { endpoint: ecrEndpoint } : {}),
+      credentials,
+      get accountId() {
+        return accountId;
+      },
+      async callerIdentity() {
+        let out;
+        try {
+          out = await sts.send(new GetCallerIdentityCommand({}));
+        } catch (err) {
+          // Failures to obtain credentials (AssumeRole refused, STS unreachable) surface here too.
+          throw classifyAwsError(err, 'GetCallerIdentity', 'STS');
+        }
+        if (!out.Account || !out.Arn) throw new Error('sts:GetCallerIdentity returned no account');
+        accountId = out.Account;
+        return { accountId: out.Account, arn: out.Arn, userId: out.UserId ?? '' };
+      },
+    };
+    return {
+      fingerprint,
+      session,
+      close: () => {
+        for (const client of clients) client.destroy();
+      },
+    };
+  }
+}

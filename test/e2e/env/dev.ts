@@ -1,0 +1,84 @@
+/**
+ * `make dev`: the whole product on one machine. Starts etcd, kube-apiserver and moto, installs the
+ * CRDs, runs the operator from source against them, applies config/samples and shows the result.
+ * Ctrl-C stops everything. Another shell can join with `source .local/env.sh`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, openSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { environmentVariables, startEnvironment, writeEnvFiles } from './environment.js';
+
+const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const localDir = path.join(root, '.local');
+
+function kubectl(env: NodeJS.ProcessEnv, args: string[], show = true): boolean {
+  const result = spawnSync('kubectl', args, { env, stdio: show ? 'inherit' : 'pipe', encoding: 'utf8' });
+  return result.status === 0;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(localDir, { recursive: true });
+  const dir = path.join(localDir, 'dev');
+  rmSync(dir, { recursive: true, force: true });
+  const env = await startEnvironment({ dir, verbose: true });
+  writeEnvFiles(env, path.join(localDir, 'env.sh'), { supervisorPid: process.pid });
+  const shellEnv = { ...process.env, ...environmentVariables(env) };
+
+  let operator: ReturnType<typeof spawn> | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write('\ndev: stopping the operator and the environment\n');
+    if (operator && operator.exitCode === null) {
+      const exited = new Promise((r) => operator?.once('exit', r));
+      operator.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    await env.stop();
+    rmSync(path.join(localDir, 'env.json'), { force: true });
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  process.stderr.write('dev: installing the CRDs\n');
+  if (!kubectl(shellEnv, ['apply', '-f', path.join(root, 'config/crd/bases')])) return stop(1);
+  kubectl(shellEnv, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s'], false);
+
+  const logFile = path.join(localDir, 'operator.log');
+  process.stderr.write(`dev: starting the operator (logs in ${path.relative(process.cwd(), logFile)})\n`);
+  const log = openSync(logFile, 'w');
+  operator = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'),
+    '--metrics-bind-address=127.0.0.1:8080', '--health-probe-bind-address=127.0.0.1:8081', '--sync-period=1m'], {
+    cwd: root,
+    env: shellEnv,
+    stdio: ['ignore', log, log],
+  });
+  operator.once('exit', (code) => {
+    if (!stopping) {
+      process.stderr.write(`dev: the operator exited with code ${code}; see ${logFile}\n`);
+      void stop(1);
+    }
+  });
+
+  process.stderr.write('dev: applying config/samples\n');
+  kubectl(shellEnv, ['apply', '-k', path.join(root, 'config/samples')]);
+  kubectl(shellEnv, ['wait', '--for=condition=Ready', 'awsproviders', '--all', '--timeout=60s'], false);
+  kubectl(shellEnv, ['wait', '--for=condition=Ready', 'ecrrepositories', '--all', '--timeout=60s'], false);
+  kubectl(shellEnv, ['get', 'awsproviders,ecrrepositories']);
+  process.stderr.write(`
+dev: running. In another shell:
+  source .local/env.sh
+  kubectl get ecrrepositories -w
+  aws ecr describe-repositories
+Metrics on http://127.0.0.1:8080/metrics, probes on http://127.0.0.1:8081/readyz.
+Ctrl-C stops everything.
+`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`dev: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,105 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { environmentVariables, type EnvironmentInfo } from '../env/environment.js';
+import { freePort, startProcess, type ManagedProcess } from '../env/processes.js';
+import { eventually } from './kubectl.js';
+
+/** The operator as a process (the built dist/main.js), as it runs in a cluster. */
+export interface OperatorProcess {
+  readonly metricsUrl: string;
+  readonly probeUrl: string;
+  readonly logFile: string;
+  /** Parsed JSON log lines so far. */
+  logLines(): Array<Record<string, unknown>>;
+  /** Raw output so far. */
+  output(): string;
+  metrics(): Promise<string>;
+  /** Sum of a metric's samples whose labels include every given label. */
+  metricValue(name: string, labels?: Record<string, string>): Promise<number>;
+  stop(): Promise<void>;
+  kill9(): void;
+  exited(): boolean;
+}
+
+export interface OperatorOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  kubeconfig?: string;
+  /** Wait for /readyz (default true). */
+  waitReady?: boolean;
+}
+
+export async function startOperator(info: EnvironmentInfo, opts: OperatorOptions = {}): Promise<OperatorProcess> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-run-'));
+  const logFile = path.join(dir, 'operator.log');
+  const metricsPort = await freePort();
+  const probePort = await freePort();
+  const env = {
+    ...process.env,
+    ...environmentVariables(info),
+    ...(opts.kubeconfig ? { KUBECONFIG: opts.kubeconfig } : {}),
+    ...(opts.env ?? {}),
+  };
+  const proc: ManagedProcess = startProcess('operator', process.execPath, [
+    path.resolve('dist/main.js'),
+    `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+    `--health-probe-bind-address=127.0.0.1:${probePort}`,
+    '--log-level=debug',
+    ...(opts.args ?? []),
+  ], logFile, env);
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const probeUrl = `http://127.0.0.1:${probePort}`;
+  const output = () => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const metrics = async () => (await fetch(metricsUrl)).text();
+  const operator: OperatorProcess = {
+    metricsUrl,
+    probeUrl,
+    logFile,
+    output,
+    logLines: () =>
+      output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return {};
+          }
+        }),
+    metrics,
+    async metricValue(name, labels = {}) {
+      const text = await metrics();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+        const labelText = line.slice(name.length).split(' ')[0] ?? '';
+        if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) sum += Number(line.split(' ').pop());
+      }
+      return sum;
+    },
+    stop: () => proc.stop(15_000),
+    kill9: () => {
+      try {
+        process.kill(-proc.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    },
+    exited: () => proc.exited(),
+  };
+  if (opts.waitReady ?? true) {
+    await eventually('the operator to be ready', async () => {
+      if (proc.exited()) throw new Error(`operator exited:\n${output().slice(-3000)}`);
+      return (await fetch(`${probeUrl}/readyz`)).ok || undefined;
+    }, 60_000);
+  }
+  return operator;
+}

@@ -1,0 +1,252 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { AwsClientFactory, type AwsClientFactoryOptions } from '../../src/aws/clients.js';
+import { operatorAwsEnvironment, sourceFingerprint, type CredentialSource } from '../../src/aws/credentials.js';
+import { AwsError, isAwsError } from '../../src/aws/errors.js';
+import { RateLimiterRegistry } from '../../src/aws/ratelimit.js';
+
+// moto's default account: every key pair it has not seen before belongs to it.
+const ACCOUNT = '123456789012';
+const KEYS = { accessKeyId: 'AKIAINTEGRATION00001', secretAccessKey: 'integration-secret-value' };
+
+const endpoint = inject('awsEndpoint');
+let dir: string;
+
+async function calls(): Promise<Record<string, number>> {
+  return (await (await fetch(`${endpoint}/__aws/calls`)).json()) as Record<string, number>;
+}
+
+/** A JWT-shaped token; moto does not verify signatures (it accepts any string, in fact). */
+function fakeJwt(subject: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ sub: subject, aud: 'sts.amazonaws.com', exp: Math.floor(Date.now() / 1000) + 3600 })}.c2lnbmF0dXJl`;
+}
+
+const factories: AwsClientFactory[] = [];
+function factory(opts: Partial<AwsClientFactoryOptions> = {}): AwsClientFactory {
+  const f = new AwsClientFactory({ env: {}, requestsPerSecond: 50, ...opts });
+  factories.push(f);
+  return f;
+}
+
+function session(f: AwsClientFactory, key: string, source: CredentialSource) {
+  return f.session(key, sourceFingerprint(source), source);
+}
+
+/** Runs `body` with process.env changed, as the operator's own environment would be. */
+async function withProcessEnv<T>(vars: Record<string, string>, body: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await body();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-credentials-'));
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  await fetch(`${endpoint}/__aws/calls/reset`, { method: 'POST' });
+});
+
+afterEach(() => {
+  for (const f of factories.splice(0)) f.close();
+});
+
+describe('credentials against moto STS', () => {
+  it('static keys: GetCallerIdentity names the account', async () => {
+    const s = session(factory(), 'team-a/static', { region: 'us-east-1', endpoint, staticKeys: KEYS });
+    const id = await s.callerIdentity();
+    expect(id.accountId).toBe(ACCOUNT);
+    expect(id.arn).toMatch(new RegExp(`^arn:aws:(iam|sts)::${ACCOUNT}:`));
+    expect(s.accountId).toBe(ACCOUNT);
+    expect(await calls()).toEqual({ 'STS:GetCallerIdentity': 1 });
+  });
+
+  it('roleARN over static keys: acts as the assumed role, and assumes it once while it lasts', async () => {
+    const reported: string[] = [];
+    const s = session(factory({ onCall: (service, operation, outcome) => reported.push(`${service}:${operation}:${outcome}`) }), 'team-a/assume', {
+      region: 'us-east-1',
+      endpoint,
+      staticKeys: KEYS,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-manager`,
+      externalId: 'team-a-external-id',
+      sessionName: 'infra-operator-team-a-assume',
+    });
+    const id = await s.callerIdentity();
+    expect(id.arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/ecr-manager/infra-operator-team-a-assume`);
+    expect(id.accountId).toBe(ACCOUNT);
+    await s.callerIdentity();
+    await s.callerIdentity();
+    expect(await calls()).toEqual({ 'STS:AssumeRole': 1, 'STS:GetCallerIdentity': 3 });
+    expect(reported).toEqual([
+      'STS:AssumeRole:success',
+      'STS:GetCallerIdentity:success',
+      'STS:GetCallerIdentity:success',
+      'STS:GetCallerIdentity:success',
+    ]);
+  });
+
+  it('roleARN with the operator IRSA token: AssumeRoleWithWebIdentity for the provider role', async () => {
+    const tokenFile = path.join(dir, 'provider-token');
+    writeFileSync(tokenFile, fakeJwt('system:serviceaccount:infra-operator-system:infra-operator-controller-manager'));
+    const env = operatorAwsEnvironment({ AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/operator` });
+    const s = session(factory({ env }), 'team-a/irsa', {
+      region: 'us-east-1',
+      endpoint,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/team-a-ecr`,
+      sessionName: 'infra-operator-team-a-irsa',
+    });
+    const id = await s.callerIdentity();
+    expect(id.arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/team-a-ecr/infra-operator-team-a-irsa`);
+    expect(await calls()).toEqual({ 'STS:AssumeRoleWithWebIdentity': 1, 'STS:GetCallerIdentity': 1 });
+  });
+
+  it('no keys and no role under IRSA: the SDK default chain assumes AWS_ROLE_ARN, at AWS_ENDPOINT_URL', async () => {
+    const tokenFile = path.join(dir, 'operator-token');
+    writeFileSync(tokenFile, fakeJwt('system:serviceaccount:infra-operator-system:infra-operator-controller-manager'));
+    const missing = path.join(dir, 'no-such-file');
+    await withProcessEnv(
+      {
+        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/operator`,
+        AWS_ROLE_SESSION_NAME: 'operator-session',
+        AWS_ENDPOINT_URL: endpoint,
+        // Keep the chain away from any shared config of the machine running the tests.
+        AWS_SHARED_CREDENTIALS_FILE: missing,
+        AWS_CONFIG_FILE: missing,
+      },
+      async () => {
+        const reported: string[] = [];
+        const s = session(factory({ env: operatorAwsEnvironment(process.env), onCall: (svc, op) => reported.push(`${svc}:${op}`) }), 'team-a/default', {
+          region: 'us-east-1',
+        });
+        expect(s.endpoint).toBe(endpoint);
+        const id = await s.callerIdentity();
+        expect(id.arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/operator/operator-session`);
+        // ECR calls go to the same endpoint with the same credentials.
+        await s.ecr.send(new DescribeRepositoriesCommand({}));
+        expect(await calls()).toEqual({ 'STS:AssumeRoleWithWebIdentity': 1, 'STS:GetCallerIdentity': 1, 'ECR:DescribeRepositories': 1 });
+        // The chain's own STS client is instrumented like every other client.
+        expect(reported).toEqual(['STS:AssumeRoleWithWebIdentity', 'STS:GetCallerIdentity', 'ECR:DescribeRepositories']);
+      },
+    );
+  });
+
+  it('roleARN without keys or token: AssumeRole from the default chain (environment keys)', async () => {
+    const missing = path.join(dir, 'no-such-file');
+    await withProcessEnv(
+      {
+        AWS_ACCESS_KEY_ID: 'AKIAOPERATORENV00001',
+        AWS_SECRET_ACCESS_KEY: 'operator-env-secret',
+        AWS_SHARED_CREDENTIALS_FILE: missing,
+        AWS_CONFIG_FILE: missing,
+      },
+      async () => {
+        const s = session(factory(), 'team-b/chain', {
+          region: 'us-east-1',
+          endpoint,
+          roleArn: `arn:aws:iam::${ACCOUNT}:role/team-b-ecr`,
+        });
+        const id = await s.callerIdentity();
+        expect(id.arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/team-b-ecr/infra-operator`);
+        expect(await calls()).toEqual({ 'STS:AssumeRole': 1, 'STS:GetCallerIdentity': 1 });
+      },
+    );
+  });
+});
+
+describe('unreachable endpoints fail fast and classified', () => {
+  it('a closed port: Transient within a few seconds', async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const s = session(factory(), 'team-a/dead', { region: 'us-east-1', endpoint: dead, staticKeys: KEYS });
+    const started = Date.now();
+    const err = await s.callerIdentity().then(() => undefined, (e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err).toBeInstanceOf(AwsError);
+    expect(isAwsError(err, 'Transient')).toBe(true);
+    expect((err as AwsError).retryable).toBe(true);
+    expect((err as AwsError).message).not.toContain(KEYS.secretAccessKey);
+  });
+
+  it('a closed port while assuming a role: Transient within a few seconds', async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const s = session(factory(), 'team-a/dead-role', {
+      region: 'us-east-1',
+      endpoint: dead,
+      staticKeys: KEYS,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-manager`,
+    });
+    const started = Date.now();
+    const err = await s.callerIdentity().then(() => undefined, (e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(isAwsError(err, 'Transient')).toBe(true);
+  });
+
+  it('an endpoint that accepts connections and never answers: Transient once the request timeout passes', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const s = session(factory({ requestTimeoutMs: 500, maxAttempts: 2 }), 'team-a/silent', {
+        region: 'us-east-1',
+        endpoint: `http://127.0.0.1:${port}`,
+        staticKeys: KEYS,
+      });
+      const started = Date.now();
+      const err = await s.callerIdentity().then(() => undefined, (e: unknown) => e);
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(900);
+      expect(elapsed).toBeLessThan(5_000);
+      expect(isAwsError(err, 'Transient')).toBe(true);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
+
+describe('client-side rate limit', () => {
+  it('is shared by every session of one account', async () => {
+    const limiters = new RateLimiterRegistry({ requestsPerSecond: 10, burst: 1 });
+    const f = factory({ limiters, requestsPerSecond: 10, burst: 1 });
+    // Two providers in two namespaces with different keys: moto puts both in one account.
+    const a = session(f, 'team-a/p', { region: 'us-east-1', endpoint, staticKeys: KEYS });
+    const b = session(f, 'team-b/p', { region: 'us-east-1', endpoint, staticKeys: { accessKeyId: 'AKIAINTEGRATION00002', secretAccessKey: 'other-secret' } });
+    await Promise.all([a.callerIdentity(), b.callerIdentity()]);
+    expect([a.accountId, b.accountId]).toEqual([ACCOUNT, ACCOUNT]);
+
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? a : b).ecr.send(new DescribeRepositoriesCommand({}))));
+    const elapsed = performance.now() - started;
+    // One bucket at 10/s with burst 1: the 12th request starts 1.1 s in. Two separate buckets
+    // would have let the same requests through in about 0.5 s.
+    expect(elapsed).toBeGreaterThanOrEqual(1_000);
+    expect(limiters.keys()).toContain(ACCOUNT);
+    expect((await calls())['ECR:DescribeRepositories']).toBe(12);
+  });
+});
