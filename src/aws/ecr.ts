@@ -1,0 +1,404 @@
+/**
+ * The ECR gateway: how to ask ECR about repositories and how to change them, in the
+ * observe / create / update / delete shape of crossplane's external clients. It decides nothing:
+ * the reconciler computes what differs and passes only the changes it wants.
+ *
+ * Every failure leaves here as an `AwsError` (see errors.ts). Answers that mean "absent" where
+ * absence is a normal state (no lifecycle policy, repository already deleted) are returned as such
+ * and counted as successful calls, so that the error rate of the call metrics means trouble.
+ */
+import {
+  CreateRepositoryCommand,
+  DeleteLifecyclePolicyCommand,
+  DeleteRepositoryCommand,
+  DeleteRepositoryPolicyCommand,
+  DescribeRepositoriesCommand,
+  GetLifecyclePolicyCommand,
+  GetRepositoryPolicyCommand,
+  ListImagesCommand,
+  ListTagsForResourceCommand,
+  PutImageScanningConfigurationCommand,
+  PutImageTagMutabilityCommand,
+  PutLifecyclePolicyCommand,
+  SetRepositoryPolicyCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  type ECRClient,
+  type Repository,
+  type Tag,
+} from '@aws-sdk/client-ecr';
+import { classifyAwsError, isAwsError, type AwsError } from './errors.js';
+import { RepositoryDirectory } from './repository-directory.js';
+
+export type ImageTagMutabilitySetting = 'MUTABLE' | 'IMMUTABLE';
+export type EncryptionTypeSetting = 'AES256' | 'KMS';
+
+export interface RepositorySettings {
+  imageTagMutability: ImageTagMutabilitySetting;
+  scanOnPush: boolean;
+  encryption: { encryptionType: EncryptionTypeSetting; kmsKey?: string };
+}
+
+export interface LiveRepository extends RepositorySettings {
+  name: string;
+  arn: string;
+  uri: string;
+  registryId: string;
+  createdAt: Date;
+}
+
+export interface RepositoryDetails {
+  tags: Record<string, string>;
+  lifecyclePolicyText?: string;
+  repositoryPolicyText?: string;
+  /** Distinct images (by digest) over every page; an image with three tags counts once. */
+  imageCount: number;
+}
+
+export interface RepositoryChanges {
+  imageTagMutability?: ImageTagMutabilitySetting;
+  scanOnPush?: boolean;
+  lifecyclePolicy?: { text: string } | 'delete';
+  repositoryPolicy?: { text: string } | 'delete';
+  /** Applied after `tagKeysToRemove`, so a key in both ends up set. */
+  tagsToSet?: Record<string, string>;
+  tagKeysToRemove?: string[];
+}
+
+export type CallOutcome = 'success' | 'error';
+export type CallHook = (operation: string, outcome: CallOutcome, seconds: number) => void;
+
+/** What the gateway needs of an ECRClient; tests pass a small fake. */
+export type EcrClientLike = Pick<ECRClient, 'send'>;
+
+export interface EcrGatewayOptions {
+  client: EcrClientLike;
+  /** How long a listing of the registry serves `describe`; default 5 s. */
+  snapshotMaxAgeMs?: number;
+  /** Called once per AWS request (each page counts), for metrics. */
+  onCall?: CallHook;
+  /** Milliseconds, for snapshot ages; default Date.now. */
+  clock?: () => number;
+}
+
+/** ECR's page size limit for DescribeRepositories and ListImages. */
+const PAGE_SIZE = 1000;
+/** ECR's limit of tags in one TagResource call (and on a repository). */
+const TAGS_PER_CALL = 50;
+const DEFAULT_SNAPSHOT_MAX_AGE_MS = 5_000;
+
+export class EcrGateway {
+  private readonly client: EcrClientLike;
+  private readonly onCall: CallHook | undefined;
+  private readonly directory: RepositoryDirectory<LiveRepository>;
+
+  constructor(opts: EcrGatewayOptions) {
+    this.client = opts.client;
+    this.onCall = opts.onCall;
+    this.directory = new RepositoryDirectory<LiveRepository>({
+      source: { listAll: () => this.listAll(), lookup: (name) => this.describeOne(name) },
+      nameOf: (repo) => repo.name,
+      maxAgeMs: opts.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS,
+      clock: opts.clock ?? Date.now,
+      // A role limited to some repositories may not list the registry; it can still describe
+      // its own repositories by name.
+      fallBackToLookupOn: (err) => isAwsError(err, 'AccessDenied'),
+    });
+  }
+
+  /** The repository's settings, or undefined when it does not exist. */
+  describe(name: string): Promise<LiveRepository | undefined> {
+    return this.directory.get(name);
+  }
+
+  /** Tags, policies and image count of an existing repository, read live (never cached). */
+  async details(live: LiveRepository): Promise<RepositoryDetails> {
+    const repo = repositoryRef(live);
+    const [tags, lifecyclePolicyText, repositoryPolicyText, imageCount] = await Promise.allSettled([
+      this.call('ListTagsForResource', () => this.client.send(new ListTagsForResourceCommand({ resourceArn: live.arn }))).then(
+        (out) => fromTagList(out.tags),
+      ),
+      this.call('GetLifecyclePolicy', () => this.client.send(new GetLifecyclePolicyCommand(repo)), 'LifecyclePolicyNotFoundException').then(
+        (out) => out?.lifecyclePolicyText,
+      ),
+      this.call('GetRepositoryPolicy', () => this.client.send(new GetRepositoryPolicyCommand(repo)), 'RepositoryPolicyNotFoundException').then(
+        (out) => out?.policyText,
+      ),
+      this.countImages(live),
+    ]);
+    if (tags.status === 'rejected' || lifecyclePolicyText.status === 'rejected' || repositoryPolicyText.status === 'rejected' || imageCount.status === 'rejected') {
+      throw this.failure(live.name, [tags, lifecyclePolicyText, repositoryPolicyText, imageCount]);
+    }
+    const details: RepositoryDetails = { tags: tags.value, imageCount: imageCount.value };
+    if (lifecyclePolicyText.value !== undefined) details.lifecyclePolicyText = lifecyclePolicyText.value;
+    if (repositoryPolicyText.value !== undefined) details.repositoryPolicyText = repositoryPolicyText.value;
+    return details;
+  }
+
+  /** One CreateRepository carrying every setting and tag, so a new repository is never half set up. */
+  async create(name: string, settings: RepositorySettings, tags: Record<string, string>): Promise<LiveRepository> {
+    const encryption = settings.encryption.encryptionType === 'KMS'
+      ? { encryptionType: 'KMS' as const, ...(settings.encryption.kmsKey ? { kmsKey: settings.encryption.kmsKey } : {}) }
+      : { encryptionType: 'AES256' as const };
+    const tagList = toTagList(tags);
+    try {
+      const out = await this.call('CreateRepository', () =>
+        this.client.send(
+          new CreateRepositoryCommand({
+            repositoryName: name,
+            imageTagMutability: settings.imageTagMutability,
+            imageScanningConfiguration: { scanOnPush: settings.scanOnPush },
+            encryptionConfiguration: encryption,
+            ...(tagList.length > 0 ? { tags: tagList } : {}),
+          }),
+        ),
+      );
+      const live = toLive(out.repository ?? {}, { name, settings });
+      this.directory.put(live);
+      return live;
+    } catch (err) {
+      // Exists already (someone else's, or our earlier attempt): the next describe asks AWS.
+      this.directory.forget(name);
+      throw err;
+    }
+  }
+
+  /**
+   * Applies only the given changes. Independent changes run concurrently; tag removal precedes
+   * tag addition so that replacing tags never goes over ECR's limit of 50 in between. When calls
+   * fail, the others still complete and the most actionable failure is thrown (see `failure`).
+   */
+  async update(live: LiveRepository, changes: RepositoryChanges): Promise<void> {
+    const repo = repositoryRef(live);
+    const patched: LiveRepository = { ...live, encryption: { ...live.encryption } };
+    const settingsTasks: Promise<void>[] = [];
+    const otherTasks: Promise<void>[] = [];
+
+    const mutability = changes.imageTagMutability;
+    if (mutability !== undefined) {
+      settingsTasks.push(
+        this.call('PutImageTagMutability', () =>
+          this.client.send(new PutImageTagMutabilityCommand({ ...repo, imageTagMutability: mutability })),
+        ).then(() => {
+          patched.imageTagMutability = mutability;
+        }),
+      );
+    }
+    const scanOnPush = changes.scanOnPush;
+    if (scanOnPush !== undefined) {
+      settingsTasks.push(
+        this.call('PutImageScanningConfiguration', () =>
+          this.client.send(new PutImageScanningConfigurationCommand({ ...repo, imageScanningConfiguration: { scanOnPush } })),
+        ).then(() => {
+          patched.scanOnPush = scanOnPush;
+        }),
+      );
+    }
+
+    const lifecycle = changes.lifecyclePolicy;
+    if (lifecycle === 'delete') {
+      otherTasks.push(
+        this.call('DeleteLifecyclePolicy', () => this.client.send(new DeleteLifecyclePolicyCommand(repo)), 'LifecyclePolicyNotFoundException').then(noop),
+      );
+    } else if (lifecycle !== undefined) {
+      otherTasks.push(
+        this.call('PutLifecyclePolicy', () =>
+          this.client.send(new PutLifecyclePolicyCommand({ ...repo, lifecyclePolicyText: lifecycle.text })),
+        ).then(noop),
+      );
+    }
+
+    const policy = changes.repositoryPolicy;
+    if (policy === 'delete') {
+      otherTasks.push(
+        this.call('DeleteRepositoryPolicy', () => this.client.send(new DeleteRepositoryPolicyCommand(repo)), 'RepositoryPolicyNotFoundException').then(noop),
+      );
+    } else if (policy !== undefined) {
+      otherTasks.push(
+        this.call('SetRepositoryPolicy', () =>
+          this.client.send(new SetRepositoryPolicyCommand({ ...repo, policyText: policy.text })),
+        ).then(noop),
+      );
+    }
+
+    const toRemove = changes.tagKeysToRemove ?? [];
+    const toSet = toTagList(changes.tagsToSet ?? {});
+    if (toRemove.length > 0 || toSet.length > 0) otherTasks.push(this.retag(live.arn, toRemove, toSet));
+
+    const settingsResults = await Promise.allSettled(settingsTasks);
+    const otherResults = await Promise.allSettled(otherTasks);
+    if (settingsResults.some((r) => r.status === 'rejected')) {
+      // A failed call may still have taken effect (a timeout after AWS applied it): ask AWS next time.
+      this.directory.forget(live.name);
+    } else if (settingsTasks.length > 0) {
+      this.directory.put(patched);
+    }
+
+    const failed = [...settingsResults, ...otherResults];
+    if (failed.some((r) => r.status === 'rejected')) throw this.failure(live.name, failed);
+  }
+
+  /** Deletes the repository with its images. A repository that is already gone counts as deleted. */
+  async delete(name: string): Promise<void> {
+    try {
+      await this.call(
+        'DeleteRepository',
+        () => this.client.send(new DeleteRepositoryCommand({ repositoryName: name, force: true })),
+        'RepositoryNotFoundException',
+      );
+    } finally {
+      this.directory.forget(name);
+    }
+  }
+
+  /** Drops what the gateway remembers about one repository, or about all of them. */
+  invalidate(name?: string): void {
+    this.directory.invalidate(name);
+  }
+
+  /**
+   * The one error to report when several concurrent calls on a repository failed. A vanished
+   * repository explains every other failure, so it comes first (and is forgotten, so the next
+   * describe asks AWS); then a failure the user must fix; then the first one.
+   */
+  private failure(name: string, results: PromiseSettledResult<unknown>[]): AwsError {
+    const failures = results
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => classifyAwsError(r.reason, 'Unknown'));
+    const gone = failures.find((f) => f.code === 'RepositoryNotFoundException');
+    if (gone) {
+      this.directory.forget(name);
+      return gone;
+    }
+    return failures.find((f) => !f.retryable) ?? (failures[0] as AwsError);
+  }
+
+  private async retag(arn: string, toRemove: string[], toSet: Tag[]): Promise<void> {
+    for (const keys of chunks(toRemove, TAGS_PER_CALL)) {
+      await this.call('UntagResource', () => this.client.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: keys })));
+    }
+    for (const tags of chunks(toSet, TAGS_PER_CALL)) {
+      await this.call('TagResource', () => this.client.send(new TagResourceCommand({ resourceArn: arn, tags })));
+    }
+  }
+
+  private async listAll(): Promise<LiveRepository[]> {
+    const all: LiveRepository[] = [];
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const out = await this.call('DescribeRepositories', () =>
+        this.client.send(new DescribeRepositoriesCommand({ maxResults: PAGE_SIZE, ...(token ? { nextToken: token } : {}) })),
+      );
+      for (const repo of out.repositories ?? []) {
+        if (repo.repositoryName) all.push(toLive(repo));
+      }
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return all;
+  }
+
+  private async describeOne(name: string): Promise<LiveRepository | undefined> {
+    const out = await this.call(
+      'DescribeRepositories',
+      () => this.client.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })),
+      'RepositoryNotFoundException',
+    );
+    const repo = out?.repositories?.find((r) => r.repositoryName === name);
+    return repo ? toLive(repo) : undefined;
+  }
+
+  private async countImages(live: LiveRepository): Promise<number> {
+    // ListImages lists one entry per tag; an untagged image appears once without a tag.
+    const digests = new Set<string>();
+    let untaggedWithoutDigest = 0;
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const out = await this.call('ListImages', () =>
+        this.client.send(
+          new ListImagesCommand({
+            ...repositoryRef(live),
+            maxResults: PAGE_SIZE,
+            ...(token ? { nextToken: token } : {}),
+          }),
+        ),
+      );
+      for (const id of out.imageIds ?? []) {
+        if (id.imageDigest) digests.add(id.imageDigest);
+        else untaggedWithoutDigest += 1;
+      }
+      nextToken = out.nextToken;
+    } while (nextToken);
+    return digests.size + untaggedWithoutDigest;
+  }
+
+  /**
+   * Sends one request, reports it to the metrics hook and classifies its failure. When
+   * `absentCode` is given, that AWS error means "nothing there" and yields undefined.
+   */
+  private call<T>(operation: string, send: () => Promise<T>): Promise<T>;
+  private call<T>(operation: string, send: () => Promise<T>, absentCode: string): Promise<T | undefined>;
+  private async call<T>(operation: string, send: () => Promise<T>, absentCode?: string): Promise<T | undefined> {
+    const started = performance.now();
+    const report = (outcome: CallOutcome) => this.onCall?.(operation, outcome, (performance.now() - started) / 1000);
+    try {
+      const out = await send();
+      report('success');
+      return out;
+    } catch (err) {
+      const classified = classifyAwsError(err, operation);
+      if (absentCode !== undefined && classified.code === absentCode) {
+        report('success');
+        return undefined;
+      }
+      report('error');
+      throw classified;
+    }
+  }
+}
+
+function noop(): void {}
+
+/** Names the repository in its own registry (another account's registry is possible in ECR). */
+function repositoryRef(live: LiveRepository): { repositoryName: string; registryId?: string } {
+  return live.registryId ? { repositoryName: live.name, registryId: live.registryId } : { repositoryName: live.name };
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function toTagList(tags: Record<string, string>): Tag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+function fromTagList(tags: Tag[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const tag of tags ?? []) if (tag.Key !== undefined) out[tag.Key] = tag.Value ?? '';
+  return out;
+}
+
+/**
+ * ECR's repository description in our terms. ECR's newer variants are folded into the two values
+ * the API offers: `*_WITH_EXCLUSION` mutability into its base value, `KMS_DSSE` into KMS.
+ * `fallback` fills what a CreateRepository answer may leave out.
+ */
+function toLive(repo: Repository, fallback?: { name: string; settings: RepositorySettings }): LiveRepository {
+  const mutability = repo.imageTagMutability ?? fallback?.settings.imageTagMutability ?? 'MUTABLE';
+  const type = repo.encryptionConfiguration?.encryptionType ?? fallback?.settings.encryption.encryptionType ?? 'AES256';
+  const encryptionType: EncryptionTypeSetting = type === 'AES256' ? 'AES256' : 'KMS';
+  const kmsKey = repo.encryptionConfiguration?.kmsKey ?? fallback?.settings.encryption.kmsKey;
+  return {
+    name: repo.repositoryName ?? fallback?.name ?? '',
+    arn: repo.repositoryArn ?? '',
+    uri: repo.repositoryUri ?? '',
+    registryId: repo.registryId ?? '',
+    createdAt: repo.createdAt ?? new Date(0),
+    imageTagMutability: mutability.startsWith('IMMUTABLE') ? 'IMMUTABLE' : 'MUTABLE',
+    scanOnPush: repo.imageScanningConfiguration?.scanOnPush ?? fallback?.settings.scanOnPush ?? false,
+    encryption: encryptionType === 'KMS' && kmsKey ? { encryptionType, kmsKey } : { encryptionType },
+  };
+}

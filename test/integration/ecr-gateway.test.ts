@@ -1,0 +1,317 @@
+/**
+ * The ECR gateway against a real moto server, behind the layer that pages and counts calls as AWS
+ * would (test/e2e/env/aws-proxy.ts). Repository names carry a per-run prefix: every integration
+ * test file shares the one moto.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ECRClient, PutImageCommand, PutImageTagMutabilityCommand, TagResourceCommand } from '@aws-sdk/client-ecr';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { EcrGateway, type RepositorySettings } from '../../src/aws/ecr.js';
+import { AwsError } from '../../src/aws/errors.js';
+import { policiesEqual } from '../../src/aws/policy.js';
+
+const endpoint = inject('awsEndpoint');
+const run = `it${randomBytes(3).toString('hex')}`;
+const defaults: RepositorySettings = { imageTagMutability: 'MUTABLE', scanOnPush: false, encryption: { encryptionType: 'AES256' } };
+
+let client: ECRClient;
+
+function newClient(): ECRClient {
+  return new ECRClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+}
+
+/** A gateway that also counts its own calls by operation. */
+function gateway(snapshotMaxAgeMs?: number) {
+  const counts: Record<string, number> = {};
+  const gw = new EcrGateway({
+    client,
+    onCall: (operation, outcome) => {
+      const key = `${operation}:${outcome}`;
+      counts[key] = (counts[key] ?? 0) + 1;
+    },
+    ...(snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs } : {}),
+  });
+  return { gw, counts, total: () => Object.values(counts).reduce((a, b) => a + b, 0) };
+}
+
+async function proxyCalls(): Promise<Record<string, number>> {
+  const res = await fetch(`${endpoint}/__aws/calls`);
+  expect(res.ok).toBe(true);
+  return (await res.json()) as Record<string, number>;
+}
+
+function name(suffix: string): string {
+  return `${run}/${suffix}`;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<AwsError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AwsError);
+  return err as AwsError;
+}
+
+/** A distinct, minimal image manifest (moto derives the digest from the manifest text). */
+function manifest(seed: string): string {
+  const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 7023, digest: digest(`config-${seed}`) },
+    layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 32654, digest: digest(`layer-${seed}`) }],
+  });
+}
+
+async function putImages(repositoryName: string, count: number, concurrency = 16): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      await client.send(new PutImageCommand({ repositoryName, imageManifest: manifest(`${repositoryName}-${i}`), imageTag: `v${i}` }));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+async function pool<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T);
+      }
+    }),
+  );
+  return out;
+}
+
+const lifecycleText = JSON.stringify({
+  rules: [
+    {
+      rulePriority: 1,
+      description: 'expire untagged after 14 days',
+      selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 },
+      action: { type: 'expire' },
+    },
+  ],
+});
+
+const repositoryPolicyText = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'AllowPull',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::123456789012:root' },
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+    },
+  ],
+});
+
+beforeAll(() => {
+  client = newClient();
+});
+
+afterAll(() => {
+  client.destroy();
+});
+
+describe('EcrGateway against moto', () => {
+  it('creates a repository with every setting in one call, and a full create costs 5 calls', async () => {
+    const { gw, counts, total } = gateway();
+    const repo = name('full');
+    // The reconciler's path for a new repository: observe, create, then the two policies.
+    expect(await gw.describe(repo)).toBeUndefined();
+    const created = await gw.create(
+      repo,
+      { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryption: { encryptionType: 'KMS', kmsKey: 'alias/ecr-test' } },
+      { team: 'platform', 'aws-infra-operator.runner.codes/owner': 'ns/full' },
+    );
+    await gw.update(created, { lifecyclePolicy: { text: lifecycleText }, repositoryPolicy: { text: repositoryPolicyText } });
+    expect(counts).toEqual({
+      'DescribeRepositories:success': 2,
+      'CreateRepository:success': 1,
+      'PutLifecyclePolicy:success': 1,
+      'SetRepositoryPolicy:success': 1,
+    });
+    expect(total()).toBe(5);
+
+    expect(created).toMatchObject({
+      name: repo,
+      registryId: '123456789012',
+      arn: `arn:aws:ecr:us-east-1:123456789012:repository/${repo}`,
+      uri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repo}`,
+      imageTagMutability: 'IMMUTABLE',
+      scanOnPush: true,
+      encryption: { encryptionType: 'KMS', kmsKey: 'alias/ecr-test' },
+    });
+    expect(created.createdAt).toBeInstanceOf(Date);
+
+    // A new gateway sees the same through a listing of the registry.
+    const fresh = gateway().gw;
+    const described = await fresh.describe(repo);
+    expect(described).toEqual(created);
+    const details = await fresh.details(described!);
+    expect(details.tags).toEqual({ team: 'platform', 'aws-infra-operator.runner.codes/owner': 'ns/full' });
+    expect(policiesEqual(details.lifecyclePolicyText, lifecycleText)).toBe(true);
+    expect(policiesEqual(details.repositoryPolicyText, repositoryPolicyText)).toBe(true);
+    expect(details.imageCount).toBe(0);
+  });
+
+  it('reports absent policies as undefined', async () => {
+    const { gw, counts } = gateway();
+    const live = await gw.create(name('bare'), defaults, {});
+    expect(live.encryption).toEqual({ encryptionType: 'AES256' });
+    const details = await gw.details(live);
+    expect(details).toEqual({ tags: {}, imageCount: 0 });
+    expect(counts['GetLifecyclePolicy:success']).toBe(1);
+    expect(counts['GetRepositoryPolicy:success']).toBe(1);
+    expect(Object.keys(counts).filter((k) => k.endsWith(':error'))).toEqual([]);
+  });
+
+  it('updates each field, with only the calls needed', async () => {
+    const { gw, counts } = gateway();
+    const repo = name('update');
+    const live = await gw.create(repo, defaults, { keep: 'yes', drop: 'me' });
+
+    await gw.update(live, { imageTagMutability: 'IMMUTABLE' });
+    await gw.update(live, { scanOnPush: true });
+    await gw.update(live, { lifecyclePolicy: { text: lifecycleText } });
+    await gw.update(live, { repositoryPolicy: { text: repositoryPolicyText } });
+    await gw.update(live, { tagsToSet: { keep: 'changed', added: 'new' }, tagKeysToRemove: ['drop'] });
+    expect(counts).toEqual({
+      'CreateRepository:success': 1,
+      'PutImageTagMutability:success': 1,
+      'PutImageScanningConfiguration:success': 1,
+      'PutLifecyclePolicy:success': 1,
+      'SetRepositoryPolicy:success': 1,
+      'UntagResource:success': 1,
+      'TagResource:success': 1,
+    });
+
+    const check = gateway().gw;
+    const after = await check.describe(repo);
+    expect(after).toMatchObject({ imageTagMutability: 'IMMUTABLE', scanOnPush: true });
+    // The gateway's own snapshot agrees without asking again.
+    expect(await gw.describe(repo)).toMatchObject({ imageTagMutability: 'IMMUTABLE', scanOnPush: true });
+    const details = await check.details(after!);
+    expect(details.tags).toEqual({ keep: 'changed', added: 'new' });
+    expect(policiesEqual(details.lifecyclePolicyText, lifecycleText)).toBe(true);
+    expect(policiesEqual(details.repositoryPolicyText, repositoryPolicyText)).toBe(true);
+
+    // Back, and policies removed; removing them again is not an error.
+    await gw.update(after!, { imageTagMutability: 'MUTABLE', scanOnPush: false, lifecyclePolicy: 'delete', repositoryPolicy: 'delete' });
+    await gw.update(after!, { lifecyclePolicy: 'delete', repositoryPolicy: 'delete' });
+    const reverted = await gateway().gw.describe(repo);
+    expect(reverted).toMatchObject({ imageTagMutability: 'MUTABLE', scanOnPush: false });
+    const cleared = await check.details(reverted!);
+    expect(cleared.lifecyclePolicyText).toBeUndefined();
+    expect(cleared.repositoryPolicyText).toBeUndefined();
+  });
+
+  it("sees settings changed outside once the snapshot has aged", async () => {
+    const { gw } = gateway(200);
+    const repo = name('drift');
+    await gw.create(repo, defaults, {});
+    await client.send(new PutImageTagMutabilityCommand({ repositoryName: repo, imageTagMutability: 'IMMUTABLE' }));
+    await client.send(new TagResourceCommand({ resourceArn: `arn:aws:ecr:us-east-1:123456789012:repository/${repo}`, tags: [{ Key: 'console', Value: 'edit' }] }));
+    await new Promise((r) => setTimeout(r, 250));
+    const live = await gw.describe(repo);
+    expect(live?.imageTagMutability).toBe('IMMUTABLE');
+    expect((await gw.details(live!)).tags).toEqual({ console: 'edit' });
+  });
+
+  it('passes AWS errors through classified, in AWS words', async () => {
+    const { gw } = gateway();
+    const repo = name('errors');
+    const live = await gw.create(repo, defaults, {});
+
+    const exists = await rejection(gw.create(repo, defaults, {}));
+    expect(exists.kind).toBe('Conflict');
+    expect(exists.code).toBe('RepositoryAlreadyExistsException');
+    expect(exists.message).toMatch(/^ECR CreateRepository: .*already exists/);
+
+    const badPolicy = await rejection(gw.update(live, { repositoryPolicy: { text: '{"Version":"2012-10-17","Statement":"nope"}' } }));
+    expect(badPolicy.kind).toBe('InvalidParameter');
+    expect(badPolicy.retryable).toBe(false);
+    expect(badPolicy.message).toMatch(/^ECR SetRepositoryPolicy: /);
+
+    const badLifecycle = await rejection(gw.update(live, { lifecyclePolicy: { text: '{"rules":[{"rulePriority":"x"}]}' } }));
+    expect(badLifecycle.kind).toBe('InvalidParameter');
+
+    const badName = await rejection(gw.create(`${run}/Bad_Name`, defaults, {}));
+    expect(badName.kind).toBe('InvalidParameter');
+  });
+
+  it('deletes a repository with its images; deleting it again is success', async () => {
+    const { gw } = gateway();
+    const repo = name('with-images');
+    const live = await gw.create(repo, defaults, {});
+    await putImages(repo, 5);
+    expect((await gw.details(live)).imageCount).toBe(5);
+    await gw.delete(repo);
+    expect(await gw.describe(repo)).toBeUndefined();
+    expect(await gateway().gw.describe(repo)).toBeUndefined();
+    await gw.delete(repo);
+    const gone = await rejection(gw.details(live));
+    expect(gone.kind).toBe('NotFound');
+  });
+
+  it('counts images over every page: 1,050 images, an image with two tags counted once', async () => {
+    const { gw, counts } = gateway();
+    const repo = name('many-images');
+    const live = await gw.create(repo, defaults, {});
+    await putImages(repo, 1050);
+    // A second tag on an existing image is the same image.
+    await client.send(new PutImageCommand({ repositoryName: repo, imageManifest: manifest(`${repo}-0`), imageTag: 'latest' }));
+    const before = (await proxyCalls())['ECR:ListImages'] ?? 0;
+    const details = await gw.details(live);
+    expect(details.imageCount).toBe(1050);
+    expect(counts['ListImages:success']).toBe(2);
+    expect(((await proxyCalls())['ECR:ListImages'] ?? 0) - before).toBeGreaterThanOrEqual(2);
+  }, 180_000);
+
+  it('a drift sweep over 150 repositories costs at most 2 DescribeRepositories calls', async () => {
+    const names = Array.from({ length: 150 }, (_, i) => name(`sweep-${String(i).padStart(3, '0')}`));
+    const setup = gateway().gw;
+    await pool(names, 16, (n) => setup.create(n, defaults, { sweep: 'yes' }));
+
+    const { gw, counts } = gateway();
+    const before = (await proxyCalls())['ECR:DescribeRepositories'] ?? 0;
+    // As reconcile workers would: several at a time, each asking for its own repository.
+    const seen = await pool(names, 8, (n) => gw.describe(n));
+    expect(seen.map((r) => r?.name)).toEqual(names);
+    const after = (await proxyCalls())['ECR:DescribeRepositories'] ?? 0;
+    expect(counts['DescribeRepositories:success']).toBeLessThanOrEqual(2);
+    expect(after - before).toBeLessThanOrEqual(2);
+    expect(after - before).toBeGreaterThanOrEqual(1);
+
+    // The full sweep reads details too: four calls per repository, none of them mutating.
+    const detailsCalls = gateway();
+    await pool(seen, 8, (live) => detailsCalls.gw.details(live!));
+    expect(detailsCalls.counts).toEqual({
+      'ListTagsForResource:success': 150,
+      'GetLifecyclePolicy:success': 150,
+      'GetRepositoryPolicy:success': 150,
+      'ListImages:success': 150,
+    });
+  }, 120_000);
+
+  it('finds a repository created elsewhere after its snapshot was taken', async () => {
+    const { gw, counts } = gateway(60_000);
+    await gw.describe(name('anything'));
+    const other = gateway().gw;
+    await other.create(name('late'), defaults, {});
+    expect((await gw.describe(name('late')))?.name).toBe(name('late'));
+    expect(counts['DescribeRepositories:success']).toBe(3);
+  });
+});

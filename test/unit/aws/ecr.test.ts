@@ -1,0 +1,509 @@
+import { InvalidParameterException, ServerException } from '@aws-sdk/client-ecr';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EcrGateway, type LiveRepository, type RepositorySettings } from '../../../src/aws/ecr.js';
+import { AwsError } from '../../../src/aws/errors.js';
+import { awsError, FakeEcr } from './fake-ecr.js';
+
+const meta = { $metadata: { httpStatusCode: 400 } };
+const defaults: RepositorySettings = { imageTagMutability: 'MUTABLE', scanOnPush: false, encryption: { encryptionType: 'AES256' } };
+
+let fake: FakeEcr;
+let now: number;
+let calls: { operation: string; outcome: string; seconds: number }[];
+
+function gateway(snapshotMaxAgeMs?: number): EcrGateway {
+  return new EcrGateway({
+    client: fake.client,
+    clock: () => now,
+    onCall: (operation, outcome, seconds) => calls.push({ operation, outcome, seconds }),
+    ...(snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs } : {}),
+  });
+}
+
+function seedMany(count: number): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const name = `team/app-${String(i).padStart(4, '0')}`;
+    fake.seed(name);
+    names.push(name);
+  }
+  return names;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<AwsError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AwsError);
+  return err as AwsError;
+}
+
+beforeEach(() => {
+  fake = new FakeEcr();
+  now = 1_000_000;
+  calls = [];
+});
+
+describe('describe: one shared snapshot of the registry', () => {
+  it('serves a sweep over 2,500 repositories with one paged listing', async () => {
+    const names = seedMany(2500);
+    const gw = gateway();
+    const found = [];
+    for (const name of names) found.push(await gw.describe(name));
+    expect(found.every((r, i) => r?.name === names[i])).toBe(true);
+    expect(fake.count('DescribeRepositories')).toBe(3);
+    for (const call of fake.calls) {
+      expect(call.input.repositoryNames).toBeUndefined();
+      expect(call.input.maxResults).toBe(1000);
+    }
+    expect(fake.calls.map((c) => c.input.nextToken)).toEqual([undefined, '1000', '2000']);
+  });
+
+  it('maps ECR fields to the live repository', async () => {
+    fake.seed('app/kms', {
+      imageTagMutability: 'IMMUTABLE',
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'arn:aws:kms:us-east-1:123456789012:key/abc' },
+    });
+    const live = await gateway().describe('app/kms');
+    expect(live).toEqual({
+      name: 'app/kms',
+      arn: 'arn:aws:ecr:us-east-1:123456789012:repository/app/kms',
+      uri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/app/kms',
+      registryId: '123456789012',
+      createdAt: new Date('2024-01-01T00:00:00Z'),
+      imageTagMutability: 'IMMUTABLE',
+      scanOnPush: true,
+      encryption: { encryptionType: 'KMS', kmsKey: 'arn:aws:kms:us-east-1:123456789012:key/abc' },
+    });
+  });
+
+  it('folds ECR variants outside the API into the values the API knows', async () => {
+    fake.seed('app/excl', { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', encryptionConfiguration: { encryptionType: 'KMS_DSSE' } });
+    const live = await gateway().describe('app/excl');
+    expect(live?.imageTagMutability).toBe('IMMUTABLE');
+    expect(live?.encryption.encryptionType).toBe('KMS');
+  });
+
+  it('lets concurrent callers share one listing (single flight)', async () => {
+    const names = seedMany(1200);
+    const gw = gateway();
+    const release = fake.hold('DescribeRepositories');
+    const pending = names.map((n) => gw.describe(n));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(fake.count('DescribeRepositories')).toBe(1);
+    release();
+    const found = await Promise.all(pending);
+    expect(found.filter(Boolean)).toHaveLength(1200);
+    expect(fake.count('DescribeRepositories')).toBe(2);
+  });
+
+  it('reuses the snapshot while younger than snapshotMaxAgeMs, then lists again', async () => {
+    seedMany(10);
+    const gw = gateway(5_000);
+    await gw.describe('team/app-0000');
+    now += 4_999;
+    await gw.describe('team/app-0001');
+    expect(fake.count('DescribeRepositories')).toBe(1);
+    now += 1;
+    await gw.describe('team/app-0002');
+    expect(fake.count('DescribeRepositories')).toBe(2);
+  });
+
+  it('defaults to a 5 second snapshot', async () => {
+    seedMany(3);
+    const gw = gateway();
+    await gw.describe('team/app-0000');
+    now += 4_000;
+    await gw.describe('team/app-0001');
+    now += 1_500;
+    await gw.describe('team/app-0002');
+    expect(fake.count('DescribeRepositories')).toBe(2);
+  });
+
+  it('sees settings changed outside once the snapshot is older than its max age', async () => {
+    seedMany(2);
+    const gw = gateway(1_000);
+    expect((await gw.describe('team/app-0000'))?.scanOnPush).toBe(false);
+    fake.repos.get('team/app-0000')!.repository.imageScanningConfiguration = { scanOnPush: true };
+    now += 1_000;
+    expect((await gw.describe('team/app-0000'))?.scanOnPush).toBe(true);
+  });
+
+  it('asks by name for a repository missing from the snapshot (created a moment ago elsewhere)', async () => {
+    seedMany(5);
+    const gw = gateway();
+    await gw.describe('team/app-0000');
+    fake.seed('team/new');
+    fake.reset();
+    const live = await gw.describe('team/new');
+    expect(live?.name).toBe('team/new');
+    expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { repositoryNames: ['team/new'] } }]);
+    // Learnt for the rest of the snapshot's life.
+    await gw.describe('team/new');
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('returns undefined for a repository that does not exist, counting the not-found answer as a success', async () => {
+    seedMany(2);
+    const gw = gateway();
+    expect(await gw.describe('team/absent')).toBeUndefined();
+    expect(fake.ops()).toEqual(['DescribeRepositories', 'DescribeRepositories']);
+    expect(fake.calls[1]?.input).toEqual({ repositoryNames: ['team/absent'] });
+    expect(calls.map((c) => `${c.operation}:${c.outcome}`)).toEqual(['DescribeRepositories:success', 'DescribeRepositories:success']);
+  });
+
+  it('throws the classified error of a failed listing to every waiter, then lists again on the next call', async () => {
+    seedMany(3);
+    const gw = gateway();
+    fake.failNext('DescribeRepositories', awsError('ThrottlingException', 'Rate exceeded'));
+    const errors = await Promise.all([rejection(gw.describe('team/app-0000')), rejection(gw.describe('team/app-0001'))]);
+    expect(errors.map((e) => e.kind)).toEqual(['Throttled', 'Throttled']);
+    expect(errors[0]?.message).toBe('ECR DescribeRepositories: Rate exceeded');
+    expect(fake.count('DescribeRepositories')).toBe(1);
+    expect((await gw.describe('team/app-0000'))?.name).toBe('team/app-0000');
+    expect(fake.count('DescribeRepositories')).toBe(2);
+  });
+
+  it('falls back to describing by name when the role may not list the registry', async () => {
+    seedMany(3);
+    const gw = gateway();
+    fake.failNext('DescribeRepositories', awsError('AccessDeniedException', 'not authorized to perform: ecr:DescribeRepositories'));
+    expect((await gw.describe('team/app-0000'))?.name).toBe('team/app-0000');
+    expect(fake.calls.map((c) => c.input.repositoryNames)).toEqual([undefined, ['team/app-0000']]);
+    // The listing is not retried on every call while it is paused.
+    now += 60_000;
+    await gw.describe('team/app-0001');
+    expect(fake.calls.map((c) => c.input.repositoryNames)).toEqual([undefined, ['team/app-0000'], ['team/app-0001']]);
+    now += 600_000;
+    await gw.describe('team/app-0002');
+    expect(fake.calls.at(-1)?.input.repositoryNames).toBeUndefined();
+  });
+
+  it('invalidate() forgets everything; invalidate(name) forgets one name', async () => {
+    seedMany(3);
+    const gw = gateway();
+    await gw.describe('team/app-0000');
+    gw.invalidate('team/app-0001');
+    fake.reset();
+    await gw.describe('team/app-0001');
+    expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { repositoryNames: ['team/app-0001'] } }]);
+    gw.invalidate();
+    fake.reset();
+    await gw.describe('team/app-0002');
+    expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { maxResults: 1000 } }]);
+  });
+});
+
+describe('own writes keep the snapshot correct', () => {
+  it('create: the new repository is described without another call', async () => {
+    seedMany(2);
+    const gw = gateway();
+    await gw.describe('team/app-0000');
+    const created = await gw.create('team/fresh', defaults, {});
+    fake.reset();
+    expect(await gw.describe('team/fresh')).toEqual(created);
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it('update: new settings are described without another call', async () => {
+    seedMany(2);
+    const gw = gateway();
+    const live = (await gw.describe('team/app-0000'))!;
+    await gw.update(live, { imageTagMutability: 'IMMUTABLE', scanOnPush: true });
+    fake.reset();
+    const after = await gw.describe('team/app-0000');
+    expect(after?.imageTagMutability).toBe('IMMUTABLE');
+    expect(after?.scanOnPush).toBe(true);
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it('update that fails: the next describe asks AWS', async () => {
+    seedMany(2);
+    const gw = gateway();
+    const live = (await gw.describe('team/app-0000'))!;
+    fake.failNext('PutImageScanningConfiguration', new ServerException({ message: 'internal', $metadata: { httpStatusCode: 500 } }));
+    await rejection(gw.update(live, { imageTagMutability: 'IMMUTABLE', scanOnPush: true }));
+    fake.reset();
+    const after = await gw.describe('team/app-0000');
+    expect(after?.imageTagMutability).toBe('IMMUTABLE');
+    expect(after?.scanOnPush).toBe(false);
+    expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { repositoryNames: ['team/app-0000'] } }]);
+  });
+
+  it('delete: the repository is no longer described', async () => {
+    seedMany(2);
+    const gw = gateway();
+    await gw.describe('team/app-0000');
+    await gw.delete('team/app-0000');
+    expect(await gw.describe('team/app-0000')).toBeUndefined();
+  });
+
+  it('writes made while a listing is under way win over that listing', async () => {
+    seedMany(3);
+    const gw = gateway();
+    const release = fake.hold('DescribeRepositories');
+    const first = gw.describe('team/app-0000');
+    await new Promise((r) => setTimeout(r, 5));
+    // Released first, the listing reads the registry before these writes reach it, but is
+    // installed after the writes were recorded: the writes must survive the installation.
+    release();
+    const creating = gw.create('team/during', { ...defaults, scanOnPush: true }, {});
+    const deleting = gw.delete('team/app-0001');
+    await Promise.all([first, creating, deleting]);
+    fake.reset();
+    expect((await gw.describe('team/during'))?.scanOnPush).toBe(true);
+    expect(fake.calls).toHaveLength(0);
+    expect(await gw.describe('team/app-0001')).toBeUndefined();
+  });
+});
+
+describe('details', () => {
+  let live: LiveRepository;
+
+  beforeEach(async () => {
+    const repo = fake.seed('app/details', {}, 0);
+    for (let i = 0; i < 2300; i += 1) repo.images.push({ imageDigest: `sha256:${i}`, imageTag: `v${i}` });
+    // Three more tags on existing images and two untagged images.
+    repo.images.push({ imageDigest: 'sha256:0', imageTag: 'latest' }, { imageDigest: 'sha256:1', imageTag: 'stable' }, { imageDigest: 'sha256:1', imageTag: 'prod' });
+    repo.images.push({ imageDigest: 'sha256:untagged-1' }, { imageDigest: 'sha256:untagged-2' });
+    repo.tags.set('team', 'platform');
+    repo.tags.set('aws-infra-operator.runner.codes/owner', 'ns/app');
+    live = (await gateway().describe('app/details'))!;
+    fake.reset();
+  });
+
+  it('reads tags, both policies and the image count over every page, concurrently', async () => {
+    const repo = fake.repos.get('app/details')!;
+    repo.lifecyclePolicy = '{"rules":[]}';
+    repo.policy = '{"Version":"2012-10-17","Statement":[]}';
+    const details = await gateway().details(live);
+    expect(details).toEqual({
+      tags: { team: 'platform', 'aws-infra-operator.runner.codes/owner': 'ns/app' },
+      lifecyclePolicyText: '{"rules":[]}',
+      repositoryPolicyText: '{"Version":"2012-10-17","Statement":[]}',
+      imageCount: 2302,
+    });
+    expect(fake.count('ListTagsForResource')).toBe(1);
+    expect(fake.count('GetLifecyclePolicy')).toBe(1);
+    expect(fake.count('GetRepositoryPolicy')).toBe(1);
+    expect(fake.count('ListImages')).toBe(3);
+    expect(fake.calls.filter((c) => c.op === 'ListImages').map((c) => c.input.maxResults)).toEqual([1000, 1000, 1000]);
+    expect(fake.calls.length).toBe(6);
+    expect(fake.maxInFlight).toBeGreaterThanOrEqual(4);
+  });
+
+  it('reports absent policies as undefined, not as errors', async () => {
+    const details = await gateway().details(live);
+    expect(details.lifecyclePolicyText).toBeUndefined();
+    expect(details.repositoryPolicyText).toBeUndefined();
+    expect('lifecyclePolicyText' in details).toBe(false);
+    expect(calls.every((c) => c.outcome === 'success')).toBe(true);
+  });
+
+  it('counts an empty repository as zero images with one call', async () => {
+    fake.seed('app/empty');
+    const empty = (await gateway().describe('app/empty'))!;
+    fake.reset();
+    expect((await gateway().details(empty)).imageCount).toBe(0);
+    expect(fake.count('ListImages')).toBe(1);
+  });
+
+  it('throws NotFound for a repository deleted meanwhile, and forgets it', async () => {
+    const gw = gateway();
+    await gw.describe('app/details');
+    fake.repos.delete('app/details');
+    const err = await rejection(gw.details(live));
+    expect(err.kind).toBe('NotFound');
+    expect(err.code).toBe('RepositoryNotFoundException');
+    fake.reset();
+    expect(await gw.describe('app/details')).toBeUndefined();
+    expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { repositoryNames: ['app/details'] } }]);
+  });
+});
+
+describe('create', () => {
+  it('sends one CreateRepository with settings, encryption and tags', async () => {
+    const live = await gateway().create(
+      'app/new',
+      { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryption: { encryptionType: 'KMS', kmsKey: 'alias/ecr' } },
+      { team: 'platform', 'aws-infra-operator.runner.codes/owner': 'ns/app' },
+    );
+    expect(fake.calls).toEqual([
+      {
+        op: 'CreateRepository',
+        input: {
+          repositoryName: 'app/new',
+          imageTagMutability: 'IMMUTABLE',
+          imageScanningConfiguration: { scanOnPush: true },
+          encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'alias/ecr' },
+          tags: [
+            { Key: 'team', Value: 'platform' },
+            { Key: 'aws-infra-operator.runner.codes/owner', Value: 'ns/app' },
+          ],
+        },
+      },
+    ]);
+    expect(live).toMatchObject({
+      name: 'app/new',
+      arn: 'arn:aws:ecr:us-east-1:123456789012:repository/app/new',
+      imageTagMutability: 'IMMUTABLE',
+      scanOnPush: true,
+      encryption: { encryptionType: 'KMS', kmsKey: 'alias/ecr' },
+    });
+    expect(calls).toEqual([expect.objectContaining({ operation: 'CreateRepository', outcome: 'success' })]);
+  });
+
+  it('sends a KMS key only with KMS encryption, and no tags member without tags', async () => {
+    await gateway().create('app/aes', { ...defaults, encryption: { encryptionType: 'AES256', kmsKey: 'alias/ignored' } }, {});
+    expect(fake.calls[0]?.input).toEqual({
+      repositoryName: 'app/aes',
+      imageTagMutability: 'MUTABLE',
+      imageScanningConfiguration: { scanOnPush: false },
+      encryptionConfiguration: { encryptionType: 'AES256' },
+    });
+  });
+
+  it('reports an existing repository as a Conflict with AWS words', async () => {
+    fake.seed('app/taken');
+    const err = await rejection(gateway().create('app/taken', defaults, {}));
+    expect(err.kind).toBe('Conflict');
+    expect(err.message).toMatch(/^ECR CreateRepository: The repository with name 'app\/taken' already exists/);
+    expect(calls).toEqual([expect.objectContaining({ operation: 'CreateRepository', outcome: 'error' })]);
+  });
+});
+
+describe('update: only the calls needed', () => {
+  let live: LiveRepository;
+
+  beforeEach(async () => {
+    const repo = fake.seed('app/u');
+    repo.lifecyclePolicy = '{"rules":[]}';
+    live = (await gateway().describe('app/u'))!;
+    fake.reset();
+    calls = [];
+  });
+
+  it('makes no call for no changes', async () => {
+    await gateway().update(live, {});
+    await gateway().update(live, { tagsToSet: {}, tagKeysToRemove: [] });
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it.each([
+    [{ imageTagMutability: 'IMMUTABLE' as const }, ['PutImageTagMutability']],
+    [{ scanOnPush: true }, ['PutImageScanningConfiguration']],
+    [{ lifecyclePolicy: { text: '{"rules":[{"rulePriority":1}]}' } }, ['PutLifecyclePolicy']],
+    [{ lifecyclePolicy: 'delete' as const }, ['DeleteLifecyclePolicy']],
+    [{ repositoryPolicy: { text: '{"Statement":[]}' } }, ['SetRepositoryPolicy']],
+    [{ repositoryPolicy: 'delete' as const }, ['DeleteRepositoryPolicy']],
+    [{ tagsToSet: { a: '1' } }, ['TagResource']],
+    [{ tagKeysToRemove: ['a'] }, ['UntagResource']],
+  ])('%j -> %j', async (changes, ops) => {
+    await gateway().update(live, changes);
+    expect(fake.ops()).toEqual(ops);
+  });
+
+  it('passes the values through', async () => {
+    await gateway().update(live, {
+      imageTagMutability: 'IMMUTABLE',
+      scanOnPush: true,
+      lifecyclePolicy: { text: 'L' },
+      repositoryPolicy: { text: 'P' },
+      tagsToSet: { a: '1' },
+      tagKeysToRemove: ['b'],
+    });
+    const input = (op: string) => fake.calls.find((c) => c.op === op)?.input;
+    const repo = { repositoryName: 'app/u', registryId: '123456789012' };
+    expect(input('PutImageTagMutability')).toEqual({ ...repo, imageTagMutability: 'IMMUTABLE' });
+    expect(input('PutImageScanningConfiguration')).toEqual({ ...repo, imageScanningConfiguration: { scanOnPush: true } });
+    expect(input('PutLifecyclePolicy')).toEqual({ ...repo, lifecyclePolicyText: 'L' });
+    expect(input('SetRepositoryPolicy')).toEqual({ ...repo, policyText: 'P' });
+    expect(input('TagResource')).toEqual({ resourceArn: live.arn, tags: [{ Key: 'a', Value: '1' }] });
+    expect(input('UntagResource')).toEqual({ resourceArn: live.arn, tagKeys: ['b'] });
+    expect(fake.maxInFlight).toBeGreaterThanOrEqual(5);
+  });
+
+  it('removes tags before adding, in calls of at most 50', async () => {
+    const tagsToSet = Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`k${i}`, `v${i}`]));
+    const tagKeysToRemove = Array.from({ length: 60 }, (_, i) => `old${i}`);
+    await gateway().update(live, { tagsToSet, tagKeysToRemove });
+    expect(fake.ops()).toEqual(['UntagResource', 'UntagResource', 'TagResource', 'TagResource', 'TagResource']);
+    const sizes = fake.calls.map((c) => ((c.input.tags ?? c.input.tagKeys) as unknown[]).length);
+    expect(sizes).toEqual([50, 10, 50, 50, 20]);
+    expect(fake.repos.get('app/u')!.tags.size).toBe(120);
+  });
+
+  it('accepts deleting a policy that is already gone', async () => {
+    await gateway().update(live, { repositoryPolicy: 'delete' });
+    expect(fake.ops()).toEqual(['DeleteRepositoryPolicy']);
+    expect(calls).toEqual([expect.objectContaining({ operation: 'DeleteRepositoryPolicy', outcome: 'success' })]);
+  });
+
+  it('completes the other changes and throws the failure the user must fix first', async () => {
+    fake.failNext('TagResource', awsError('ThrottlingException', 'Rate exceeded'));
+    fake.failNext('SetRepositoryPolicy', new InvalidParameterException({ message: 'Invalid repository policy provided', ...meta }));
+    const err = await rejection(
+      gateway().update(live, { scanOnPush: true, tagsToSet: { a: '1' }, repositoryPolicy: { text: '{"Statement":"bad"}' } }),
+    );
+    expect(err.kind).toBe('InvalidParameter');
+    expect(err.message).toBe('ECR SetRepositoryPolicy: Invalid repository policy provided');
+    expect(fake.repos.get('app/u')!.repository.imageScanningConfiguration).toEqual({ scanOnPush: true });
+    expect(calls.map((c) => `${c.operation}:${c.outcome}`).sort()).toEqual([
+      'PutImageScanningConfiguration:success',
+      'SetRepositoryPolicy:error',
+      'TagResource:error',
+    ]);
+  });
+
+  it('throws a retryable failure when it is the only one', async () => {
+    fake.failNext('PutLifecyclePolicy', awsError('ThrottlingException', 'Rate exceeded'));
+    const err = await rejection(gateway().update(live, { lifecyclePolicy: { text: '{}' } }));
+    expect(err.kind).toBe('Throttled');
+    expect(err.retryable).toBe(true);
+  });
+
+  it('throws NotFound when the repository is gone', async () => {
+    fake.repos.delete('app/u');
+    const err = await rejection(gateway().update(live, { lifecyclePolicy: 'delete' }));
+    expect(err.kind).toBe('NotFound');
+    expect(err.code).toBe('RepositoryNotFoundException');
+  });
+});
+
+describe('delete', () => {
+  it('deletes with force (images included)', async () => {
+    fake.seed('app/d', {}, 5);
+    await gateway().delete('app/d');
+    expect(fake.calls).toEqual([{ op: 'DeleteRepository', input: { repositoryName: 'app/d', force: true } }]);
+    expect(fake.repos.has('app/d')).toBe(false);
+  });
+
+  it('treats a repository that is already gone as deleted', async () => {
+    await gateway().delete('app/never');
+    expect(calls).toEqual([expect.objectContaining({ operation: 'DeleteRepository', outcome: 'success' })]);
+  });
+
+  it('throws other failures classified', async () => {
+    fake.seed('app/d');
+    fake.failNext('DeleteRepository', awsError('AccessDeniedException', 'not authorized to perform: ecr:DeleteRepository'));
+    const err = await rejection(gateway().delete('app/d'));
+    expect(err.kind).toBe('AccessDenied');
+    expect(err.retryable).toBe(false);
+  });
+});
+
+describe('metrics hook', () => {
+  it('reports every request with its duration in seconds', async () => {
+    seedMany(1500);
+    await gateway().describe('team/app-0000');
+    expect(calls).toHaveLength(2);
+    for (const call of calls) {
+      expect(call.operation).toBe('DescribeRepositories');
+      expect(call.outcome).toBe('success');
+      expect(call.seconds).toBeGreaterThanOrEqual(0);
+      expect(call.seconds).toBeLessThan(5);
+    }
+  });
+});

@@ -1,0 +1,158 @@
+import {
+  InvalidParameterException,
+  InvalidTagParameterException,
+  KmsException,
+  LifecyclePolicyNotFoundException,
+  LimitExceededException,
+  RepositoryAlreadyExistsException,
+  RepositoryNotEmptyException,
+  RepositoryNotFoundException,
+  RepositoryPolicyNotFoundException,
+  ServerException,
+  TooManyTagsException,
+  ValidationException,
+} from '@aws-sdk/client-ecr';
+import { ExpiredTokenException } from '@aws-sdk/client-sts';
+import { describe, expect, it } from 'vitest';
+import { AwsError, classifyAwsError, isAwsError, redactCredentials, type AwsErrorKind } from '../../../src/aws/errors.js';
+
+const meta = (status: number) => ({ $metadata: { httpStatusCode: status, requestId: 'req-1' } });
+
+/** An error shaped as the SDK builds one for an error code it has no class for. */
+function sdkError(name: string, status: number, message = `${name} happened`): Error {
+  return Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', ...meta(status) });
+}
+
+function networkError(code: string): Error {
+  return Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code });
+}
+
+describe('classifyAwsError', () => {
+  const cases: [string, unknown, AwsErrorKind, boolean][] = [
+    ['ThrottlingException', sdkError('ThrottlingException', 400), 'Throttled', true],
+    ['TooManyRequestsException', sdkError('TooManyRequestsException', 429), 'Throttled', true],
+    ['RequestLimitExceeded', sdkError('RequestLimitExceeded', 503), 'Throttled', true],
+    ['ProvisionedThroughputExceeded', sdkError('ProvisionedThroughputExceeded', 400), 'Throttled', true],
+    ['bare 429', sdkError('Unknown', 429), 'Throttled', true],
+    ['SDK throttling trait', Object.assign(sdkError('SomethingNew', 400), { $retryable: { throttling: true } }), 'Throttled', true],
+    ['AccessDeniedException', sdkError('AccessDeniedException', 400), 'AccessDenied', false],
+    ['AccessDenied (STS)', sdkError('AccessDenied', 403), 'AccessDenied', false],
+    ['UnauthorizedOperation', sdkError('UnauthorizedOperation', 403), 'AccessDenied', false],
+    ['InvalidClientTokenId', sdkError('InvalidClientTokenId', 403), 'AccessDenied', false],
+    ['SignatureDoesNotMatch', sdkError('SignatureDoesNotMatch', 403), 'AccessDenied', false],
+    ['UnrecognizedClientException', sdkError('UnrecognizedClientException', 400), 'AccessDenied', false],
+    ['ExpiredToken is retried after refresh', sdkError('ExpiredToken', 400), 'AccessDenied', true],
+    ['STS ExpiredTokenException class', new ExpiredTokenException({ message: 'token expired', ...meta(400) }), 'AccessDenied', true],
+    ['bare 403', sdkError('Unknown', 403), 'AccessDenied', false],
+    ['CredentialsProviderError', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), 'AccessDenied', false],
+    ['RepositoryNotFoundException', new RepositoryNotFoundException({ message: 'no repo', ...meta(400) }), 'NotFound', false],
+    ['LifecyclePolicyNotFoundException', new LifecyclePolicyNotFoundException({ message: 'no policy', ...meta(400) }), 'NotFound', false],
+    ['RepositoryPolicyNotFoundException', new RepositoryPolicyNotFoundException({ message: 'no policy', ...meta(400) }), 'NotFound', false],
+    ['InvalidParameterException', new InvalidParameterException({ message: 'bad', ...meta(400) }), 'InvalidParameter', false],
+    ['InvalidTagParameterException', new InvalidTagParameterException({ message: 'bad tag', ...meta(400) }), 'InvalidParameter', false],
+    ['ValidationException', new ValidationException({ message: 'bad', ...meta(400) }), 'InvalidParameter', false],
+    ['TooManyTagsException is fixed in the spec', new TooManyTagsException({ message: 'over 50', ...meta(400) }), 'InvalidParameter', false],
+    ['KmsException', new KmsException({ message: 'key disabled', kmsError: 'DisabledException', ...meta(400) }), 'KMSKeyInvalid', false],
+    ['KmsException from KMS throttling', new KmsException({ message: 'slow down', kmsError: 'ThrottlingException', ...meta(400) }), 'Throttled', true],
+    ['LimitExceededException', new LimitExceededException({ message: 'quota', ...meta(400) }), 'LimitExceeded', true],
+    ['RepositoryAlreadyExistsException', new RepositoryAlreadyExistsException({ message: 'exists', ...meta(400) }), 'Conflict', true],
+    ['RepositoryNotEmptyException', new RepositoryNotEmptyException({ message: 'has images', ...meta(400) }), 'Conflict', true],
+    ['ServerException', new ServerException({ message: 'oops', ...meta(500) }), 'Transient', true],
+    ['unmodelled 503', sdkError('Unknown', 503), 'Transient', true],
+    ['unmodelled 502 with a generic name', sdkError('Error', 502), 'Transient', true],
+    ['ECONNREFUSED', networkError('ECONNREFUSED'), 'Transient', true],
+    ['ETIMEDOUT', networkError('ETIMEDOUT'), 'Transient', true],
+    ['ECONNRESET', networkError('ECONNRESET'), 'Transient', true],
+    ['network code one level down', Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNRESET' } }), 'Transient', true],
+    ['SDK TimeoutError', Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }), 'Transient', true],
+    ['unknown 400', sdkError('SomethingNewException', 400), 'Unknown', true],
+    ['a thrown string', 'boom', 'Unknown', true],
+    ['undefined', undefined, 'Unknown', true],
+  ];
+
+  it.each(cases)('%s', (_label, err, kind, retryable) => {
+    const classified = classifyAwsError(err, 'CreateRepository');
+    expect(classified).toBeInstanceOf(AwsError);
+    expect(classified).toBeInstanceOf(Error);
+    expect(classified.kind).toBe(kind);
+    expect(classified.retryable).toBe(retryable);
+    expect(classified.operation).toBe('CreateRepository');
+  });
+
+  it("keeps AWS's own words in the message, prefixed by service and operation", () => {
+    const err = classifyAwsError(
+      new RepositoryAlreadyExistsException({ message: "The repository with name 'app' already exists", ...meta(400) }),
+      'CreateRepository',
+    );
+    expect(err.message).toBe("ECR CreateRepository: The repository with name 'app' already exists");
+    expect(err.awsMessage).toBe("The repository with name 'app' already exists");
+    expect(err.code).toBe('RepositoryAlreadyExistsException');
+    expect(err.httpStatus).toBe(400);
+    expect(err.requestId).toBe('req-1');
+    expect(err.name).toBe('AwsError');
+  });
+
+  it('names another service when told', () => {
+    const err = classifyAwsError(sdkError('AccessDenied', 403, 'User is not authorized to perform: sts:AssumeRole'), 'AssumeRole', 'STS');
+    expect(err.message).toBe('STS AssumeRole: User is not authorized to perform: sts:AssumeRole');
+  });
+
+  it('uses the network code as the code of a local failure', () => {
+    const err = classifyAwsError(networkError('ECONNREFUSED'), 'DescribeRepositories');
+    expect(err.code).toBe('ECONNREFUSED');
+    expect(err.message).toBe('ECR DescribeRepositories: connect ECONNREFUSED 127.0.0.1:1');
+  });
+
+  it('gives a code and a message to an error that has neither', () => {
+    const err = classifyAwsError(Object.assign(new Error(''), { name: 'Unknown', ...meta(418) }), 'ListImages');
+    expect(err.code).toBe('HTTP418');
+    expect(err.awsMessage).toBe('HTTP 418');
+    expect(err.kind).toBe('Unknown');
+    const plain = classifyAwsError(new Error('something broke'), 'ListImages');
+    expect(plain.code).toBe('Unknown');
+    expect(plain.awsMessage).toBe('something broke');
+    const bare = classifyAwsError({ $metadata: { httpStatusCode: 500 } }, 'ListImages');
+    expect(bare.code).toBe('HTTP500');
+    expect(bare.awsMessage).toBe('HTTP 500');
+    expect(bare.kind).toBe('Transient');
+  });
+
+  it('passes an AwsError through unchanged', () => {
+    const once = classifyAwsError(sdkError('ThrottlingException', 400), 'ListImages');
+    expect(classifyAwsError(once, 'Other')).toBe(once);
+  });
+
+  it('does not keep the raw SDK error (its message would bypass redaction in logs)', () => {
+    const err = classifyAwsError(sdkError('AccessDenied', 403), 'GetCallerIdentity', 'STS');
+    expect(err.cause).toBeUndefined();
+    expect(JSON.stringify(err)).not.toContain('$metadata');
+  });
+
+  it('masks credentials that a message may echo', () => {
+    const message =
+      'The request signature we calculated does not match. Credential=AKIAIOSFODNN7EXAMPLE/20240101/us-east-1/sts/aws4_request, ' +
+      `X-Amz-Security-Token=${'F'.repeat(300)} key ASIAY34FZKBOKMUTVV7A was used`;
+    const err = classifyAwsError(sdkError('SignatureDoesNotMatch', 403, message), 'GetCallerIdentity', 'STS');
+    expect(err.message).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(err.message).not.toContain('ASIAY34FZKBOKMUTVV7A');
+    expect(err.message).not.toContain('FFFFFFFFFF');
+    expect(err.message).toContain('The request signature we calculated does not match.');
+  });
+
+  it('keeps ARNs and ordinary words intact', () => {
+    const text = 'User: arn:aws:sts::123456789012:assumed-role/ops/session is not authorized to perform: ecr:CreateRepository';
+    expect(redactCredentials(text)).toBe(text);
+  });
+
+  it('caps very long messages', () => {
+    expect(redactCredentials('word '.repeat(1000)).length).toBeLessThanOrEqual(1030);
+  });
+
+  it('isAwsError narrows by kind', () => {
+    const err = classifyAwsError(new RepositoryNotFoundException({ message: 'x', ...meta(400) }), 'DescribeRepositories');
+    expect(isAwsError(err)).toBe(true);
+    expect(isAwsError(err, 'NotFound')).toBe(true);
+    expect(isAwsError(err, 'Throttled')).toBe(false);
+    expect(isAwsError(new Error('x'))).toBe(false);
+  });
+});
