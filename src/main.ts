@@ -39,7 +39,7 @@ function parse(): Config | undefined {
 async function main(): Promise<void> {
   const config = parse();
   if (!config) return;
-  const logger = createLogger({ level: config.logLevel, name: 'infra-operator' });
+  const logger = createLogger({ level: config.logLevel });
 
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();

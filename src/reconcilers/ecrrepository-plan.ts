@@ -38,6 +38,16 @@ export function desiredRepository(obj: ECRRepository, defaultTags: Record<string
   };
 }
 
+/** AWS's limit of tags on one repository, the operator's owner tag included. */
+export const MAX_TAGS = 50;
+
+/** Why the merged tags cannot be applied, when the provider's defaultTags push them over AWS's limit. */
+export function tagLimitProblem(desired: DesiredRepository): string | undefined {
+  const count = Object.keys(desired.tags).length;
+  if (count <= MAX_TAGS) return undefined;
+  return `spec.tags: ${count} tags with the provider's defaultTags and the operator's owner tag; AWS allows at most ${MAX_TAGS} on a repository`;
+}
+
 function nonEmpty(text: string | undefined): string | undefined {
   return text && text.trim() ? text : undefined;
 }

@@ -27,6 +27,7 @@ import {
   isEmpty,
   ownershipOf,
   repositoryStatus,
+  tagLimitProblem,
   type DesiredRepository,
 } from './ecrrepository-plan.js';
 import { providerReadiness } from './awsprovider.js';
@@ -129,6 +130,11 @@ export class EcrRepositoryReconciler {
 
     const { provider, connection } = await this.connect(obj);
     const desired = desiredRepository(obj, provider.spec.defaultTags);
+    const tooManyTags = tagLimitProblem(desired);
+    if (tooManyTags) {
+      await this.writeStatus(obj, { kind: 'stalled', reason: 'InvalidSpec', message: tooManyTags }, {}, 'Warning');
+      return {};
+    }
     const known = Boolean(obj.status?.repositoryArn);
 
     // A new object goes straight to CreateRepository: one call fewer per create, and an existing

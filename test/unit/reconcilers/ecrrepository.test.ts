@@ -119,6 +119,15 @@ describe('ECRRepository reconciler', () => {
     expect(conditions.find((c) => c.type === 'Stalled')?.status).toBe('True');
   });
 
+  it('reports tags over AWS\'s limit once merged with defaultTags as InvalidSpec, without calling AWS', async () => {
+    const tags = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, 'v']));
+    repositories.put(repository({ tags }, { finalizers: [FINALIZER] }));
+    expect(await reconciler.reconcile(key)).toEqual({});
+    expect(ecr.calls).toEqual([]);
+    expect(reason()).toBe('InvalidSpec');
+    expect(writer.last().message).toMatch(/spec.tags: 51 tags/);
+  });
+
   it('waits for a provider that is not Ready, with Reconciling=True', async () => {
     providers.items.clear();
     repositories.put(repository({}, { finalizers: [FINALIZER] }));

@@ -1,0 +1,380 @@
+/**
+ * Checks of what the CRD schema and its CEL rules cannot see: the JSON documents that
+ * ECRRepository carries as strings. A problem found here never reaches AWS; the reconciler reports
+ * it as Ready=False with reason InvalidSpec and the messages below.
+ */
+// The named export: under NodeNext the default import of this CommonJS package types as the
+// module object rather than the class.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { LIFECYCLE_POLICY_SCHEMA, REPOSITORY_POLICY_SCHEMA } from './schema.js';
+import type { ECRRepositorySpec } from './types.js';
+
+export interface ValidationIssue {
+  /** Path of the spec field, such as `spec.lifecyclePolicy.policyText`. */
+  field: string;
+  /** What is wrong, and where inside the field's JSON (`rules[1].selection.countUnit ...`). */
+  message: string;
+}
+
+export const LIFECYCLE_POLICY_FIELD = 'spec.lifecyclePolicy.policyText';
+export const REPOSITORY_POLICY_FIELD = 'spec.repositoryPolicyText';
+
+/** ECR's limit on `*` wildcards in one tagPatternList entry. */
+const MAX_TAG_PATTERN_WILDCARDS = 4;
+
+// verbose: errors carry their schema, so that an unknown property can be answered with the known ones.
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
+const checkLifecyclePolicy = ajv.compile(LIFECYCLE_POLICY_SCHEMA);
+const checkRepositoryPolicy = ajv.compile(REPOSITORY_POLICY_SCHEMA);
+
+type Json = unknown;
+type JsonObject = Record<string, Json>;
+
+function isObject(value: Json): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `/rules/1/selection` -> `rules[1].selection`. */
+function jsonPath(pointer: string): string {
+  let out = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(segment) ? `[${segment}]` : out === '' ? segment : `.${segment}`;
+  }
+  return out;
+}
+
+function child(path: string, property: string): string {
+  return path === '' ? property : `${path}.${property}`;
+}
+
+function describeType(type: string | string[]): string {
+  const names: Record<string, string> = {
+    object: 'a JSON object',
+    array: 'an array',
+    string: 'a string',
+    integer: 'an integer',
+    number: 'a number',
+    boolean: 'a boolean',
+  };
+  const types = Array.isArray(type) ? type : type.split(',');
+  if (types.includes('array') && types.includes('string')) return 'a string or a non-empty array of strings';
+  return types.map((t) => names[t] ?? t).join(' or ');
+}
+
+/** The offending value, shortened: a message names a place, it does not repeat the document. */
+function show(value: Json): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Turns one ajv error into a sentence that names the place inside the document. */
+function describeError(error: ErrorObject, document: string, data: Json): string | undefined {
+  const path = jsonPath(error.instancePath);
+  const subject = path === '' ? `the ${document}` : path;
+  const params = error.params as Record<string, unknown>;
+  const value = valueAt(data, error.instancePath);
+  switch (error.keyword) {
+    case 'required':
+      return `${child(path, String(params.missingProperty))} is required`;
+    case 'additionalProperties': {
+      const known = Object.keys((error.parentSchema?.properties as object | undefined) ?? {});
+      const hint = known.length > 0 ? ` (known: ${known.join(', ')})` : '';
+      return `${child(path, String(params.additionalProperty))} is not allowed: unknown property${hint}`;
+    }
+    case 'type':
+      return `${subject} must be ${describeType(params.type as string | string[])} (got ${show(value)})`;
+    case 'enum': {
+      const values = (params.allowedValues as unknown[]).map(show);
+      const allowed = values.length === 1 ? `${values[0]}` : `one of ${values.join(', ')}`;
+      if (path.endsWith('.countUnit')) {
+        return `${subject} must be "days" (got ${show(value)}): ECR accepts only days as the unit of sinceImagePushed`;
+      }
+      return `${subject} must be ${allowed} (got ${show(value)})`;
+    }
+    case 'const':
+      return `${subject} must be ${show(params.allowedValue)} when it is a string (got ${show(value)})`;
+    case 'minimum':
+      return `${subject} must be at least ${String(params.limit)} (got ${show(value)})`;
+    case 'minItems':
+    case 'minLength':
+    case 'minProperties':
+      return `${subject} must not be empty`;
+    case 'if':
+      // Reported through the error of the `then` branch itself.
+      return undefined;
+    default:
+      return `${subject} ${error.message ?? 'is invalid'}`;
+  }
+}
+
+function valueAt(data: Json, pointer: string): Json {
+  let current: Json = data;
+  for (const raw of pointer.split('/').slice(1)) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(current)) current = current[Number(segment)];
+    else if (isObject(current)) current = current[segment];
+    else return undefined;
+  }
+  return current;
+}
+
+function schemaMessages(check: ValidateFunction, data: Json, document: string): string[] {
+  if (check(data)) return [];
+  const messages: string[] = [];
+  for (const error of check.errors ?? []) {
+    const message = describeError(error, document, data);
+    if (message !== undefined && !messages.includes(message)) messages.push(message);
+  }
+  return messages;
+}
+
+/** Where a text stops being JSON, and what was expected there. */
+class JsonSyntaxError {
+  constructor(
+    readonly offset: number,
+    readonly expected: string,
+  ) {}
+}
+
+/**
+ * Walks a text that JSON.parse refused, to find where it breaks. The engine's own message has no
+ * stable position across Node versions and quotes the text, which can be 30 KB long.
+ */
+function locateJsonError(text: string): JsonSyntaxError | undefined {
+  let i = 0;
+  const fail = (expected: string): never => {
+    throw new JsonSyntaxError(i, expected);
+  };
+  const skipSpace = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
+  };
+  const string = (): void => {
+    i++;
+    for (;;) {
+      if (i >= text.length) fail('a closing "');
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail('no line break or control character inside a string (write \\n)');
+      if (c === 0x5c) {
+        i++;
+        const escape = text.charAt(i);
+        if (escape === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail('four hex digits after \\u');
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(escape) || escape === '') {
+          fail('a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)');
+        }
+      }
+      i++;
+    }
+  };
+  const value = (): void => {
+    skipSpace();
+    const c = text.charAt(i);
+    if (c === '{') {
+      i++;
+      skipSpace();
+      if (text.charAt(i) === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        skipSpace();
+        if (text.charAt(i) !== '"') fail('a property name in double quotes');
+        string();
+        skipSpace();
+        if (text.charAt(i) !== ':') fail("':'");
+        i++;
+        value();
+        skipSpace();
+        const next = text.charAt(i);
+        i++;
+        if (next === '}') return;
+        if (next !== ',') {
+          i--;
+          fail("',' or '}'");
+        }
+      }
+    }
+    if (c === '[') {
+      i++;
+      skipSpace();
+      if (text.charAt(i) === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        skipSpace();
+        const next = text.charAt(i);
+        i++;
+        if (next === ']') return;
+        if (next !== ',') {
+          i--;
+          fail("',' or ']'");
+        }
+      }
+    }
+    if (c === '"') return string();
+    const literal = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+    literal.lastIndex = i;
+    const match = literal.exec(text);
+    if (!match) fail('a value (object, array, string, number, true, false or null)');
+    i += match?.[0].length ?? 0;
+  };
+  try {
+    value();
+    skipSpace();
+    if (i < text.length) fail('the end of the document');
+    return undefined;
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) return err;
+    return undefined; // nesting too deep to walk (RangeError); the caller falls back to the engine's reason
+  }
+}
+
+/** Parses the text, or says where the JSON breaks. */
+function parse(text: string, document: string): { data: Json } | { error: string } {
+  try {
+    return { data: JSON.parse(text) as Json };
+  } catch (err) {
+    const located = locateJsonError(text);
+    if (!located) return { error: `the ${document} is not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
+    const before = text.slice(0, located.offset);
+    const line = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    const found = located.offset >= text.length ? 'the end of the text' : JSON.stringify(text.charAt(located.offset));
+    return {
+      error: `the ${document} is not valid JSON at line ${line}, column ${column}: expected ${located.expected}, found ${found}`,
+    };
+  }
+}
+
+/** ECR's rules that relate several fields of a lifecycle policy. */
+function lifecycleRuleMessages(policy: Json): string[] {
+  if (!isObject(policy) || !Array.isArray(policy.rules)) return [];
+  const messages: string[] = [];
+  const rules = policy.rules as Json[];
+  const priorities = rules.map((rule) =>
+    isObject(rule) && Number.isInteger(rule.rulePriority) ? (rule.rulePriority as number) : undefined,
+  );
+
+  rules.forEach((rule, i) => {
+    if (!isObject(rule)) return;
+    const at = `rules[${i}]`;
+    const priority = priorities[i];
+    if (priority !== undefined) {
+      const first = priorities.indexOf(priority);
+      if (first !== i) {
+        messages.push(`${at}.rulePriority ${priority} is already used by rules[${first}]: every rule needs its own rulePriority`);
+      }
+    }
+
+    const selection = rule.selection;
+    if (!isObject(selection)) return;
+    const tagStatus = selection.tagStatus;
+    const lists = (['tagPrefixList', 'tagPatternList'] as const).filter((key) => key in selection);
+    if (tagStatus === 'tagged' && lists.length === 0) {
+      messages.push(`${at}.selection with tagStatus tagged needs tagPrefixList or tagPatternList`);
+    }
+    if ((tagStatus === 'untagged' || tagStatus === 'any') && lists.length > 0) {
+      for (const key of lists) messages.push(`${at}.selection.${key} is only allowed with tagStatus tagged (got ${tagStatus})`);
+    }
+    if (Array.isArray(selection.tagPatternList)) {
+      selection.tagPatternList.forEach((pattern: Json, j: number) => {
+        if (typeof pattern === 'string' && pattern.split('*').length - 1 > MAX_TAG_PATTERN_WILDCARDS) {
+          messages.push(`${at}.selection.tagPatternList[${j}] has more than ${MAX_TAG_PATTERN_WILDCARDS} wildcards (*)`);
+        }
+      });
+    }
+
+    const countType = selection.countType;
+    if (countType === 'sinceImagePushed' && !('countUnit' in selection)) {
+      messages.push(`${at}.selection.countUnit is required with countType sinceImagePushed`);
+    }
+    if (countType === 'imageCountMoreThan' && 'countUnit' in selection) {
+      messages.push(`${at}.selection.countUnit is only allowed with countType sinceImagePushed`);
+    }
+
+    if (tagStatus === 'any' && priority !== undefined) {
+      const highest = Math.max(...priorities.filter((p): p is number => p !== undefined));
+      if (priority !== highest) {
+        const other = priorities.indexOf(highest);
+        messages.push(
+          `${at} has tagStatus any and must have the highest rulePriority, but rules[${other}] has ${highest} > ${priority}`,
+        );
+      }
+    }
+  });
+  return messages;
+}
+
+function statements(policy: Json): Array<{ at: string; statement: JsonObject }> {
+  if (!isObject(policy)) return [];
+  const value = policy.Statement;
+  if (isObject(value)) return [{ at: 'Statement', statement: value }];
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((statement: Json, i: number) => (isObject(statement) ? [{ at: `Statement[${i}]`, statement }] : []));
+}
+
+/** IAM's rules that relate several fields of a statement. */
+function statementMessages(policy: Json): string[] {
+  const messages: string[] = [];
+  for (const { at, statement } of statements(policy)) {
+    const hasAction = 'Action' in statement;
+    const hasNotAction = 'NotAction' in statement;
+    if (!hasAction && !hasNotAction) messages.push(`${at} needs Action or NotAction`);
+    if (hasAction && hasNotAction) messages.push(`${at} must not have both Action and NotAction`);
+    if ('Principal' in statement && 'NotPrincipal' in statement) {
+      messages.push(`${at} must not have both Principal and NotPrincipal`);
+    }
+    if ('Resource' in statement && 'NotResource' in statement) {
+      messages.push(`${at} must not have both Resource and NotResource`);
+    }
+  }
+  return messages;
+}
+
+function validateDocument(
+  text: string,
+  field: string,
+  document: string,
+  check: ValidateFunction,
+  crossFieldRules: (data: Json) => string[],
+): ValidationIssue[] {
+  const parsed = parse(text, document);
+  if ('error' in parsed) return [{ field, message: parsed.error }];
+  const messages = schemaMessages(check, parsed.data, document);
+  for (const message of crossFieldRules(parsed.data)) {
+    if (!messages.includes(message)) messages.push(message);
+  }
+  return messages.map((message) => ({ field, message }));
+}
+
+/** Checks an ECR lifecycle policy (`spec.lifecyclePolicy.policyText`); empty when it is valid. */
+export function validateLifecyclePolicy(text: string): ValidationIssue[] {
+  return validateDocument(text, LIFECYCLE_POLICY_FIELD, 'lifecycle policy', checkLifecyclePolicy, lifecycleRuleMessages);
+}
+
+/** Checks a repository policy (`spec.repositoryPolicyText`); empty when it is valid. */
+export function validateRepositoryPolicy(text: string): ValidationIssue[] {
+  return validateDocument(text, REPOSITORY_POLICY_FIELD, 'repository policy', checkRepositoryPolicy, statementMessages);
+}
+
+/** Checks the JSON documents of a spec, those that are present. */
+export function validateECRRepositorySpec(spec: ECRRepositorySpec): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const lifecycle = spec.lifecyclePolicy?.policyText;
+  if (lifecycle !== undefined) issues.push(...validateLifecyclePolicy(lifecycle));
+  if (spec.repositoryPolicyText !== undefined) issues.push(...validateRepositoryPolicy(spec.repositoryPolicyText));
+  return issues;
+}
+
+/** One line for a condition message: `field: message; field: message`. */
+export function formatValidationIssues(issues: ValidationIssue[]): string {
+  return issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ');
+}

@@ -1,0 +1,410 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { ECRRepository } from '../../../src/api/types.js';
+import {
+  LIFECYCLE_POLICY_FIELD,
+  REPOSITORY_POLICY_FIELD,
+  formatValidationIssues,
+  validateECRRepositorySpec,
+  validateLifecyclePolicy,
+  validateRepositoryPolicy,
+} from '../../../src/api/validation.js';
+
+/** The spec of a sample in config/samples, so that the documented policies are tested as shipped. */
+function sampleSpec(file: string): ECRRepository['spec'] {
+  const text = readFileSync(new URL(`../../../config/samples/${file}`, import.meta.url), 'utf8');
+  return (parse(text) as ECRRepository).spec;
+}
+
+function sampleLifecyclePolicy(file: string): string {
+  const text = sampleSpec(file).lifecyclePolicy?.policyText;
+  if (text === undefined) throw new Error(`${file} has no lifecycle policy`);
+  return text;
+}
+
+type Selection = Record<string, unknown>;
+
+function rule(rulePriority: unknown, selection: Selection, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { rulePriority, description: `rule ${String(rulePriority)}`, selection, action: { type: 'expire' }, ...extra };
+}
+
+const keepLast = (n: number): Selection => ({ tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: n });
+const untaggedOlderThan = (days: number): Selection => ({
+  tagStatus: 'untagged',
+  countType: 'sinceImagePushed',
+  countUnit: 'days',
+  countNumber: days,
+});
+const rules = (...list: unknown[]): string => JSON.stringify({ rules: list }, null, 2);
+
+// The policies of the documentation page that are not in a sample: the configuration reference
+// and the troubleshooting section, as written there.
+const SEED_REFERENCE_LIFECYCLE = `{
+  "rules": [
+    {
+      "rulePriority": 1,
+      "description": "Keep last 10 images",
+      "selection": {
+        "tagStatus": "any",
+        "countType": "imageCountMoreThan",
+        "countNumber": 10
+      },
+      "action": {
+        "type": "expire"
+      }
+    },
+    {
+      "rulePriority": 2,
+      "description": "Expire untagged images after 30 days",
+      "selection": {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countUnit": "days",
+        "countNumber": 30
+      },
+      "action": {
+        "type": "expire"
+      }
+    }
+  ]
+}`;
+
+const SEED_TROUBLESHOOTING_CONSERVATIVE = `{
+  "rules": [
+    {
+      "rulePriority": 1,
+      "description": "Keep all tagged",
+      "selection": {
+        "tagStatus": "tagged",
+        "countType": "imageCountMoreThan",
+        "countNumber": 100
+      },
+      "action": {"type": "expire"}
+    },
+    {
+      "rulePriority": 2,
+      "description": "Delete old untagged images",
+      "selection": {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countUnit": "days",
+        "countNumber": 30
+      },
+      "action": {"type": "expire"}
+    }
+  ]
+}`;
+
+const SEED_TROUBLESHOOTING_AGGRESSIVE = `{
+  "rules": [{
+    "rulePriority": 1,
+    "description": "Keep only 10 images",
+    "selection": {
+      "tagStatus": "any",
+      "countType": "imageCountMoreThan",
+      "countNumber": 10
+    },
+    "action": {"type": "expire"}
+  }]
+}`;
+
+const SEED_REFERENCE_REPOSITORY_POLICY = `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Principal": {
+        "AWS": "arn:aws:iam::123456789012:role/ECS-Task-Execution-Role"
+      },
+      "Action": [
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchGetImage"
+      ]
+    }
+  ]
+}`;
+
+// The troubleshooting section passes this one inside `kubectl patch -p`, escaped; here unescaped.
+const SEED_TROUBLESHOOTING_CROSS_ACCOUNT = `{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Effect": "Allow",
+    "Principal": {
+      "AWS": "arn:aws:iam::999888777666:role/ECS-Task-Role"
+    },
+    "Action": [
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:BatchGetImage"
+    ]
+  }]
+}`;
+
+interface Case {
+  name: string;
+  text: string;
+  /** Expected message fragments; none means the policy is valid. */
+  errors?: string[];
+}
+
+const lifecycleCases: Case[] = [
+  // Valid, as documented.
+  { name: 'seed quick start e2e-production-images', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_e2e_production_images.yaml') },
+  { name: 'seed quick start app-backend', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_app_backend.yaml') },
+  { name: 'seed example encrypted-production', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_encrypted_production.yaml') },
+  { name: 'seed example shared-images', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_shared_images.yaml') },
+  { name: 'seed troubleshooting: keep only 10 images', text: SEED_TROUBLESHOOTING_AGGRESSIVE },
+  {
+    name: 'tagged by prefix, untagged by age, any last',
+    text: rules(
+      rule(1, { tagStatus: 'tagged', tagPrefixList: ['v', 'release-'], countType: 'imageCountMoreThan', countNumber: 30 }),
+      rule(2, untaggedOlderThan(7)),
+      rule(3, keepLast(100)),
+    ),
+  },
+  {
+    name: 'tagPatternList with four wildcards and sparse priorities',
+    text: rules(rule(10, { tagStatus: 'tagged', tagPatternList: ['*prod*1*2*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 90 }), rule(20, keepLast(5))),
+  },
+  { name: 'rule without description', text: JSON.stringify({ rules: [{ rulePriority: 1, selection: keepLast(1), action: { type: 'expire' } }] }) },
+
+  // Documented but rejected by ECR.
+  {
+    name: 'seed configuration reference: any rule before a higher priority',
+    text: SEED_REFERENCE_LIFECYCLE,
+    errors: ['rules[0] has tagStatus any and must have the highest rulePriority, but rules[1] has 2'],
+  },
+  {
+    name: 'seed example continuous-build: tagged without a tag list',
+    text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_continuous_build.yaml'),
+    errors: ['rules[0].selection with tagStatus tagged needs tagPrefixList or tagPatternList'],
+  },
+  {
+    name: 'seed troubleshooting: keep all tagged without a tag list',
+    text: SEED_TROUBLESHOOTING_CONSERVATIVE,
+    errors: ['rules[0].selection with tagStatus tagged needs tagPrefixList or tagPatternList'],
+  },
+  {
+    name: 'countUnit months, as the page lists',
+    text: rules(rule(1, { ...untaggedOlderThan(3), countUnit: 'months' })),
+    errors: ['rules[0].selection.countUnit must be "days" (got "months"): ECR accepts only days'],
+  },
+  {
+    name: 'countUnit years, as the page lists',
+    text: rules(rule(1, { ...untaggedOlderThan(1), countUnit: 'years' })),
+    errors: ['rules[0].selection.countUnit must be "days" (got "years")'],
+  },
+
+  // Broken documents.
+  { name: 'not JSON', text: '{"rules": [}', errors: ['the lifecycle policy is not valid JSON at line 1, column 12: expected a value (object, array, string, number, true, false or null), found "}"'] },
+  { name: 'truncated JSON', text: '{"rules": [', errors: ['the lifecycle policy is not valid JSON at line 1, column 12: expected a value (object, array, string, number, true, false or null), found the end of the text'] },
+  { name: 'trailing comma', text: '{\n  "rules": [],\n}', errors: ["the lifecycle policy is not valid JSON at line 3, column 1: expected a property name in double quotes, found \"}\""] },
+  { name: 'JSON but not an object', text: '[]', errors: ['the lifecycle policy must be a JSON object (got [])'] },
+  { name: 'no rules', text: '{}', errors: ['rules is required'] },
+  { name: 'empty rules', text: '{"rules": []}', errors: ['rules must not be empty'] },
+  { name: 'unknown top-level property', text: JSON.stringify({ rules: [rule(1, keepLast(1))], version: 1 }), errors: ['version is not allowed: unknown property (known: rules)'] },
+  { name: 'rule is not an object', text: rules('expire'), errors: ['rules[0] must be a JSON object (got "expire")'] },
+  { name: 'rulePriority 0', text: rules(rule(0, keepLast(1))), errors: ['rules[0].rulePriority must be at least 1 (got 0)'] },
+  { name: 'rulePriority as a string', text: rules(rule('1', keepLast(1))), errors: ['rules[0].rulePriority must be an integer (got "1")'] },
+  { name: 'rulePriority missing', text: rules({ selection: keepLast(1), action: { type: 'expire' } }), errors: ['rules[0].rulePriority is required'] },
+  {
+    name: 'duplicate rulePriority',
+    text: rules(rule(1, untaggedOlderThan(7)), rule(1, keepLast(10))),
+    errors: ['rules[1].rulePriority 1 is already used by rules[0]'],
+  },
+  { name: 'description not a string', text: rules(rule(1, keepLast(1), { description: 7 })), errors: ['rules[0].description must be a string (got 7)'] },
+  { name: 'selection missing', text: rules({ rulePriority: 1, action: { type: 'expire' } }), errors: ['rules[0].selection is required'] },
+  {
+    name: 'unknown tagStatus',
+    text: rules(rule(1, { ...keepLast(1), tagStatus: 'all' })),
+    errors: ['rules[0].selection.tagStatus must be one of "tagged", "untagged", "any" (got "all")'],
+  },
+  {
+    name: 'tagPrefixList with untagged',
+    text: rules(rule(1, { ...untaggedOlderThan(7), tagPrefixList: ['v'] })),
+    errors: ['rules[0].selection.tagPrefixList is only allowed with tagStatus tagged (got untagged)'],
+  },
+  {
+    name: 'tagPatternList with any',
+    text: rules(rule(1, { ...keepLast(1), tagPatternList: ['v*'] })),
+    errors: ['rules[0].selection.tagPatternList is only allowed with tagStatus tagged (got any)'],
+  },
+  {
+    name: 'empty tagPrefixList',
+    text: rules(rule(1, { tagStatus: 'tagged', tagPrefixList: [], countType: 'imageCountMoreThan', countNumber: 1 })),
+    errors: ['rules[0].selection.tagPrefixList must not be empty'],
+  },
+  {
+    name: 'tagPatternList entry with five wildcards',
+    text: rules(rule(1, { tagStatus: 'tagged', tagPatternList: ['v*', '*a*b*c*d*'], countType: 'imageCountMoreThan', countNumber: 1 })),
+    errors: ['rules[0].selection.tagPatternList[1] has more than 4 wildcards'],
+  },
+  {
+    name: 'unknown countType',
+    text: rules(rule(1, { ...keepLast(1), countType: 'sinceImagePulled' })),
+    errors: ['rules[0].selection.countType must be one of "imageCountMoreThan", "sinceImagePushed" (got "sinceImagePulled")'],
+  },
+  {
+    name: 'countUnit with imageCountMoreThan',
+    text: rules(rule(1, untaggedOlderThan(7)), rule(2, { ...keepLast(10), countUnit: 'days' })),
+    errors: ['rules[1].selection.countUnit is only allowed with countType sinceImagePushed'],
+  },
+  {
+    name: 'sinceImagePushed without countUnit',
+    text: rules(rule(1, { tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 14 })),
+    errors: ['rules[0].selection.countUnit is required with countType sinceImagePushed'],
+  },
+  { name: 'countNumber 0', text: rules(rule(1, keepLast(0))), errors: ['rules[0].selection.countNumber must be at least 1 (got 0)'] },
+  { name: 'countNumber fraction', text: rules(rule(1, keepLast(1.5))), errors: ['rules[0].selection.countNumber must be an integer (got 1.5)'] },
+  {
+    name: 'unknown selection property',
+    text: rules(rule(1, { ...keepLast(1), tagStatusList: ['x'] })),
+    errors: ['rules[0].selection.tagStatusList is not allowed: unknown property'],
+  },
+  { name: 'action type delete', text: rules(rule(1, keepLast(1), { action: { type: 'delete' } })), errors: ['rules[0].action.type must be "expire" (got "delete")'] },
+  { name: 'action missing', text: rules({ rulePriority: 1, selection: keepLast(1) }), errors: ['rules[0].action is required'] },
+  {
+    name: 'several problems are all reported',
+    text: rules(rule(1, keepLast(0)), rule(1, { ...untaggedOlderThan(7), countUnit: 'weeks' }), rule(2, untaggedOlderThan(30))),
+    errors: [
+      'rules[0].selection.countNumber must be at least 1',
+      'rules[1].selection.countUnit must be "days" (got "weeks")',
+      'rules[1].rulePriority 1 is already used by rules[0]',
+      'rules[0] has tagStatus any and must have the highest rulePriority',
+    ],
+  },
+];
+
+function statement(extra: Record<string, unknown>): Record<string, unknown> {
+  return { Sid: 'Pull', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::123456789012:root' }, Action: ['ecr:BatchGetImage'], ...extra };
+}
+const policy = (...list: unknown[]): string => JSON.stringify({ Version: '2012-10-17', Statement: list }, null, 2);
+
+const repositoryCases: Case[] = [
+  // Valid.
+  { name: 'seed configuration reference', text: SEED_REFERENCE_REPOSITORY_POLICY },
+  { name: 'seed example shared-images', text: sampleSpec('aws_v1alpha1_ecrrepository_shared_images.yaml').repositoryPolicyText ?? '' },
+  { name: 'seed troubleshooting cross-account access', text: SEED_TROUBLESHOOTING_CROSS_ACCOUNT },
+  {
+    name: 'single statement object, wildcard principal, Deny with a condition',
+    text: JSON.stringify({
+      Version: '2012-10-17',
+      Id: 'deny-outside-org',
+      Statement: { Effect: 'Deny', Principal: '*', Action: 'ecr:*', Condition: { StringNotEquals: { 'aws:PrincipalOrgID': 'o-abc123' } } },
+    }),
+  },
+  { name: 'NotAction, service principals, old version', text: JSON.stringify({ Version: '2008-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: ['codebuild.amazonaws.com', 'lambda.amazonaws.com'] }, NotAction: 'ecr:DeleteRepository' }] }) },
+  { name: 'no Version', text: JSON.stringify({ Statement: [statement({})] }) },
+
+  // Invalid.
+  { name: 'not JSON', text: "{ 'Version': '2012-10-17' }", errors: ['the repository policy is not valid JSON at line 1, column 3: expected a property name in double quotes, found "\'"'] },
+  {
+    name: 'line break inside a string',
+    text: '{\n  "Statement": [{"Effect": "Allow", "Action": "ecr:Batch\nGetImage"}]\n}',
+    errors: ['the repository policy is not valid JSON at line 2, column 57: expected no line break or control character inside a string'],
+  },
+  { name: 'JSON but not an object', text: '"ecr:*"', errors: ['the repository policy must be a JSON object (got "ecr:*")'] },
+  { name: 'Statement missing', text: '{"Version": "2012-10-17"}', errors: ['Statement is required'] },
+  { name: 'Statement empty', text: policy(), errors: ['Statement must not be empty'] },
+  { name: 'Statement a string', text: JSON.stringify({ Statement: 'Allow' }), errors: ['Statement must be a JSON object or an array (got "Allow")'] },
+  { name: 'unknown top-level key', text: JSON.stringify({ Version: '2012-10-17', Statement: [statement({})], Resource: '*' }), errors: ['Resource is not allowed: unknown property (known: Version, Id, Statement)'] },
+  { name: 'unknown Version', text: JSON.stringify({ Version: '2024-01-01', Statement: [statement({})] }), errors: ['Version must be one of "2012-10-17", "2008-10-17" (got "2024-01-01")'] },
+  { name: 'Effect missing', text: policy(statement({ Effect: undefined })), errors: ['Statement[0].Effect is required'] },
+  { name: 'Effect lowercase', text: policy(statement({}), statement({ Effect: 'allow' })), errors: ['Statement[1].Effect must be one of "Allow", "Deny" (got "allow")'] },
+  { name: 'Action and NotAction', text: policy(statement({ NotAction: 'ecr:PutImage' })), errors: ['Statement[0] must not have both Action and NotAction'] },
+  { name: 'neither Action nor NotAction', text: policy(statement({ Action: undefined })), errors: ['Statement[0] needs Action or NotAction'] },
+  { name: 'Action empty list', text: policy(statement({ Action: [] })), errors: ['Statement[0].Action must not be empty'] },
+  { name: 'Action a number', text: policy(statement({ Action: 42 })), errors: ['Statement[0].Action must be a string or a non-empty array of strings (got 42)'] },
+  { name: 'Action list with a number', text: policy(statement({ Action: ['ecr:BatchGetImage', 1] })), errors: ['Statement[0].Action[1] must be a string (got 1)'] },
+  { name: 'Principal an ARN string', text: policy(statement({ Principal: 'arn:aws:iam::123456789012:root' })), errors: ['Statement[0].Principal must be "*" when it is a string'] },
+  { name: 'Principal with an unknown type', text: policy(statement({ Principal: { User: 'bob' } })), errors: ['Statement[0].Principal.User is not allowed: unknown property (known: AWS, Service, Federated, CanonicalUser)'] },
+  { name: 'Principal empty object', text: policy(statement({ Principal: {} })), errors: ['Statement[0].Principal must not be empty'] },
+  { name: 'Principal and NotPrincipal', text: policy(statement({ NotPrincipal: { AWS: 'arn:aws:iam::123456789012:root' } })), errors: ['Statement[0] must not have both Principal and NotPrincipal'] },
+  { name: 'Condition a string', text: policy(statement({ Condition: 'aws:SecureTransport' })), errors: ['Statement[0].Condition must be a JSON object (got "aws:SecureTransport")'] },
+  { name: 'Condition operator not an object', text: policy(statement({ Condition: { Bool: true } })), errors: ['Statement[0].Condition.Bool must be a JSON object (got true)'] },
+  { name: 'unknown statement key', text: policy(statement({ Effects: 'Allow' })), errors: ['Statement[0].Effects is not allowed: unknown property'] },
+  { name: 'Sid a number', text: policy(statement({ Sid: 1 })), errors: ['Statement[0].Sid must be a string (got 1)'] },
+  { name: 'single statement object with a problem', text: JSON.stringify({ Statement: { Effect: 'Allow', Principal: '*' } }), errors: ['Statement needs Action or NotAction'] },
+];
+
+describe('validateLifecyclePolicy', () => {
+  it.each(lifecycleCases)('$name', ({ text, errors }) => {
+    const issues = validateLifecyclePolicy(text);
+    if (!errors) {
+      expect(issues).toEqual([]);
+      return;
+    }
+    expect(issues.length).toBeGreaterThanOrEqual(errors.length);
+    for (const issue of issues) expect(issue.field).toBe(LIFECYCLE_POLICY_FIELD);
+    for (const fragment of errors) {
+      expect(issues).toContainEqual({ field: LIFECYCLE_POLICY_FIELD, message: expect.stringContaining(fragment) });
+    }
+  });
+});
+
+describe('validateRepositoryPolicy', () => {
+  it.each(repositoryCases)('$name', ({ text, errors }) => {
+    expect(text).not.toBe('');
+    const issues = validateRepositoryPolicy(text);
+    if (!errors) {
+      expect(issues).toEqual([]);
+      return;
+    }
+    for (const issue of issues) expect(issue.field).toBe(REPOSITORY_POLICY_FIELD);
+    for (const fragment of errors) {
+      expect(issues).toContainEqual({ field: REPOSITORY_POLICY_FIELD, message: expect.stringContaining(fragment) });
+    }
+  });
+});
+
+describe('validateECRRepositorySpec', () => {
+  const base = { providerRef: { name: 'aws' }, repositoryName: 'app/backend' };
+
+  it('accepts a spec without policies', () => {
+    expect(validateECRRepositorySpec(base)).toEqual([]);
+  });
+
+  it('reports the problems of both documents, each under its field', () => {
+    const issues = validateECRRepositorySpec({
+      ...base,
+      lifecyclePolicy: { policyText: rules(rule(1, keepLast(0))) },
+      repositoryPolicyText: policy(statement({ Effect: 'Permit' })),
+    });
+    expect(issues).toEqual([
+      { field: LIFECYCLE_POLICY_FIELD, message: 'rules[0].selection.countNumber must be at least 1 (got 0)' },
+      { field: REPOSITORY_POLICY_FIELD, message: 'Statement[0].Effect must be one of "Allow", "Deny" (got "Permit")' },
+    ]);
+    expect(formatValidationIssues(issues)).toBe(
+      'spec.lifecyclePolicy.policyText: rules[0].selection.countNumber must be at least 1 (got 0); ' +
+        'spec.repositoryPolicyText: Statement[0].Effect must be one of "Allow", "Deny" (got "Permit")',
+    );
+  });
+
+  it('still reports JSON nested too deeply to locate the error in', () => {
+    const issues = validateLifecyclePolicy('['.repeat(200_000));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ field: LIFECYCLE_POLICY_FIELD, message: expect.stringMatching(/^the lifecycle policy is not valid JSON/) });
+  });
+
+  it('ignores an empty lifecyclePolicy object', () => {
+    expect(validateECRRepositorySpec({ ...base, lifecyclePolicy: {} })).toEqual([]);
+  });
+
+  // Every documented repository applies to the API server (test/e2e/api-validation.test.ts); these
+  // are the documented policies that ECR itself would refuse and that the operator reports instead.
+  it.each([
+    ['aws_v1alpha1_ecrrepository_e2e_app_images.yaml', []],
+    ['aws_v1alpha1_ecrrepository_e2e_production_images.yaml', []],
+    ['aws_v1alpha1_ecrrepository_app_backend.yaml', []],
+    ['aws_v1alpha1_ecrrepository_my_app.yaml', []],
+    ['aws_v1alpha1_ecrrepository_secure_backend.yaml', []],
+    ['aws_v1alpha1_ecrrepository_encrypted_production.yaml', []],
+    ['aws_v1alpha1_ecrrepository_shared_images.yaml', []],
+    [
+      'aws_v1alpha1_ecrrepository_continuous_build.yaml',
+      [{ field: LIFECYCLE_POLICY_FIELD, message: 'rules[0].selection with tagStatus tagged needs tagPrefixList or tagPatternList' }],
+    ],
+  ])('sample %s', (file, expected) => {
+    expect(validateECRRepositorySpec(sampleSpec(file))).toEqual(expected);
+  });
+});
