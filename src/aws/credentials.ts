@@ -4,6 +4,7 @@
  * chain. Knows no Kubernetes: the caller resolves Secrets and passes plain values in.
  */
 import { createHash } from 'node:crypto';
+import { classifyAwsError } from './errors.js';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import {
   AssumeRoleCommand,
@@ -241,11 +242,11 @@ export function createCredentialProvider(source: CredentialSource, deps: Credent
       const roleArn = (source.roleArn as string).trim();
       const externalId = nonEmpty(source.externalId);
       return refreshingProvider(
-        async () => toIdentity('AssumeRole', await sts.send(new AssumeRoleCommand({
+        async () => toIdentity('AssumeRole', await stsCall('AssumeRole', () => sts.send(new AssumeRoleCommand({
           RoleArn: roleArn,
           RoleSessionName: sessionName,
           ...(externalId ? { ExternalId: externalId } : {}),
-        }))),
+        })))),
         clock,
         deps.refreshBeforeMs,
       );
@@ -258,16 +259,29 @@ export function createCredentialProvider(source: CredentialSource, deps: Credent
           // Read on every renewal: the kubelet rotates the projected token file.
           const token = (await readFile(plan.tokenFile)).trim();
           if (!token) throw new Error(`web identity token file ${plan.tokenFile} is empty`);
-          return toIdentity('AssumeRoleWithWebIdentity', await sts.send(new AssumeRoleWithWebIdentityCommand({
+          return toIdentity('AssumeRoleWithWebIdentity', await stsCall('AssumeRoleWithWebIdentity', () => sts.send(new AssumeRoleWithWebIdentityCommand({
             RoleArn: roleArn,
             RoleSessionName: sessionName,
             WebIdentityToken: token,
-          })));
+          }))));
         },
         clock,
         deps.refreshBeforeMs,
       );
     }
+  }
+}
+
+/**
+ * Classifies a failed credential call under its own operation, so that the call that needed the
+ * credentials (GetCallerIdentity, CreateRepository, ...) reports "AssumeRole was denied" rather than
+ * a failure of its own.
+ */
+async function stsCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw classifyAwsError(err, operation, 'STS');
   }
 }
 

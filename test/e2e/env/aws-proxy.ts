@@ -6,7 +6,9 @@ import http from 'node:http';
  * - moto answers DescribeRepositories, ListImages and DescribeImages with every item in one page; this
  *   layer pages them as ECR does (100 items by default, maxResults up to 1,000, an opaque nextToken).
  * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset.
- * - Faults can be injected: POST /__aws/faults with [{operation, status, code, message, times}].
+ * - Faults can be injected: POST /__aws/faults with [{operation, accessKeyId?, status, code, message, times?}]:
+ *   the matching calls (only those signed with accessKeyId, when given; `times` of them, or all when
+ *   omitted) fail with that AWS error, in the protocol of the service (JSON for ECR, XML for STS).
  */
 
 const PAGED: Record<string, { listKey: string; max: number }> = {
@@ -18,10 +20,27 @@ const DEFAULT_PAGE = 100;
 
 export interface Fault {
   operation: string;
+  accessKeyId?: string;
   status: number;
   code: string;
   message: string;
-  times: number;
+  times?: number;
+}
+
+function accessKeyOf(req: http.IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  return typeof auth === 'string' ? /Credential=([^/]+)\//.exec(auth)?.[1] : undefined;
+}
+
+function sendFault(req: http.IncomingMessage, res: http.ServerResponse, fault: Fault): void {
+  if (req.headers['x-amz-target']) {
+    res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': fault.code });
+    res.end(JSON.stringify({ __type: fault.code, message: fault.message }));
+    return;
+  }
+  const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  res.writeHead(fault.status, { 'content-type': 'text/xml' });
+  res.end(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${escape(fault.code)}</Code><Message>${escape(fault.message)}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`);
 }
 
 export interface AwsProxy {
@@ -95,11 +114,12 @@ export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsP
     const key = `${service}:${operation}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
 
-    const fault = faults.find((f) => f.operation === operation && f.times > 0);
+    const accessKeyId = accessKeyOf(req);
+    const fault = faults.find((f) => f.operation === operation && (f.times === undefined || f.times > 0) &&
+      (f.accessKeyId === undefined || f.accessKeyId === accessKeyId));
     if (fault) {
-      fault.times -= 1;
-      res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': fault.code });
-      res.end(JSON.stringify({ __type: fault.code, message: fault.message }));
+      if (fault.times !== undefined) fault.times -= 1;
+      sendFault(req, res, fault);
       return;
     }
 
@@ -163,6 +183,10 @@ export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsP
     }
     if (req.method === 'POST' && req.url === '/__aws/faults') {
       faults = JSON.parse(raw.toString('utf8') || '[]') as Fault[];
+      return reply(200, faults);
+    }
+    if (req.method === 'POST' && req.url === '/__aws/faults/add') {
+      faults.push(...(JSON.parse(raw.toString('utf8') || '[]') as Fault[]));
       return reply(200, faults);
     }
     reply(404, { error: 'unknown control path' });
