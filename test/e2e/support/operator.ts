@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { environmentVariables, type EnvironmentInfo } from '../env/environment.js';
+import { kubeconfigYaml } from '../env/pki.js';
 import { freePort, startProcess, type ManagedProcess } from '../env/processes.js';
 import { eventually } from './kubectl.js';
 
@@ -102,4 +103,19 @@ export async function startOperator(info: EnvironmentInfo, opts: OperatorOptions
     }, 60_000);
   }
   return operator;
+}
+
+/**
+ * Installs config/rbac and returns a kubeconfig that acts as the operator's ServiceAccount
+ * (infra-operator-controller-manager in infra-operator-system), with a token minted through the
+ * TokenRequest API. The real API server enforces the ClusterRole: the operator runs with exactly
+ * the permissions it is installed with.
+ */
+export async function serviceAccountKubeconfig(info: EnvironmentInfo, kubectl: { ok(args: string[], input?: string): Promise<string> }): Promise<string> {
+  await kubectl.ok(['apply', '-k', path.resolve('config/rbac')]);
+  const token = (await kubectl.ok(['create', 'token', 'infra-operator-controller-manager', '-n', 'infra-operator-system', '--duration=6h'])).trim();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-sa-'));
+  const file = path.join(dir, 'kubeconfig');
+  writeFileSync(file, kubeconfigYaml(info.apiServerUrl, info.caCert, { token }, 'infra-operator-controller-manager'), { mode: 0o600 });
+  return file;
 }

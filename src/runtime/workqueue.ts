@@ -1,0 +1,232 @@
+import {
+  workqueueAdds, workqueueDepth, workqueueLongestRunning, workqueueQueueDuration, workqueueRetries,
+  workqueueUnfinishedWork, workqueueWorkDuration,
+} from '../observability/metrics.js';
+import { realClock, type Clock } from './clock.js';
+
+export interface WorkQueueOptions {
+  /** The `name` label of the workqueue_* metrics. */
+  name: string;
+  /** First per-key retry delay; doubles on every failure of the key (client-go: 5 ms). */
+  baseDelayMs?: number;
+  /** Cap of the per-key delay (client-go: 1000 s). */
+  maxDelayMs?: number;
+  /** Overall token bucket for rate-limited adds (client-go's default controller rate limiter: 10 qps, burst 100). */
+  qps?: number;
+  burst?: number;
+  clock?: Clock;
+}
+
+/**
+ * client-go's rate-limited delaying work queue. The guarantees controllers rely on:
+ * - adding a key that is already queued is a no-op (dedup);
+ * - a key handed to a worker is never handed to a second worker until `done`; a key added while
+ *   being processed is marked dirty and queued again on `done`;
+ * - `addRateLimited` waits the larger of the key's exponential backoff and the overall bucket.
+ * One deliberate difference: after `shutDown`, `get` returns undefined at once even when keys are
+ * still queued. State is level-based, so abandoned keys are picked up by the next start's full pass.
+ */
+export class WorkQueue {
+  readonly name: string;
+  private readonly clock: Clock;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly qps: number;
+  private readonly burst: number;
+
+  private queue: string[] = [];
+  /** Keys that need processing: queued, or re-added while processing. */
+  private readonly dirty = new Set<string>();
+  /** Keys handed to a worker, with the time they were handed out. */
+  private readonly processing = new Map<string, number>();
+  /** When each dirty key was first added, for the queue-duration metric. */
+  private readonly addedAt = new Map<string, number>();
+  private readonly delayed = new Map<string, { readyAt: number; handle: unknown }>();
+  private readonly failures = new Map<string, number>();
+  private readonly getters: Array<(key: string | undefined) => void> = [];
+  private drainWaiters: Array<() => void> = [];
+  private tokens: number;
+  private lastRefill: number;
+  private shuttingDown = false;
+  private readonly metricsTimer: NodeJS.Timeout;
+
+  constructor(opts: WorkQueueOptions) {
+    this.name = opts.name;
+    this.clock = opts.clock ?? realClock;
+    this.baseDelayMs = opts.baseDelayMs ?? 5;
+    this.maxDelayMs = opts.maxDelayMs ?? 1_000_000;
+    this.qps = opts.qps ?? 10;
+    this.burst = opts.burst ?? 100;
+    this.tokens = this.burst;
+    this.lastRefill = this.clock.now();
+    workqueueDepth.set({ name: this.name }, 0);
+    // client-go refreshes the in-progress gauges every 500 ms rather than on scrape.
+    this.metricsTimer = setInterval(() => this.updateUnfinishedWork(), 500);
+    this.metricsTimer.unref();
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    workqueueAdds.inc({ name: this.name });
+    this.dirty.add(key);
+    if (!this.addedAt.has(key)) this.addedAt.set(key, this.clock.now());
+    this.updateDepth();
+    if (this.processing.has(key)) return;
+    this.enqueue(key);
+  }
+
+  /** Adds the key after `ms`. When the key is already waiting, the earlier time wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown) return;
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
+    const readyAt = this.clock.now() + ms;
+    const existing = this.delayed.get(key);
+    if (existing) {
+      if (existing.readyAt <= readyAt) return;
+      this.clock.clearTimeout(existing.handle);
+    }
+    const handle = this.clock.setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.delayed.set(key, { readyAt, handle });
+  }
+
+  /** Adds the key after its backoff: per-key exponential, max'ed with the overall token bucket. */
+  addRateLimited(key: string): void {
+    if (this.shuttingDown) return;
+    workqueueRetries.inc({ name: this.name });
+    this.addAfter(key, this.when(key));
+  }
+
+  /** The delay the next `addRateLimited` would use; counts as a failure of the key. */
+  when(key: string): number {
+    const exp = this.failures.get(key) ?? 0;
+    this.failures.set(key, exp + 1);
+    const perKey = Math.min(this.baseDelayMs * 2 ** exp, this.maxDelayMs);
+    return Math.max(perKey, this.reserveToken());
+  }
+
+  /** Resets the key's backoff (after a success). */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** The next key to process; undefined once the queue is shut down. Call `done(key)` when finished. */
+  get(): Promise<string | undefined> {
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    const key = this.queue.shift();
+    if (key !== undefined) return Promise.resolve(this.handOut(key));
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  done(key: string): void {
+    const started = this.processing.get(key);
+    if (started === undefined) return;
+    this.processing.delete(key);
+    workqueueWorkDuration.observe({ name: this.name }, (this.clock.now() - started) / 1000);
+    if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key);
+    if (this.processing.size === 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Keys waiting to be handed out (not counting delayed or in-process ones). */
+  len(): number {
+    return this.queue.length;
+  }
+
+  /** Keys handed out and not yet done. */
+  inFlight(): number {
+    return this.processing.size;
+  }
+
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Stops handing out keys and drops queued and delayed ones; blocked `get` calls return undefined. */
+  shutDown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    for (const { handle } of this.delayed.values()) this.clock.clearTimeout(handle);
+    this.delayed.clear();
+    this.queue = [];
+    this.dirty.clear();
+    this.addedAt.clear();
+    this.updateDepth();
+    clearInterval(this.metricsTimer);
+    for (const g of this.getters.splice(0)) g(undefined);
+  }
+
+  /**
+   * shutDown, then wait until every handed-out key is done, or `timeoutMs` passed.
+   * Resolves true when drained.
+   */
+  async shutDownWithDrain(timeoutMs = Infinity): Promise<boolean> {
+    this.shutDown();
+    if (this.processing.size === 0) return true;
+    const drained = new Promise<true>((resolve) => this.drainWaiters.push(() => resolve(true)));
+    if (!Number.isFinite(timeoutMs)) return drained;
+    let handle: unknown;
+    const timeout = new Promise<false>((resolve) => {
+      handle = this.clock.setTimeout(() => resolve(false), timeoutMs);
+    });
+    const result = await Promise.race([drained, timeout]);
+    this.clock.clearTimeout(handle);
+    return result;
+  }
+
+  private enqueue(key: string): void {
+    const getter = this.getters.shift();
+    if (getter) getter(this.handOut(key));
+    else this.queue.push(key);
+  }
+
+  private handOut(key: string): string {
+    const now = this.clock.now();
+    this.processing.set(key, now);
+    this.dirty.delete(key);
+    const added = this.addedAt.get(key);
+    this.addedAt.delete(key);
+    if (added !== undefined) workqueueQueueDuration.observe({ name: this.name }, (now - added) / 1000);
+    this.updateDepth();
+    return key;
+  }
+
+  /** golang.org/x/time/rate's Reserve: take a token now, possibly into debt, and wait off the debt. */
+  private reserveToken(): number {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.qps);
+    this.lastRefill = now;
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : (-this.tokens / this.qps) * 1000;
+  }
+
+  private updateDepth(): void {
+    // Like client-go: depth counts keys that wait to be processed, including re-added in-process ones.
+    workqueueDepth.set({ name: this.name }, this.dirty.size);
+  }
+
+  private updateUnfinishedWork(): void {
+    const now = this.clock.now();
+    let total = 0;
+    let longest = 0;
+    for (const started of this.processing.values()) {
+      const s = (now - started) / 1000;
+      total += s;
+      longest = Math.max(longest, s);
+    }
+    workqueueUnfinishedWork.set({ name: this.name }, total);
+    workqueueLongestRunning.set({ name: this.name }, longest);
+  }
+}
