@@ -25,14 +25,15 @@ async function main(): Promise<void> {
   writeEnvFiles(env, path.join(localDir, 'env.sh'), { supervisorPid: process.pid });
   const shellEnv = { ...process.env, ...environmentVariables(env) };
 
-  let operator: ReturnType<typeof spawn> | undefined;
+  const running: { operator?: ReturnType<typeof spawn> } = {};
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stderr.write('\ndev: stopping the operator and the environment\n');
+    const operator = running.operator;
     if (operator && operator.exitCode === null) {
-      const exited = new Promise((r) => operator?.once('exit', r));
+      const exited = new Promise((r) => operator.once('exit', r));
       operator.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     }
@@ -50,12 +51,13 @@ async function main(): Promise<void> {
   const logFile = path.join(localDir, 'operator.log');
   process.stderr.write(`dev: starting the operator (logs in ${path.relative(process.cwd(), logFile)})\n`);
   const log = openSync(logFile, 'w');
-  operator = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'),
+  const operator = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'),
     '--metrics-bind-address=127.0.0.1:8080', '--health-probe-bind-address=127.0.0.1:8081', '--sync-period=1m'], {
     cwd: root,
     env: shellEnv,
     stdio: ['ignore', log, log],
   });
+  running.operator = operator;
   operator.once('exit', (code) => {
     if (!stopping) {
       process.stderr.write(`dev: the operator exited with code ${code}; see ${logFile}\n`);

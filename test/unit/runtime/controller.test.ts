@@ -1,0 +1,300 @@
+import { describe, expect, it } from 'vitest';
+import { reconcileErrors, reconcileTotal, workqueueDepth } from '../../../src/observability/metrics.js';
+import { Controller, defaultPredicate } from '../../../src/runtime/controller.js';
+import type { InformerEvent } from '../../../src/runtime/informer.js';
+import { keyOf, keyString, type KubeObject, type ObjectKey, type ReconcileResult } from '../../../src/runtime/types.js';
+import { FakeClock, captureLogger, deferred, flush, metricValue } from './helpers.js';
+
+function obj(name: string, meta: Partial<NonNullable<KubeObject['metadata']>> = {}, status?: unknown): KubeObject {
+  return { metadata: { namespace: 'ns', name, uid: `uid-${name}`, generation: 1, resourceVersion: '1', ...meta }, ...(status ? { status } : {}) };
+}
+
+describe('defaultPredicate', () => {
+  const base = obj('a', { annotations: { x: '1' }, finalizers: ['f'] }, { ready: false });
+  it('passes ADDED and DELETED', () => {
+    expect(defaultPredicate(undefined, base, 'ADDED')).toBe(true);
+    expect(defaultPredicate(base, base, 'DELETED')).toBe(true);
+    expect(defaultPredicate(undefined, base)).toBe(true);
+  });
+  it('passes a new generation, a deletion timestamp, finalizer changes, force-sync and a new uid', () => {
+    const m = (meta: Partial<NonNullable<KubeObject['metadata']>>) => ({ ...base, metadata: { ...base.metadata, resourceVersion: '2', ...meta } });
+    expect(defaultPredicate(base, m({ generation: 2 }), 'MODIFIED')).toBe(true);
+    expect(defaultPredicate(base, m({ deletionTimestamp: '2024-01-01T00:00:00Z' }), 'MODIFIED')).toBe(true);
+    expect(defaultPredicate(base, m({ finalizers: [] }), 'MODIFIED')).toBe(true);
+    expect(defaultPredicate(base, m({ finalizers: ['f', 'g'] }), 'MODIFIED')).toBe(true);
+    expect(defaultPredicate(base, m({ annotations: { x: '1', 'force-sync': '123' } }), 'MODIFIED')).toBe(true);
+    const synced = m({ annotations: { 'force-sync': '123' } });
+    expect(defaultPredicate(synced, { ...synced, metadata: { ...synced.metadata, annotations: { 'force-sync': '124' } } }, 'MODIFIED')).toBe(true);
+    expect(defaultPredicate(base, m({ uid: 'other' }), 'MODIFIED')).toBe(true);
+  });
+  it('drops status-only and other metadata updates', () => {
+    expect(defaultPredicate(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2' }, status: { ready: true } }, 'MODIFIED')).toBe(false);
+    expect(defaultPredicate(base, { ...base, metadata: { ...base.metadata, resourceVersion: '3', labels: { a: 'b' }, annotations: { x: '2' } } }, 'MODIFIED')).toBe(false);
+  });
+});
+
+class FakeInformer {
+  private readonly handlers = new Set<(e: InformerEvent<KubeObject>) => void>();
+  readonly objects = new Map<string, KubeObject>();
+  onEvent(h: (e: InformerEvent<KubeObject>) => void): () => void {
+    this.handlers.add(h);
+    return () => this.handlers.delete(h);
+  }
+  list(): KubeObject[] {
+    return [...this.objects.values()];
+  }
+  emit(type: InformerEvent<KubeObject>['type'], object: KubeObject): void {
+    const key = keyString(keyOf(object));
+    const old = this.objects.get(key);
+    if (type === 'DELETED') this.objects.delete(key);
+    else this.objects.set(key, object);
+    for (const h of this.handlers) h({ type, object, old });
+  }
+}
+
+let n = 0;
+function setup(opts: { concurrency?: number; resyncPeriodMs?: number; reconcile?: (k: ObjectKey) => Promise<ReconcileResult> } = {}) {
+  const clock = new FakeClock();
+  const informer = new FakeInformer();
+  const calls: string[] = [];
+  const { logger, lines } = captureLogger();
+  const name = `ctrl-test-${++n}`;
+  const controller = new Controller({
+    name,
+    informer,
+    logger,
+    concurrency: opts.concurrency ?? 1,
+    resyncPeriodMs: opts.resyncPeriodMs ?? 0,
+    clock,
+    random: () => 0.5,
+    reconcile: async (k) => {
+      calls.push(keyString(k));
+      return opts.reconcile ? opts.reconcile(k) : {};
+    },
+  });
+  return { clock, informer, calls, controller, lines, name };
+}
+
+describe('Controller', () => {
+  it('reconciles added objects once and ignores status-only updates; spec changes reconcile again', async () => {
+    const { informer, calls, controller, lines, name } = setup();
+    const a = obj('a');
+    informer.emit('ADDED', a);
+    controller.start();
+    await flush();
+    expect(calls).toEqual(['ns/a']);
+    informer.emit('MODIFIED', { ...a, metadata: { ...a.metadata, resourceVersion: '2' }, status: { ready: true } });
+    await flush();
+    expect(calls).toEqual(['ns/a']);
+    informer.emit('MODIFIED', { ...a, metadata: { ...a.metadata, resourceVersion: '3', generation: 2 } });
+    await flush();
+    expect(calls).toEqual(['ns/a', 'ns/a']);
+    informer.emit('DELETED', a);
+    await flush();
+    expect(calls).toHaveLength(3);
+    expect(await metricValue(reconcileTotal, { controller: name, result: 'success' })).toBe(3);
+    const line = lines().find((l) => l.msg === 'reconciled');
+    expect(line).toMatchObject({ controller: name, namespace: 'ns', name: 'a', result: 'success' });
+    expect(typeof line?.durationMs).toBe('number');
+    await controller.stop(1_000);
+  });
+
+  it('queues events that arrive before start and runs a full pass at start', async () => {
+    const { informer, calls, controller } = setup();
+    informer.objects.set('ns/pre', obj('pre'));
+    informer.emit('ADDED', obj('b'));
+    await flush();
+    expect(calls).toEqual([]);
+    controller.start();
+    await flush();
+    expect(calls.sort()).toEqual(['ns/b', 'ns/pre']);
+    await controller.stop(1_000);
+  });
+
+  it('retries a failing key with backoff (5 ms, 10 ms, ...) and forgets the backoff after success', async () => {
+    let failures = 2;
+    const { informer, calls, controller, clock, lines, name } = setup({
+      reconcile: async () => {
+        if (failures-- > 0) throw new Error('boom');
+        return {};
+      },
+    });
+    controller.start();
+    informer.emit('ADDED', obj('a'));
+    await flush();
+    expect(calls).toHaveLength(1);
+    await clock.advance(4);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(calls).toHaveLength(2);
+    await clock.advance(9);
+    expect(calls).toHaveLength(2);
+    await clock.advance(1);
+    expect(calls).toHaveLength(3);
+    expect(controller.queue.numRequeues('ns/a')).toBe(0);
+    expect(await metricValue(reconcileErrors, { controller: name })).toBe(2);
+    expect(await metricValue(reconcileTotal, { controller: name, result: 'error' })).toBe(2);
+    const err = lines().find((l) => l.result === 'error');
+    expect(err).toMatchObject({ controller: name, namespace: 'ns', name: 'a', err: 'boom' });
+    await controller.stop(1_000);
+  });
+
+  it('requeues after requeueAfterMs', async () => {
+    const { informer, calls, controller, clock, name, lines } = setup({ reconcile: async () => ({ requeueAfterMs: 30_000 }) });
+    controller.start();
+    informer.emit('ADDED', obj('a'));
+    await flush();
+    expect(calls).toHaveLength(1);
+    await clock.advance(29_999);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(calls).toHaveLength(2);
+    expect(await metricValue(reconcileTotal, { controller: name, result: 'requeue_after' })).toBe(2);
+    expect(lines().find((l) => l.msg === 'reconciled')?.result).toBe('requeue');
+    await controller.stop(1_000);
+  });
+
+  it('never reconciles one key twice at once; an event during a reconcile runs it again afterwards', async () => {
+    const gates: Array<ReturnType<typeof deferred<void>>> = [];
+    let running = 0;
+    let maxRunning = 0;
+    const { informer, calls, controller } = setup({
+      concurrency: 4,
+      reconcile: async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        const gate = deferred<void>();
+        gates.push(gate);
+        await gate.promise;
+        running--;
+        return {};
+      },
+    });
+    controller.start();
+    const a = obj('a');
+    informer.emit('ADDED', a);
+    await flush();
+    informer.emit('MODIFIED', { ...a, metadata: { ...a.metadata, generation: 2, resourceVersion: '2' } });
+    informer.emit('MODIFIED', { ...a, metadata: { ...a.metadata, generation: 3, resourceVersion: '3' } });
+    await flush();
+    expect(calls).toEqual(['ns/a']);
+    gates[0]?.resolve();
+    await flush();
+    expect(calls).toEqual(['ns/a', 'ns/a']);
+    gates[1]?.resolve();
+    await flush();
+    expect(calls).toHaveLength(2);
+    expect(maxRunning).toBe(1);
+    await controller.stop(1_000);
+  });
+
+  it('runs different keys in parallel up to the concurrency', async () => {
+    const gate = deferred();
+    let running = 0;
+    let maxRunning = 0;
+    const { informer, controller } = setup({
+      concurrency: 2,
+      reconcile: async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await gate.promise;
+        running--;
+        return {};
+      },
+    });
+    controller.start();
+    for (const x of ['a', 'b', 'c']) informer.emit('ADDED', obj(x));
+    await flush();
+    expect(running).toBe(2);
+    gate.resolve();
+    await flush();
+    expect(maxRunning).toBe(2);
+    await controller.stop(1_000);
+  });
+
+  it('resyncs every cached object each period, spread over part of it', async () => {
+    const { informer, calls, controller, clock, name } = setup({ resyncPeriodMs: 60_000 });
+    informer.emit('ADDED', obj('a'));
+    informer.emit('ADDED', obj('b'));
+    controller.start();
+    await flush();
+    expect(calls).toHaveLength(2);
+    await clock.advance(60_000);
+    // random() = 0.5: each key waits half the 10 % spread (3 s) after the tick.
+    expect(calls).toHaveLength(2);
+    expect(await metricValue(workqueueDepth, { name })).toBe(0);
+    await clock.advance(3_000);
+    expect(calls).toHaveLength(4);
+    await clock.advance(63_000);
+    expect(calls).toHaveLength(6);
+    await controller.stop(1_000);
+  });
+
+  it('stop() stops dequeuing and waits for in-flight reconciles up to the bound', async () => {
+    const gate = deferred();
+    const { informer, calls, controller, clock } = setup({
+      reconcile: async () => {
+        await gate.promise;
+        return {};
+      },
+    });
+    controller.start();
+    informer.emit('ADDED', obj('a'));
+    informer.emit('ADDED', obj('b'));
+    await flush();
+    let stopped = false;
+    void controller.stop(10_000).then(() => (stopped = true));
+    await clock.advance(5_000);
+    expect(stopped).toBe(false);
+    gate.resolve();
+    await flush();
+    expect(stopped).toBe(true);
+    // 'b' was queued, not started: dropped.
+    expect(calls).toEqual(['ns/a']);
+    informer.emit('ADDED', obj('c'));
+    await flush();
+    expect(calls).toEqual(['ns/a']);
+
+    const stuck = setup({ reconcile: () => new Promise<ReconcileResult>(() => undefined) });
+    stuck.controller.start();
+    stuck.informer.emit('ADDED', obj('x'));
+    await flush();
+    let done = false;
+    void stuck.controller.stop(2_000).then(() => (done = true));
+    await stuck.clock.advance(1_999);
+    expect(done).toBe(false);
+    await stuck.clock.advance(1);
+    expect(done).toBe(true);
+  });
+
+  it('maps secondary objects to primary keys (old and new on MODIFIED)', async () => {
+    const clock = new FakeClock();
+    const primary = new FakeInformer();
+    const secondary = new FakeInformer();
+    const calls: string[] = [];
+    const { logger } = captureLogger();
+    const controller = new Controller({
+      name: `ctrl-test-${++n}`,
+      informer: primary,
+      logger,
+      concurrency: 1,
+      resyncPeriodMs: 0,
+      clock,
+      reconcile: async (k) => {
+        calls.push(keyString(k));
+        return {};
+      },
+      secondary: [{ informer: secondary, map: (o) => [{ namespace: 'ns', name: String(o.metadata?.labels?.owner) }] }],
+    });
+    controller.start();
+    const s = obj('secret', { labels: { owner: 'a' } });
+    secondary.emit('ADDED', s);
+    await flush();
+    expect(calls).toEqual(['ns/a']);
+    // A status-only change of a dependency still counts (no generation filter on secondaries).
+    secondary.emit('MODIFIED', { ...s, metadata: { ...s.metadata, labels: { owner: 'b' } } });
+    await flush();
+    expect(calls.sort()).toEqual(['ns/a', 'ns/a', 'ns/b']);
+    await controller.stop(1_000);
+  });
+});
