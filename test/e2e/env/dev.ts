@@ -3,18 +3,23 @@
  * CRDs, runs the operator from source against them, applies config/samples and shows the result.
  * Ctrl-C stops everything. Another shell can join with `source .local/env.sh`.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { environmentVariables, startEnvironment, writeEnvFiles } from './environment.js';
+import { startProcess, type ManagedProcess } from './processes.js';
 
 const root = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const localDir = path.join(root, '.local');
 
-function kubectl(env: NodeJS.ProcessEnv, args: string[], show = true): boolean {
-  const result = spawnSync('kubectl', args, { env, stdio: show ? 'inherit' : 'pipe', encoding: 'utf8' });
-  return result.status === 0;
+/** kubectl, asynchronously: this process also serves the AWS endpoint, so it must never block. */
+function kubectl(env: NodeJS.ProcessEnv, args: string[], show = true): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('kubectl', args, { env, stdio: show ? 'inherit' : 'ignore' });
+    child.once('exit', (code) => resolve(code === 0));
+    child.once('error', () => resolve(false));
+  });
 }
 
 async function main(): Promise<void> {
@@ -25,18 +30,13 @@ async function main(): Promise<void> {
   writeEnvFiles(env, path.join(localDir, 'env.sh'), { supervisorPid: process.pid });
   const shellEnv = { ...process.env, ...environmentVariables(env) };
 
-  const running: { operator?: ReturnType<typeof spawn> } = {};
+  const running: { operator?: ManagedProcess } = {};
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stderr.write('\ndev: stopping the operator and the environment\n');
-    const operator = running.operator;
-    if (operator && operator.exitCode === null) {
-      const exited = new Promise((r) => operator.once('exit', r));
-      operator.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    }
+    await running.operator?.stop(15_000);
     await env.stop();
     rmSync(path.join(localDir, 'env.json'), { force: true });
     process.exit(code);
@@ -45,31 +45,29 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   process.stderr.write('dev: installing the CRDs\n');
-  if (!kubectl(shellEnv, ['apply', '-f', path.join(root, 'config/crd/bases')])) return stop(1);
-  kubectl(shellEnv, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s'], false);
+  if (!(await kubectl(shellEnv, ['apply', '-f', path.join(root, 'config/crd/bases')]))) return stop(1);
+  await kubectl(shellEnv, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s'], false);
 
   const logFile = path.join(localDir, 'operator.log');
+  writeFileSync(logFile, '');
   process.stderr.write(`dev: starting the operator (logs in ${path.relative(process.cwd(), logFile)})\n`);
-  const log = openSync(logFile, 'w');
-  const operator = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'),
-    '--metrics-bind-address=127.0.0.1:8080', '--health-probe-bind-address=127.0.0.1:8081', '--sync-period=1m'], {
-    cwd: root,
-    env: shellEnv,
-    stdio: ['ignore', log, log],
-  });
+  // Under the reaper, like the control plane: the operator never outlives this process.
+  const operator = startProcess('operator', process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'),
+    '--metrics-bind-address=127.0.0.1:8080', '--health-probe-bind-address=127.0.0.1:8081', '--sync-period=1m'], logFile, shellEnv);
   running.operator = operator;
-  operator.once('exit', (code) => {
-    if (!stopping) {
-      process.stderr.write(`dev: the operator exited with code ${code}; see ${logFile}\n`);
+  const watchdog = setInterval(() => {
+    if (operator.exited() && !stopping) {
+      process.stderr.write(`dev: the operator exited; see ${logFile}\n`);
       void stop(1);
     }
-  });
+  }, 500);
+  watchdog.unref();
 
   process.stderr.write('dev: applying config/samples\n');
-  kubectl(shellEnv, ['apply', '-k', path.join(root, 'config/samples')]);
-  kubectl(shellEnv, ['wait', '--for=condition=Ready', 'awsproviders', '--all', '--timeout=60s'], false);
-  kubectl(shellEnv, ['wait', '--for=condition=Ready', 'ecrrepositories', '--all', '--timeout=60s'], false);
-  kubectl(shellEnv, ['get', 'awsproviders,ecrrepositories']);
+  await kubectl(shellEnv, ['apply', '-k', path.join(root, 'config/samples')]);
+  await kubectl(shellEnv, ['wait', '--for=condition=Ready', 'awsproviders', '--all', '--timeout=60s'], false);
+  await kubectl(shellEnv, ['wait', '--for=condition=Ready', 'ecrrepositories', '--all', '--timeout=60s'], false);
+  await kubectl(shellEnv, ['get', 'awsproviders,ecrrepositories']);
   process.stderr.write(`
 dev: running. In another shell:
   source .local/env.sh
