@@ -41,7 +41,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'leader-election-id', env: 'LEADER_ELECTION_ID', key: 'leaderElectionId', kind: 'string', default: 'infra-operator.aws-infra-operator.runner.codes', help: 'name of the leader election Lease' },
   { flag: 'max-concurrent-reconciles', env: 'MAX_CONCURRENT_RECONCILES', key: 'maxConcurrentReconciles', kind: 'int', default: '10', help: 'reconciles run at once per controller' },
   { flag: 'sync-period', env: 'SYNC_PERIOD', key: 'syncPeriodMs', kind: 'duration', default: '10m', help: 'how often every ECRRepository is compared with AWS to find and revert drift' },
-  { flag: 'provider-verify-period', env: 'PROVIDER_VERIFY_PERIOD', key: 'providerVerifyPeriodMs', kind: 'duration', default: '5m', help: 'how often AWSProvider credentials and referenced Secrets are verified again' },
+  { flag: 'provider-verify-period', env: 'PROVIDER_VERIFY_PERIOD', key: 'providerVerifyPeriodMs', kind: 'duration', default: '5m', help: 'how often AWSProvider credentials are verified again with sts:GetCallerIdentity' },
   { flag: 'secret-poll-period', env: 'SECRET_POLL_PERIOD', key: 'secretPollPeriodMs', kind: 'duration', default: '30s', help: 'how often the Secrets an AWSProvider references are read again to pick up rotated keys' },
   { flag: 'watch-namespace', env: 'WATCH_NAMESPACE', key: 'watchNamespace', kind: 'string', default: '', help: 'namespace to watch (empty: all namespaces)' },
   { flag: 'log-level', env: 'LOG_LEVEL', key: 'logLevel', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
