@@ -60,3 +60,62 @@ run: node_modules ## run the operator from source against the current KUBECONFIG
 .PHONY: dev
 dev: node_modules ## everything locally: control plane, moto, CRDs, the operator and the samples; Ctrl-C stops it all
 	$(TSX) test/e2e/env/dev.ts
+
+# ---------------------------------------------------------------------------------------------
+# Packaging: Helm chart, container image, kind. See docs/install.md.
+
+CHART := charts/infra-operator
+CHART_CRDS := $(CHART)/crds
+CRD_BASES := config/crd/bases
+RELEASE ?= infra-operator
+# helm from the cache (built once from the Go module proxy by hack/build-helm.sh), unless HELM
+# names another binary: `make deploy HELM=helm`.
+HELM ?=
+define helm_bin
+helm="$(HELM)"; [ -n "$$helm" ] || helm="$$(bash hack/build-helm.sh | tail -1)"
+endef
+
+.PHONY: manifests manifests-check
+manifests: ## copy config/crd/bases into the chart's crds/ (with CI set: only check they are identical)
+ifdef CI
+	$(MAKE) manifests-check
+else
+	rm -f $(CHART_CRDS)/*.yaml
+	mkdir -p $(CHART_CRDS)
+	cp $(CRD_BASES)/*.yaml $(CHART_CRDS)/
+endif
+
+manifests-check: ## fail when the chart's crds/ differ from config/crd/bases
+	@diff -r $(CRD_BASES) $(CHART_CRDS) >&2 || { echo "$(CHART_CRDS) differs from $(CRD_BASES): run 'make manifests'" >&2; exit 1; }
+
+.PHONY: helm helm-lint
+helm: ## build helm from the Go module proxy into the cache (once) and print its path
+	@bash hack/build-helm.sh
+
+helm-lint: manifests-check ## lint the chart (strict)
+	@$(helm_bin); "$$helm" lint --strict $(CHART)
+
+.PHONY: docker-build docker-build-check
+docker-build: ## build the operator image IMG (default infra-operator:dev; needs a Docker engine)
+	docker build -t $(IMG) .
+
+docker-build-check: ## run the Dockerfile's build steps without Docker and the image's --help
+	bash hack/docker-build-steps.sh
+
+.PHONY: kind-create kind-load deploy undeploy
+kind-create: ## create the kind cluster KIND_CLUSTER (needs kind and Docker)
+	@command -v kind >/dev/null || { echo "kind is not installed: https://kind.sigs.k8s.io" >&2; exit 1; }
+	kind get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)' || kind create cluster --name $(KIND_CLUSTER)
+
+kind-load: ## load the image IMG into the kind cluster (after docker-build)
+	@command -v kind >/dev/null || { echo "kind is not installed: https://kind.sigs.k8s.io" >&2; exit 1; }
+	kind load docker-image $(IMG) --name $(KIND_CLUSTER)
+
+deploy: manifests-check ## apply the CRDs, then helm upgrade --install the chart with image IMG into NAMESPACE
+	kubectl apply --server-side --force-conflicts -f $(CHART_CRDS)
+	@$(helm_bin); img='$(IMG)'; set -x; \
+	  "$$helm" upgrade --install $(RELEASE) $(CHART) -n $(NAMESPACE) --create-namespace \
+	    --set image.repository="$${img%:*}" --set image.tag="$${img##*:}" $(HELM_ARGS)
+
+undeploy: ## helm uninstall the release (delete your ECRRepositories first; CRDs stay, see docs/install.md)
+	@$(helm_bin); set -x; "$$helm" uninstall $(RELEASE) -n $(NAMESPACE) --ignore-not-found --wait

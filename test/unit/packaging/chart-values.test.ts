@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { FLAGS, parseConfig, parseDuration } from '../../../src/config.js';
+
+/**
+ * The chart passes the operator's flags as environment variables. These checks keep the chart and
+ * src/config.ts from drifting apart: a renamed variable would otherwise be ignored silently by the
+ * operator, and a changed default would differ between `node dist/main.js` and the chart.
+ */
+
+const chart = new URL('../../../charts/infra-operator/', import.meta.url);
+const read = (file: string) => readFileSync(new URL(file, chart), 'utf8');
+
+interface OperatorValues {
+  leaderElect: boolean;
+  leaderElectionId: string;
+  maxConcurrentReconciles: number;
+  syncPeriod: string;
+  providerVerifyPeriod: string;
+  secretPollPeriod: string;
+  watchNamespace: string;
+  logLevel: string;
+  awsRequestsPerSecond: number;
+  awsBurst: number;
+  shutdownTimeoutSeconds: number;
+  awsEndpointUrl: string;
+}
+
+const values = parse(read('values.yaml')) as { operator: OperatorValues; metrics: { port: number }; healthProbe: { port: number } };
+const flagDefaults = (() => {
+  const parsed = parseConfig([], {});
+  if (parsed.help) throw new Error('unexpected --help');
+  return parsed.config;
+})();
+
+describe('charts/infra-operator', () => {
+  it('sets only environment variables that the operator reads', () => {
+    const names = [...read('templates/deployment.yaml').matchAll(/^\s*- name: ([A-Z][A-Z0-9_]*)\s*$/gm)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThan(5);
+    // POD_NAMESPACE: the Lease's namespace; AWS_ENDPOINT_URL: read by the AWS SDK.
+    const known = new Set([...FLAGS.map((f) => f.env), 'POD_NAMESPACE', 'AWS_ENDPOINT_URL']);
+    expect(names.filter((n) => !known.has(n as string))).toEqual([]);
+  });
+
+  it('covers every operator flag in values.yaml or the template', () => {
+    const template = read('templates/deployment.yaml');
+    const missing = FLAGS.filter((f) => !template.includes(`name: ${f.env}`)).map((f) => f.env);
+    // The Lease's namespace comes from POD_NAMESPACE (the release namespace), by design.
+    expect(missing).toEqual(['LEADER_ELECTION_NAMESPACE']);
+  });
+
+  it("defaults to the operator's own defaults, except leader election (on, for two replicas)", () => {
+    const op = values.operator;
+    expect(op.leaderElect).toBe(true);
+    expect(flagDefaults.leaderElect).toBe(false);
+    expect(op.maxConcurrentReconciles).toBe(flagDefaults.maxConcurrentReconciles);
+    expect(parseDuration(op.syncPeriod)).toBe(flagDefaults.syncPeriodMs);
+    expect(parseDuration(op.providerVerifyPeriod)).toBe(flagDefaults.providerVerifyPeriodMs);
+    expect(parseDuration(op.secretPollPeriod)).toBe(flagDefaults.secretPollPeriodMs);
+    expect(op.watchNamespace || undefined).toBe(flagDefaults.watchNamespace);
+    expect(op.logLevel).toBe(flagDefaults.logLevel);
+    expect(op.awsRequestsPerSecond).toBe(flagDefaults.awsRequestsPerSecond);
+    expect(op.awsBurst).toBe(flagDefaults.awsBurst);
+    expect(op.shutdownTimeoutSeconds * 1000).toBe(flagDefaults.shutdownTimeoutMs);
+    expect(`:${values.metrics.port}`).toBe(flagDefaults.metricsBindAddress);
+    expect(`:${values.healthProbe.port}`).toBe(flagDefaults.healthProbeBindAddress);
+  });
+
+  it('deploys the operator version of package.json by default', () => {
+    const chartYaml = parse(read('Chart.yaml')) as { name: string; appVersion: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(chartYaml.name).toBe('infra-operator');
+    expect(chartYaml.appVersion).toBe(pkg.version);
+  });
+});
