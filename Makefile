@@ -20,9 +20,10 @@ build: node_modules ## compile TypeScript to dist/
 	npm run build
 
 .PHONY: lint
-lint: node_modules ## type-check and lint
+lint: node_modules ## type-check, lint, and check the chart's CRDs against config/crd/bases
 	npm run typecheck
 	npm run lint
+	$(MAKE) manifests-check
 
 .PHONY: test
 test: node_modules ## run every test tier (lint, unit, integration against moto, e2e against a real control plane)
