@@ -1,11 +1,11 @@
 import { conditionsFor, findCondition, READY, type Phase } from '../api/conditions.js';
-import { API_VERSION, AWS_PROVIDER, GROUP, VERSION, type AWSProvider, type AWSProviderStatus } from '../api/types.js';
+import { AWS_PROVIDER, GROUP, VERSION, type AWSProvider, type AWSProviderStatus } from '../api/types.js';
 import { isAwsError, type AwsError } from '../aws/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { ProviderConfigError, providerKey, type Connection } from '../providers/connections.js';
 import type { ResourceRef } from '../runtime/kube.js';
-import type { KubeObject, ObjectKey, ReconcileResult } from '../runtime/types.js';
-import type { EventRecorderLike, Lookup, ObjectWriterLike } from './ecrrepository.js';
+import type { ObjectKey, ReconcileResult } from '../runtime/types.js';
+import type { EventRecorderLike, Lookup, ObjectWriterLike } from './dependencies.js';
 
 /**
  * AWSProvider: reads the referenced Secrets, builds the credentials and proves them with
@@ -145,7 +145,7 @@ export class AwsProviderReconciler {
       conditions: conditionsFor(previous.conditions, phase, provider.metadata.generation, this.clock()),
     };
     if (phase.kind !== 'ready') this.deps.events.record(provider, 'Warning', phase.reason, phase.message);
-    await this.deps.writer.patchStatus(AWS_PROVIDER_REF, { ...provider, apiVersion: API_VERSION, kind: AWS_PROVIDER.kind } as AWSProvider & KubeObject, status);
+    await this.deps.writer.patchStatus(AWS_PROVIDER_REF, provider, status);
   }
 }
 

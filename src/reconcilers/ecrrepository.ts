@@ -1,7 +1,6 @@
 import { conditionsFor, findCondition, READY, type Phase } from '../api/conditions.js';
 import {
   ADOPT_ANNOTATION,
-  API_VERSION,
   ECR_REPOSITORY,
   FINALIZER,
   GROUP,
@@ -18,7 +17,8 @@ import { AwsError, isAwsError } from '../aws/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { ProviderConfigError, type Connection } from '../providers/connections.js';
 import type { ResourceRef } from '../runtime/kube.js';
-import type { KubeObject, ObjectKey, ReconcileResult } from '../runtime/types.js';
+import type { ObjectKey, ReconcileResult } from '../runtime/types.js';
+import type { EventRecorderLike, Lookup, ObjectWriterLike } from './dependencies.js';
 import {
   changesBetween,
   describeChanges,
@@ -38,20 +38,6 @@ import { providerReadiness } from './awsprovider.js';
  */
 
 export const ECR_REPOSITORY_REF: ResourceRef = { group: GROUP, version: VERSION, plural: ECR_REPOSITORY.plural };
-
-export interface Lookup<T> {
-  get(namespace: string, name: string): T | undefined;
-}
-
-export interface ObjectWriterLike {
-  patchStatus<T extends KubeObject>(ref: ResourceRef, obj: T, status: object): Promise<T | undefined>;
-  ensureFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<T>;
-  removeFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<void>;
-}
-
-export interface EventRecorderLike {
-  record(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
-}
 
 export interface ConnectionsLike {
   get(provider: AWSProvider): Promise<Connection>;
@@ -309,6 +295,6 @@ export class EcrRepositoryReconciler {
     if (readyBefore?.status === 'True' && phase.kind !== 'ready') {
       this.deps.logger.warn({ controller: 'ecrrepository', namespace: obj.metadata.namespace, name: obj.metadata.name, reason: phase.reason }, phase.message);
     }
-    await this.deps.writer.patchStatus(ECR_REPOSITORY_REF, { ...obj, apiVersion: API_VERSION, kind: ECR_REPOSITORY.kind } as ECRRepository & KubeObject, status);
+    await this.deps.writer.patchStatus(ECR_REPOSITORY_REF, obj, status);
   }
 }

@@ -1,0 +1,21 @@
+import type { ResourceRef } from '../runtime/kube.js';
+import type { KubeObject } from '../runtime/types.js';
+
+/**
+ * What the reconcilers need of the runtime, as narrow interfaces: the informer caches, the status
+ * writer and the event recorder satisfy them, and unit tests pass small fakes.
+ */
+
+export interface Lookup<T> {
+  get(namespace: string, name: string): T | undefined;
+}
+
+export interface ObjectWriterLike {
+  patchStatus<T extends KubeObject>(ref: ResourceRef, obj: T, status: object): Promise<T | undefined>;
+  ensureFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<T>;
+  removeFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<void>;
+}
+
+export interface EventRecorderLike {
+  record(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
