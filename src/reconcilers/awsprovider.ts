@@ -6,6 +6,7 @@ import { ProviderConfigError, providerKey, type Connection } from '../providers/
 import type { ResourceRef } from '../runtime/kube.js';
 import type { ObjectKey, ReconcileResult } from '../runtime/types.js';
 import type { EventRecorderLike, Lookup, ObjectWriterLike } from './dependencies.js';
+import { StallBackoff } from './stall-backoff.js';
 
 /**
  * AWSProvider: reads the referenced Secrets, builds the credentials and proves them with
@@ -76,6 +77,7 @@ interface Verification {
 export class AwsProviderReconciler {
   private readonly clock: () => Date;
   private readonly verified = new Map<string, Verification>();
+  private readonly stalls = new StallBackoff();
 
   constructor(private readonly deps: AwsProviderReconcilerDeps) {
     this.clock = deps.clock ?? (() => new Date());
@@ -113,6 +115,7 @@ export class AwsProviderReconciler {
     try {
       const identity = await connection.session.callerIdentity();
       this.verified.set(id, { fingerprint: connection.fingerprint, generation: provider.metadata.generation, at: now });
+      this.stalls.reset(id);
       const changed = !last || last.fingerprint !== connection.fingerprint || !current;
       if (changed) {
         this.deps.events.record(provider, 'Normal', 'Authenticated', `authenticated as ${identity.arn} in account ${identity.accountId}`);
@@ -130,7 +133,8 @@ export class AwsProviderReconciler {
       const phase = authenticationPhase(provider, err);
       await this.writeStatus(provider, phase, {});
       if (phase.kind === 'progressing') throw err;
-      return { requeue: true };
+      // Wait at most until the next secret poll: new keys in the Secret are a likely fix.
+      return { requeueAfterMs: Math.min(this.stalls.next(id, provider.metadata.generation), this.deps.secretPollPeriodMs) };
     }
   }
 

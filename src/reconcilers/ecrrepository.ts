@@ -19,6 +19,7 @@ import { ProviderConfigError, type Connection } from '../providers/connections.j
 import type { ResourceRef } from '../runtime/kube.js';
 import type { ObjectKey, ReconcileResult } from '../runtime/types.js';
 import type { EventRecorderLike, Lookup, ObjectWriterLike } from './dependencies.js';
+import { StallBackoff } from './stall-backoff.js';
 import {
   changesBetween,
   describeChanges,
@@ -85,6 +86,7 @@ class Outcome extends Error {
 
 export class EcrRepositoryReconciler {
   private readonly clock: () => Date;
+  private readonly stalls = new StallBackoff();
 
   constructor(private readonly deps: EcrRepositoryReconcilerDeps) {
     this.clock = deps.clock ?? (() => new Date());
@@ -262,7 +264,7 @@ export class EcrRepositoryReconciler {
       case 'wait':
         return { requeueAfterMs: 60_000 };
       case 'backoff':
-        return { requeue: true };
+        return { requeueAfterMs: this.stalls.next(`${obj.metadata.namespace}/${obj.metadata.name}`, obj.metadata.generation) };
       case 'error':
         throw outcome.cause ?? outcome;
     }
@@ -289,7 +291,10 @@ export class EcrRepositoryReconciler {
       observedGeneration: obj.metadata.generation,
       conditions,
     };
-    if (phase.kind === 'ready') status.lastSyncTime = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    if (phase.kind === 'ready') {
+      status.lastSyncTime = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+      this.stalls.reset(`${obj.metadata.namespace}/${obj.metadata.name}`);
+    }
     if (eventType) this.deps.events.record(obj, eventType, phase.reason, phase.message);
     const readyBefore = findCondition(previous.conditions, READY);
     if (readyBefore?.status === 'True' && phase.kind !== 'ready') {

@@ -79,7 +79,7 @@ describe('ECRRepository reconciler', () => {
   it('refuses an existing repository without owner tag unless the adopt annotation is set', async () => {
     ecr.seed('team/app', { other: 'x' });
     repositories.put(repository({}, { finalizers: [FINALIZER] }));
-    expect(await reconciler.reconcile(key)).toEqual({ requeue: true });
+    expect(await reconciler.reconcile(key)).toEqual({ requeueAfterMs: 30_000 });
     expect(reason()).toBe('AlreadyExists');
     expect(writer.last().message).toContain(ADOPT_ANNOTATION);
     expect(ecr.calls.filter((c) => c === 'update')).toEqual([]);
@@ -147,7 +147,9 @@ describe('ECRRepository reconciler', () => {
   ] as const)('maps %s to Stalled with reason %s, backing off without an error storm', async (kind, code, expected) => {
     repositories.put(repository({}, { finalizers: [FINALIZER] }));
     ecr.failNext.set('create', awsError(kind, code));
-    expect(await reconciler.reconcile(key)).toEqual({ requeue: true });
+    expect(await reconciler.reconcile(key)).toEqual({ requeueAfterMs: 30_000 });
+    ecr.failNext.set('create', awsError(kind, code));
+    expect(await reconciler.reconcile(key)).toEqual({ requeueAfterMs: 60_000 });
     expect(reason()).toBe(expected);
     expect(writer.last().message).toContain(`${code} from AWS`);
   });
