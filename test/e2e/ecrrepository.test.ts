@@ -123,6 +123,8 @@ deletionPolicy: Delete
     const after = await aws.calls();
     const ecrCalls = Object.entries(after).filter(([k]) => k.startsWith('ECR:')).map(([k, v]) => [k, v - (before[k] ?? 0)] as const).filter(([, v]) => v > 0);
     console.log(`AWS calls to create one full-spec repository: ${ecrCalls.reduce((s, [, v]) => s + v, 0)} ${JSON.stringify(Object.fromEntries(ecrCalls))}`);
+    // One call per thing to set: no describe before a create, no second create for our own echo.
+    expect(Object.fromEntries(ecrCalls)).toEqual({ 'ECR:CreateRepository': 1, 'ECR:PutLifecyclePolicy': 1, 'ECR:SetRepositoryPolicy': 1 });
 
     const live = await describeRepo(name);
     expect(live.imageTagMutability).toBe('IMMUTABLE');

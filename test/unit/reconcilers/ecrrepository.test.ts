@@ -14,6 +14,7 @@ let events: FakeEvents;
 let repositories: Store<ECRRepository>;
 let providers: Store<AWSProvider>;
 let reconciler: EcrRepositoryReconciler;
+let now: number;
 
 beforeEach(() => {
   ecr = new FakeEcr();
@@ -22,10 +23,11 @@ beforeEach(() => {
   repositories = new Store();
   providers = new Store();
   providers.put(readyProvider('aws', 'team', { 'managed-by': 'infra-operator' }));
+  now = Date.parse('2026-11-23T10:00:00Z');
   reconciler = new EcrRepositoryReconciler({
     repositories, providers, writer, events, logger: silentLogger,
     connections: { get: async () => connectionFor(ecr) },
-    clock: () => new Date('2026-11-23T10:00:00Z'),
+    clock: () => new Date(now),
   });
 });
 
@@ -51,11 +53,25 @@ describe('ECRRepository reconciler', () => {
     expect(events.events.map((e) => e.reason)).toEqual(['Created']);
   });
 
+  it('answers the echo of its own finalizer write, read from a cache without the new status, with no AWS call', async () => {
+    const obj = repositories.put(repository({ lifecyclePolicy: { policyText: lifecycle } }));
+    await reconciler.reconcile(key);
+    repositories.put({ ...obj, metadata: { ...obj.metadata, finalizers: [FINALIZER] } });
+    ecr.calls = [];
+    await reconciler.reconcile(key);
+    expect(ecr.calls).toEqual([]);
+
+    repositories.put({ ...obj, metadata: { ...obj.metadata, finalizers: [FINALIZER], generation: 2 }, status: writer.last() as ECRRepository['status'] });
+    await reconciler.reconcile(key);
+    expect(ecr.calls).toEqual(['describe', 'details']);
+  });
+
   it('makes no mutating call for an unchanged repository', async () => {
     const obj = repositories.put(repository({ tags: { team: 'a' } }, { finalizers: [FINALIZER] }));
     await reconciler.reconcile(key);
     repositories.put({ ...obj, status: writer.last() as ECRRepository['status'] });
     ecr.calls = [];
+    now += 60_000;
     await reconciler.reconcile(key);
     expect(ecr.calls.filter((c) => MUTATING.includes(c))).toEqual([]);
     expect(ecr.calls).toEqual(['describe', 'details']);
@@ -69,6 +85,7 @@ describe('ECRRepository reconciler', () => {
     entry.live.imageTagMutability = 'MUTABLE';
     entry.details.tags.team = 'changed';
     entry.details.lifecyclePolicyText = lifecycle;
+    now += 60_000;
     await reconciler.reconcile(key);
     expect(entry.live.imageTagMutability).toBe('IMMUTABLE');
     expect(entry.details.tags.team).toBe('a');
