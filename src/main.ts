@@ -58,7 +58,8 @@ async function main(): Promise<void> {
       awsApiCallDuration.observe({ service, operation }, seconds);
     },
   });
-  const connections = new ProviderConnections({ kube, factory });
+  // A drift sweep is spread over a tenth of the sync period: one registry listing should serve it.
+  const connections = new ProviderConnections({ kube, factory, registrySnapshotMaxAgeMs: Math.max(5_000, config.syncPeriodMs * 0.15) });
   const writer = new ObjectWriter(kube);
   const events = new EventRecorder({ client: kube, component: 'infra-operator', logger });
 

@@ -28,7 +28,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ecr';
 import { classifyAwsError, isAwsError, type AwsError } from './errors.js';
-import { RepositoryDirectory } from './repository-directory.js';
+import { RepositoryDirectory, type DirectorySource } from './repository-directory.js';
 
 export type ImageTagMutabilitySetting = 'MUTABLE' | 'IMMUTABLE';
 export type EncryptionTypeSetting = 'AES256' | 'KMS';
@@ -73,7 +73,12 @@ export type EcrClientLike = Pick<ECRClient, 'send'>;
 
 export interface EcrGatewayOptions {
   client: EcrClientLike;
-  /** How long a listing of the registry serves `describe`; default 5 s. */
+  /**
+   * The registry view to share with other gateways of the same registry (account, region and
+   * endpoint), so that one listing serves every provider of an account; a private one by default.
+   */
+  registry?: RepositoryDirectory<LiveRepository>;
+  /** How long a listing of the registry serves `describe` (private view only); default 5 s. */
   snapshotMaxAgeMs?: number;
   /** Called once per AWS request (each page counts), for metrics. */
   onCall?: CallHook;
@@ -87,28 +92,34 @@ const PAGE_SIZE = 1000;
 const TAGS_PER_CALL = 50;
 const DEFAULT_SNAPSHOT_MAX_AGE_MS = 5_000;
 
+/** A view of one registry's repositories, to share between the gateways of that registry. */
+export function createRegistryView(opts: { maxAgeMs: number; clock?: () => number }): RepositoryDirectory<LiveRepository> {
+  return new RepositoryDirectory<LiveRepository>({
+    nameOf: (repo) => repo.name,
+    maxAgeMs: opts.maxAgeMs,
+    clock: opts.clock ?? Date.now,
+    // A role limited to some repositories may not list the registry; it can still describe
+    // its own repositories by name.
+    fallBackToLookupOn: (err) => isAwsError(err, 'AccessDenied'),
+  });
+}
+
 export class EcrGateway {
   private readonly client: EcrClientLike;
   private readonly onCall: CallHook | undefined;
   private readonly directory: RepositoryDirectory<LiveRepository>;
+  private readonly source: DirectorySource<LiveRepository>;
 
   constructor(opts: EcrGatewayOptions) {
     this.client = opts.client;
     this.onCall = opts.onCall;
-    this.directory = new RepositoryDirectory<LiveRepository>({
-      source: { listAll: () => this.listAll(), lookup: (name) => this.describeOne(name) },
-      nameOf: (repo) => repo.name,
-      maxAgeMs: opts.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS,
-      clock: opts.clock ?? Date.now,
-      // A role limited to some repositories may not list the registry; it can still describe
-      // its own repositories by name.
-      fallBackToLookupOn: (err) => isAwsError(err, 'AccessDenied'),
-    });
+    this.source = { listAll: () => this.listAll(), lookup: (name) => this.describeOne(name) };
+    this.directory = opts.registry ?? createRegistryView({ maxAgeMs: opts.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS, ...(opts.clock ? { clock: opts.clock } : {}) });
   }
 
   /** The repository's settings, or undefined when it does not exist. */
   describe(name: string): Promise<LiveRepository | undefined> {
-    return this.directory.get(name);
+    return this.directory.get(name, this.source);
   }
 
   /** Tags, policies and image count of an existing repository, read live (never cached). */

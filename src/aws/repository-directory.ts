@@ -21,7 +21,11 @@ export interface DirectorySource<T> {
 }
 
 export interface RepositoryDirectoryOptions<T> {
-  source: DirectorySource<T>;
+  /**
+   * Where items come from, unless a caller passes its own to `get`: a directory shared by several
+   * clients of one registry lists through whichever client asks first.
+   */
+  source?: DirectorySource<T>;
   nameOf: (item: T) => string;
   /** A listing is reused while younger than this. */
   maxAgeMs: number;
@@ -61,11 +65,12 @@ export class RepositoryDirectory<T> {
     this.opts = opts;
   }
 
-  async get(name: string): Promise<T | undefined> {
-    const snapshot = await this.fresh();
+  async get(name: string, source: DirectorySource<T> | undefined = this.opts.source): Promise<T | undefined> {
+    if (!source) throw new Error('repository directory: no source to read from');
+    const snapshot = await this.fresh(source);
     const hit = snapshot?.items.get(name);
     if (hit !== undefined) return hit;
-    const item = await this.opts.source.lookup(name);
+    const item = await source.lookup(name);
     // Keep what we learnt for the rest of this snapshot's life, unless the state changed meanwhile.
     if (item !== undefined && snapshot !== undefined && snapshot === this.snapshot && !this.writes.has(name)) {
       snapshot.items.set(name, item);
@@ -102,12 +107,12 @@ export class RepositoryDirectory<T> {
   }
 
   /** A snapshot younger than maxAgeMs, or undefined while listing is paused. */
-  private async fresh(): Promise<Snapshot<T> | undefined> {
+  private async fresh(source: DirectorySource<T>): Promise<Snapshot<T> | undefined> {
     const now = this.opts.clock();
     if (this.snapshot && now - this.snapshot.takenAt < this.opts.maxAgeMs) return this.snapshot;
     if (now < this.listingPausedUntil) return undefined;
     if (!this.listing) {
-      const listing = this.list(now);
+      const listing = this.list(now, source);
       this.listing = listing;
       // Single flight: later callers share this listing until it settles, then the next stale
       // read starts a new one.
@@ -124,11 +129,11 @@ export class RepositoryDirectory<T> {
     }
   }
 
-  private async list(startedAt: number): Promise<Snapshot<T>> {
+  private async list(startedAt: number, source: DirectorySource<T>): Promise<Snapshot<T>> {
     const epoch = this.epoch;
     const startSeq = this.seq;
     try {
-      const all = await this.opts.source.listAll();
+      const all = await source.listAll();
       const items = new Map<string, T>();
       for (const item of all) items.set(this.opts.nameOf(item), item);
       const snapshot: Snapshot<T> = { takenAt: startedAt, items };

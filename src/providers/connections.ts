@@ -1,7 +1,8 @@
 import type { AWSProvider, SecretKeyRef } from '../api/types.js';
 import type { AwsClientFactory, AwsSession } from '../aws/clients.js';
 import { sourceFingerprint, type CredentialSource, type StaticKeys } from '../aws/credentials.js';
-import { EcrGateway, type CallHook } from '../aws/ecr.js';
+import { createRegistryView, EcrGateway, type CallHook, type LiveRepository } from '../aws/ecr.js';
+import type { RepositoryDirectory } from '../aws/repository-directory.js';
 import { resourcePath, type KubeClient } from '../runtime/kube.js';
 
 /**
@@ -33,6 +34,11 @@ interface SecretObject {
   data?: Record<string, string>;
 }
 
+interface CachedConnection {
+  connection: Connection;
+  generation: number | undefined;
+}
+
 const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
 
 export function providerKey(provider: AWSProvider): string {
@@ -40,13 +46,19 @@ export function providerKey(provider: AWSProvider): string {
 }
 
 export class ProviderConnections {
-  private readonly connections = new Map<string, { connection: Connection; generation: number | undefined }>();
+  private readonly connections = new Map<string, CachedConnection>();
+  /** Which registry view each gateway reads through. */
+  private readonly gateways = new WeakMap<EcrGateway, string>();
+  /** One view per registry: every provider of an account and region shares one listing. */
+  private readonly registries = new Map<string, RepositoryDirectory<LiveRepository>>();
 
   constructor(
     private readonly deps: {
       kube: KubeClient;
       factory: AwsClientFactory;
       onEcrCall?: CallHook;
+      /** How long one listing of a registry serves drift checks of its repositories. */
+      registrySnapshotMaxAgeMs: number;
     },
   ) {}
 
@@ -61,16 +73,12 @@ export class ProviderConnections {
     const cached = this.connections.get(key);
     if (cached && cached.connection.fingerprint === fingerprint) {
       cached.generation = provider.metadata.generation;
-      return cached.connection;
+      return this.withSharedRegistry(cached);
     }
     const session = this.deps.factory.session(key, fingerprint, source);
-    const connection: Connection = {
-      session,
-      ecr: new EcrGateway({ client: session.ecr, ...(this.deps.onEcrCall ? { onCall: this.deps.onEcrCall } : {}) }),
-      fingerprint,
-    };
-    this.connections.set(key, { connection, generation: provider.metadata.generation });
-    return connection;
+    const entry: CachedConnection = { connection: { session, ecr: this.gateway(session), fingerprint }, generation: provider.metadata.generation };
+    this.connections.set(key, entry);
+    return entry.connection;
   }
 
   /**
@@ -79,8 +87,40 @@ export class ProviderConnections {
    */
   async get(provider: AWSProvider): Promise<Connection> {
     const cached = this.connections.get(providerKey(provider));
-    if (cached && cached.generation === provider.metadata.generation) return cached.connection;
+    if (cached && cached.generation === provider.metadata.generation) return this.withSharedRegistry(cached);
     return this.refresh(provider);
+  }
+
+  /**
+   * The account is known once the credentials have been verified; a gateway built before then has a
+   * view of its own, and is rebuilt on the account's shared view as soon as it is known.
+   */
+  private withSharedRegistry(entry: CachedConnection): Connection {
+    const { session } = entry.connection;
+    if (session.accountId && !this.sharesAccountRegistry(entry)) {
+      entry.connection = { ...entry.connection, ecr: this.gateway(session) };
+    }
+    return entry.connection;
+  }
+
+  private sharesAccountRegistry(entry: CachedConnection): boolean {
+    return this.gateways.get(entry.connection.ecr) === this.registryKey(entry.connection.session);
+  }
+
+  private registryKey(session: AwsSession): string {
+    return `${session.accountId ?? `provider:${session.key}`}|${session.region}|${session.endpoint ?? ''}`;
+  }
+
+  private gateway(session: AwsSession): EcrGateway {
+    const registryKey = this.registryKey(session);
+    let registry = this.registries.get(registryKey);
+    if (!registry) {
+      registry = createRegistryView({ maxAgeMs: this.deps.registrySnapshotMaxAgeMs });
+      this.registries.set(registryKey, registry);
+    }
+    const gateway = new EcrGateway({ client: session.ecr, registry, ...(this.deps.onEcrCall ? { onCall: this.deps.onEcrCall } : {}) });
+    this.gateways.set(gateway, registryKey);
+    return gateway;
   }
 
   drop(key: string): void {

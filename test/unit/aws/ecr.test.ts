@@ -1,6 +1,6 @@
 import { InvalidParameterException, ServerException } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EcrGateway, type LiveRepository, type RepositorySettings } from '../../../src/aws/ecr.js';
+import { createRegistryView, EcrGateway, type LiveRepository, type RepositorySettings } from '../../../src/aws/ecr.js';
 import { AwsError } from '../../../src/aws/errors.js';
 import { awsError, FakeEcr } from './fake-ecr.js';
 
@@ -109,6 +109,19 @@ describe('describe: one shared snapshot of the registry', () => {
     now += 1;
     await gw.describe('team/app-0002');
     expect(fake.count('DescribeRepositories')).toBe(2);
+  });
+
+  it('shares one registry view between the gateways of one registry: one listing serves them all', async () => {
+    const names = seedMany(30);
+    const registry = createRegistryView({ maxAgeMs: 60_000, clock: () => now });
+    const gateways = Array.from({ length: 5 }, () => new EcrGateway({ client: fake.client, registry }));
+    const found = await Promise.all(names.map((name, i) => gateways[i % gateways.length]!.describe(name)));
+    expect(found.every(Boolean)).toBe(true);
+    expect(fake.count('DescribeRepositories')).toBe(1);
+    // A write through one gateway is seen by the others.
+    await gateways[0]!.update(found[0]!, { imageTagMutability: 'IMMUTABLE' });
+    expect((await gateways[3]!.describe(names[0]!))?.imageTagMutability).toBe('IMMUTABLE');
+    expect(fake.count('DescribeRepositories')).toBe(1);
   });
 
   it('defaults to a 5 second snapshot', async () => {
