@@ -99,6 +99,8 @@ function sameTls(a: Tls, b: Tls): boolean {
     && a.passphrase === b.passphrase && a.servername === b.servername && a.rejectUnauthorized === b.rejectUnauthorized;
 }
 
+const MAX_SOCKETS = 32;
+
 export class KubeClient {
   private readonly server: URL;
   private readonly userAgent: string;
@@ -216,9 +218,12 @@ export class KubeClient {
     if (this.agent && sameTls(this.agent.tls, tls)) return this.agent.agent;
     this.agent?.agent.destroy();
     const defined = Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined && v !== null));
+    // A bounded pool: a burst of writes (10,000 objects' first status and events at start-up)
+    // queues here instead of opening a TLS connection each, which costs memory the process
+    // never gets back. Two sockets go to the informers' watches.
     const agent = this.server.protocol === 'http:'
-      ? new http.Agent({ keepAlive: true })
-      : new https.Agent({ keepAlive: true, ...defined });
+      ? new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS })
+      : new https.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, ...defined });
     this.agent = { tls, agent };
     return agent;
   }
