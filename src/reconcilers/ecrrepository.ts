@@ -3,7 +3,6 @@ import {
   ADOPT_ANNOTATION,
   ECR_REPOSITORY,
   FINALIZER,
-  FORCE_SYNC_ANNOTATION,
   GROUP,
   OWNER_TAG,
   SPEC_DEFAULTS,
@@ -55,9 +54,6 @@ export interface EcrRepositoryReconcilerDeps {
   clock?: () => Date;
 }
 
-/** How long after a full sync an unchanged object is taken to be the echo of our own writes. */
-const ECHO_WINDOW_MS = 2_000;
-
 /** How a classified AWS failure shows in the Ready condition, and whether only the user can fix it. */
 function phaseForAwsError(err: AwsError): Phase {
   const message = err.message;
@@ -91,8 +87,6 @@ class Outcome extends Error {
 export class EcrRepositoryReconciler {
   private readonly clock: () => Date;
   private readonly stalls = new StallBackoff();
-  /** The last full sync of each object, to recognise the echo of our own writes. */
-  private readonly synced = new Map<string, { uid: string | undefined; generation: number | undefined; forceSync: string | undefined; at: number }>();
 
   constructor(private readonly deps: EcrRepositoryReconcilerDeps) {
     this.clock = deps.clock ?? (() => new Date());
@@ -101,7 +95,6 @@ export class EcrRepositoryReconciler {
   async reconcile(key: ObjectKey): Promise<ReconcileResult> {
     const cached = this.deps.repositories.get(key.namespace, key.name);
     if (!cached) {
-      this.synced.delete(`${key.namespace}/${key.name}`);
       this.stalls.reset(`${key.namespace}/${key.name}`);
       return {};
     }
@@ -118,7 +111,6 @@ export class EcrRepositoryReconciler {
   }
 
   private async sync(obj: ECRRepository): Promise<ReconcileResult> {
-    if (this.justSynced(obj)) return {};
     const issues = validateECRRepositorySpec(obj.spec);
     if (issues.length > 0) {
       const message = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
@@ -146,24 +138,6 @@ export class EcrRepositoryReconciler {
       if (!live) throw new Outcome({ kind: 'progressing', reason: 'Creating', message: `repository ${desired.name} was reported existing but cannot be described` }, 'error');
     }
     return this.converge(obj, desired, live, connection.ecr);
-  }
-
-  /**
-   * Adding the finalizer enqueues the object again (a finalizer change must, so that a removed one
-   * is put back), and that reconcile may read the cache before our status write reaches it. A sync
-   * of the same object, generation and force-sync value that finished a moment ago has nothing to
-   * add: answering it would cost a second CreateRepository and a full read of the repository.
-   */
-  private justSynced(obj: ECRRepository): boolean {
-    const last = this.synced.get(`${obj.metadata.namespace}/${obj.metadata.name}`);
-    return Boolean(
-      last &&
-      last.uid === obj.metadata.uid &&
-      last.generation === obj.metadata.generation &&
-      last.forceSync === obj.metadata.annotations?.[FORCE_SYNC_ANNOTATION] &&
-      obj.metadata.finalizers?.includes(FINALIZER) &&
-      this.clock().getTime() - last.at < ECHO_WINDOW_MS,
-    );
   }
 
   /** Creates the repository; returns undefined when it already exists. */
@@ -320,13 +294,9 @@ export class EcrRepositoryReconciler {
       observedGeneration: obj.metadata.generation,
       conditions,
     };
-    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
     if (phase.kind === 'ready') {
       status.lastSyncTime = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-      this.stalls.reset(key);
-      this.synced.set(key, { uid: obj.metadata.uid, generation: obj.metadata.generation, forceSync: obj.metadata.annotations?.[FORCE_SYNC_ANNOTATION], at: now.getTime() });
-    } else {
-      this.synced.delete(key);
+      this.stalls.reset(`${obj.metadata.namespace}/${obj.metadata.name}`);
     }
     if (eventType) this.deps.events.record(obj, eventType, phase.reason, phase.message);
     const readyBefore = findCondition(previous.conditions, READY);

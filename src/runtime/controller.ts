@@ -14,17 +14,18 @@ export const FORCE_SYNC_ANNOTATION = 'force-sync';
 /** Decides whether an informer event enqueues its object. `type` is given for ADDED/MODIFIED/DELETED. */
 export type Predicate<T extends KubeObject> = (old: T | undefined, obj: T, type?: InformerEventType) => boolean;
 
-function sameStrings(a: string[] | undefined, b: string[] | undefined): boolean {
-  const x = a ?? [];
-  const y = b ?? [];
-  return x.length === y.length && x.every((v, i) => v === y[i]);
+/** True when a finalizer that `old` had is gone from `obj`. */
+function finalizerRemoved(old: string[] | undefined, obj: string[] | undefined): boolean {
+  const now = new Set(obj ?? []);
+  return (old ?? []).some((f) => !now.has(f));
 }
 
 /**
  * Enqueue on ADDED and DELETED; on MODIFIED only for changes that ask for work: a new generation
- * (spec), a deletion timestamp, a finalizer change, a new `force-sync` value, or a recreated object
- * (new uid). Status-only and other metadata updates, above all our own status writes, enqueue
- * nothing; otherwise the operator would reconcile itself in a loop.
+ * (spec), a deletion timestamp, a removed finalizer (ours must be put back; during deletion another
+ * controller's removal can unblock us), a new `force-sync` value, or a recreated object (new uid).
+ * Status-only and other metadata updates, above all our own status and finalizer writes, enqueue
+ * nothing; otherwise every object would be reconciled twice on create, or in a loop.
  */
 export function defaultPredicate<T extends KubeObject>(old: T | undefined, obj: T, type?: InformerEventType): boolean {
   if (type === 'ADDED' || type === 'DELETED' || !old) return true;
@@ -33,7 +34,7 @@ export function defaultPredicate<T extends KubeObject>(old: T | undefined, obj: 
   return o.uid !== n.uid
     || o.generation !== n.generation
     || o.deletionTimestamp !== n.deletionTimestamp
-    || !sameStrings(o.finalizers, n.finalizers)
+    || finalizerRemoved(o.finalizers, n.finalizers)
     || o.annotations?.[FORCE_SYNC_ANNOTATION] !== n.annotations?.[FORCE_SYNC_ANNOTATION];
 }
 

@@ -53,19 +53,6 @@ describe('ECRRepository reconciler', () => {
     expect(events.events.map((e) => e.reason)).toEqual(['Created']);
   });
 
-  it('answers the echo of its own finalizer write, read from a cache without the new status, with no AWS call', async () => {
-    const obj = repositories.put(repository({ lifecyclePolicy: { policyText: lifecycle } }));
-    await reconciler.reconcile(key);
-    repositories.put({ ...obj, metadata: { ...obj.metadata, finalizers: [FINALIZER] } });
-    ecr.calls = [];
-    await reconciler.reconcile(key);
-    expect(ecr.calls).toEqual([]);
-
-    repositories.put({ ...obj, metadata: { ...obj.metadata, finalizers: [FINALIZER], generation: 2 }, status: writer.last() as ECRRepository['status'] });
-    await reconciler.reconcile(key);
-    expect(ecr.calls).toEqual(['describe', 'details']);
-  });
-
   it('makes no mutating call for an unchanged repository', async () => {
     const obj = repositories.put(repository({ tags: { team: 'a' } }, { finalizers: [FINALIZER] }));
     await reconciler.reconcile(key);

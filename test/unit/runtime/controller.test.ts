@@ -21,7 +21,9 @@ describe('defaultPredicate', () => {
     expect(defaultPredicate(base, m({ generation: 2 }), 'MODIFIED')).toBe(true);
     expect(defaultPredicate(base, m({ deletionTimestamp: '2024-01-01T00:00:00Z' }), 'MODIFIED')).toBe(true);
     expect(defaultPredicate(base, m({ finalizers: [] }), 'MODIFIED')).toBe(true);
-    expect(defaultPredicate(base, m({ finalizers: ['f', 'g'] }), 'MODIFIED')).toBe(true);
+    expect(defaultPredicate(base, m({ finalizers: ['g'] }), 'MODIFIED')).toBe(true);
+    // Adding a finalizer (the echo of our own write) asks for no work.
+    expect(defaultPredicate(base, m({ finalizers: ['f', 'g'] }), 'MODIFIED')).toBe(false);
     expect(defaultPredicate(base, m({ annotations: { x: '1', 'force-sync': '123' } }), 'MODIFIED')).toBe(true);
     const synced = m({ annotations: { 'force-sync': '123' } });
     expect(defaultPredicate(synced, { ...synced, metadata: { ...synced.metadata, annotations: { 'force-sync': '124' } } }, 'MODIFIED')).toBe(true);
