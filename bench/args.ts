@@ -1,0 +1,103 @@
+import { parseDuration } from '../src/config.js';
+
+/** The benchmark's command line. Defaults are the figures the targets are stated for. */
+export interface BenchArgs {
+  n: number;
+  concurrency: number;
+  /** Sync period of the operators that are not measuring a periodic sync: long, so none fires. */
+  syncPeriodMs: number;
+  /**
+   * Sync period of the operator that measures one periodic sync; 0 chooses one from the create
+   * time, long enough for the startup pass to finish before the first periodic pass starts.
+   */
+  measureSyncPeriodMs: number;
+  memoryN: number;
+  skipMemory: boolean;
+  out: string;
+  awsRequestsPerSecond: number;
+  awsBurst: number;
+  namespaces: number;
+  providersPerNamespace: number;
+}
+
+export const USAGE = `Usage: tsx bench/run.ts [flags]
+
+  --n N                       ECRRepository objects in the create, sync and delete runs (default 1000)
+  --concurrency C             --max-concurrent-reconciles of the operator, and workers of the floor (default 10)
+  --sync-period D             sync period while no periodic sync is being measured (default 10m)
+  --measure-sync-period D     sync period of the periodic-sync measurement (default: chosen from the create time)
+  --memory-n M                objects in the memory run (default 10000)
+  --skip-memory               no memory run
+  --out DIR                   where the JSON result goes (default bench/results)
+  --aws-requests-per-second R the operator's client-side AWS rate (default 10000: high, so it does not bind)
+  --aws-burst B               the operator's client-side AWS burst (default 10000)
+  --namespaces K              namespaces the objects are spread over (default 10)
+  --providers-per-namespace P AWSProviders per namespace (default 2)
+
+Needs \`npm run build\` first (runs dist/main.js). Environment variables:
+  BENCH_ENVIRONMENT            JSON of a running local environment (or a file holding it, such as
+                               .local/env.json) to use instead of starting one
+  BENCH_PROFILE=DIR            write a CPU profile of every operator process to DIR
+  BENCH_OPERATOR_NODE_OPTIONS  more NODE_OPTIONS for the operator (e.g. --heapsnapshot-signal=SIGUSR2)
+  BENCH_KEEP=1                 keep the environment's directory and the operator logs
+`;
+
+export class UsageError extends Error {}
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const args: BenchArgs = {
+    n: 1000,
+    concurrency: 10,
+    syncPeriodMs: 600_000,
+    measureSyncPeriodMs: 0,
+    memoryN: 10_000,
+    skipMemory: false,
+    out: 'bench/results',
+    awsRequestsPerSecond: 10_000,
+    awsBurst: 10_000,
+    namespaces: 10,
+    providersPerNamespace: 2,
+  };
+  const int = (flag: string, raw: string): number => {
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag}: ${JSON.stringify(raw)} is not a positive integer`);
+    return v;
+  };
+  const duration = (flag: string, raw: string): number => {
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms <= 0) throw new UsageError(`${flag}: ${JSON.stringify(raw)} is not a duration such as 30s or 10m`);
+    return ms;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!match) throw new UsageError(`unexpected argument ${arg}`);
+    const flag = `--${match[1]}`;
+    if (flag === '--help') throw new UsageError('');
+    if (flag === '--skip-memory') {
+      args.skipMemory = true;
+      continue;
+    }
+    const value = match[2] ?? argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    switch (flag) {
+      case '--n': args.n = int(flag, value); break;
+      case '--concurrency': args.concurrency = int(flag, value); break;
+      case '--sync-period': args.syncPeriodMs = duration(flag, value); break;
+      case '--measure-sync-period': args.measureSyncPeriodMs = duration(flag, value); break;
+      case '--memory-n': args.memoryN = int(flag, value); break;
+      case '--out': args.out = value; break;
+      case '--aws-requests-per-second': args.awsRequestsPerSecond = int(flag, value); break;
+      case '--aws-burst': args.awsBurst = int(flag, value); break;
+      case '--namespaces': args.namespaces = int(flag, value); break;
+      case '--providers-per-namespace': args.providersPerNamespace = int(flag, value); break;
+      default: throw new UsageError(`unknown flag ${flag}`);
+    }
+  }
+  return args;
+}
+
+/** A duration as the operator's flags write it. */
+export function durationFlag(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

@@ -1,0 +1,144 @@
+import { round } from './stats.js';
+
+/**
+ * The figures table: every figure with its unit, and beside the ones that have a target the target
+ * and whether it is met. The targets are stated for N = 1,000 and 10,000 objects in the memory run;
+ * a smaller run still shows them, marked as indicative.
+ */
+
+export interface Target {
+  figure: string;
+  max: number;
+  /** What the target says, for the table. */
+  text: string;
+  /** The object counts the target is stated for. */
+  statedFor: { n?: number; memoryN?: number };
+}
+
+export const TARGETS: Target[] = [
+  { figure: 'create.operatorOverFloor', max: 1.5, text: '≤ 1.5 × floor', statedFor: { n: 1000 } },
+  { figure: 'create.awsCallsPerObject', max: 3.5, text: '≤ 3.5 calls', statedFor: { n: 1000 } },
+  { figure: 'create.statusWritesPerObject', max: 3, text: '≤ 3 writes', statedFor: { n: 1000 } },
+  { figure: 'sync.awsCallsPerRepository', max: 3.2, text: '≤ 3.2 calls', statedFor: { n: 1000 } },
+  { figure: 'sync.describeRepositoriesPer1000', max: 2, text: '≤ 2 calls', statedFor: { n: 1000 } },
+  { figure: 'memory.rssAtRestMiB', max: 150, text: '≤ 150 MiB', statedFor: { memoryN: 10_000 } },
+  { figure: 'memory.rssPeakMiB', max: 150, text: '≤ 150 MiB', statedFor: { memoryN: 10_000 } },
+  { figure: 'memory.restartRssAtRestMiB', max: 150, text: '≤ 150 MiB', statedFor: { memoryN: 10_000 } },
+  { figure: 'memory.restartRssPeakMiB', max: 150, text: '≤ 150 MiB', statedFor: { memoryN: 10_000 } },
+];
+
+interface Row {
+  figure: string;
+  label: string;
+  unit: string;
+}
+
+const ROWS: Array<Row | string> = [
+  'Create (first apply → all Ready)',
+  { figure: 'create.seconds', label: 'operator: N objects to Ready', unit: 's' },
+  { figure: 'floor.createSeconds', label: 'floor: N repositories, plain SDK (best of runs)', unit: 's' },
+  { figure: 'create.operatorOverFloor', label: 'operator time / floor time', unit: '×' },
+  { figure: 'create.objectsPerSecond', label: 'throughput', unit: 'objects/s' },
+  { figure: 'create.applySeconds', label: 'of which applying (server-side apply, a stream per namespace)', unit: 's' },
+  { figure: 'create.readyP50Seconds', label: 'per object, Ready lastTransitionTime − creationTimestamp, p50', unit: 's' },
+  { figure: 'create.readyP95Seconds', label: 'per object, Ready lastTransitionTime − creationTimestamp, p95', unit: 's' },
+  { figure: 'create.watchReadyP50Seconds', label: 'per object, watched ADDED → Ready, p50', unit: 's' },
+  { figure: 'create.watchReadyP95Seconds', label: 'per object, watched ADDED → Ready, p95', unit: 's' },
+  { figure: 'create.awsCallsPerObject', label: 'AWS calls per full-spec create', unit: 'calls' },
+  { figure: 'floor.awsCallsPerCreate', label: 'floor: AWS calls per create', unit: 'calls' },
+  { figure: 'create.awsErrorsPerObject', label: 'AWS calls that failed, per create (operator metric)', unit: 'calls' },
+  { figure: 'create.kubeWritesPerObject', label: 'Kubernetes API writes per object (all methods)', unit: 'writes' },
+  { figure: 'create.kubePatchesPerObject', label: '  of which PATCH', unit: 'writes' },
+  { figure: 'create.kubePostsPerObject', label: '  of which POST (Events)', unit: 'writes' },
+  { figure: 'create.statusWritesPerObject', label: 'status writes per object, create → settled', unit: 'writes' },
+  { figure: 'create.statusWritesToReadyPerObject', label: 'status writes per object, create → first Ready', unit: 'writes' },
+  { figure: 'create.finalizerWritesPerObject', label: 'finalizer writes per object', unit: 'writes' },
+  { figure: 'create.reconcilesPerObject', label: 'reconciles per object', unit: '' },
+  { figure: 'create.reconcileMeanSeconds', label: 'mean reconcile time (a worker busy per object)', unit: 's' },
+  { figure: 'floor.workerSecondsPerCreate', label: 'floor: a worker busy per repository', unit: 's' },
+  { figure: 'create.awsCallMeanSeconds', label: 'mean ECR call latency seen by the operator', unit: 's' },
+  { figure: 'create.queueWaitMeanSeconds', label: 'mean wait in the work queue', unit: 's' },
+  { figure: 'create.operatorCpuSeconds', label: 'operator CPU', unit: 's' },
+  { figure: 'create.rssPeakMiB', label: 'operator RSS peak (VmHWM)', unit: 'MiB' },
+  { figure: 'create.rssAtRestMiB', label: 'operator RSS at rest, N objects', unit: 'MiB' },
+  'Periodic sync of N unchanged objects (one real timer-driven pass)',
+  { figure: 'sync.periodSeconds', label: 'sync period used', unit: 's' },
+  { figure: 'sync.seconds', label: 'first to last reconcile of the pass', unit: 's' },
+  { figure: 'sync.awsCallsPerRepository', label: 'ECR calls per repository', unit: 'calls' },
+  { figure: 'sync.describeRepositoriesPer1000', label: 'settings-only drift sweep: DescribeRepositories per 1,000 repositories', unit: 'calls' },
+  { figure: 'sync.kubeWritesPerRepository', label: 'Kubernetes API writes per repository', unit: 'writes' },
+  { figure: 'sync.statusWritesPerRepository', label: 'status writes per repository', unit: 'writes' },
+  { figure: 'sync.reconcileMeanSeconds', label: 'mean reconcile time', unit: 's' },
+  { figure: 'sync.operatorCpuSeconds', label: 'operator CPU', unit: 's' },
+  'Delete (deletionPolicy Delete; delete → all gone)',
+  { figure: 'delete.seconds', label: 'operator: N objects gone', unit: 's' },
+  { figure: 'floor.deleteSeconds', label: 'floor: N DeleteRepository (best of runs)', unit: 's' },
+  { figure: 'delete.operatorOverFloor', label: 'operator time / floor time', unit: '×' },
+  { figure: 'delete.objectsPerSecond', label: 'throughput', unit: 'objects/s' },
+  { figure: 'delete.awsCallsPerObject', label: 'AWS calls per delete', unit: 'calls' },
+  { figure: 'delete.kubeWritesPerObject', label: 'Kubernetes API writes per object', unit: 'writes' },
+  { figure: 'delete.reconcileMeanSeconds', label: 'mean reconcile time', unit: 's' },
+  { figure: 'delete.operatorCpuSeconds', label: 'operator CPU', unit: 's' },
+  'Memory (provider endpoint unreachable: cache and queue only)',
+  { figure: 'memory.objects', label: 'objects', unit: '' },
+  { figure: 'memory.settleSeconds', label: 'apply → all ProviderNotReady, queue settled', unit: 's' },
+  { figure: 'memory.rssAtRestMiB', label: 'RSS at rest, objects applied while running', unit: 'MiB' },
+  { figure: 'memory.rssMinuteLaterMiB', label: '  the same, a minute later', unit: 'MiB' },
+  { figure: 'memory.rssPeakMiB', label: 'RSS peak (VmHWM), objects applied while running', unit: 'MiB' },
+  { figure: 'memory.heapUsedMiB', label: 'V8 heap used at rest (nodejs_heap_size_used_bytes)', unit: 'MiB' },
+  { figure: 'memory.kubeWritesPerObjectPerMinute', label: 'Kubernetes API writes per object per minute at rest', unit: 'writes' },
+  { figure: 'memory.restartRssAtRestMiB', label: 'RSS at rest after a restart (initial list)', unit: 'MiB' },
+  { figure: 'memory.restartRssMinuteLaterMiB', label: '  the same, a minute later', unit: 'MiB' },
+  { figure: 'memory.restartRssPeakMiB', label: 'RSS peak after a restart (initial list)', unit: 'MiB' },
+  { figure: 'memory.restartKubeWritesPerObjectPerMinute', label: 'Kubernetes API writes per object per minute at rest, after the restart', unit: 'writes' },
+];
+
+export interface Verdict {
+  figure: string;
+  value: number;
+  target: string;
+  met: boolean;
+  indicative: boolean;
+}
+
+export function verdicts(figures: Record<string, number>, n: number, memoryN: number): Verdict[] {
+  const out: Verdict[] = [];
+  for (const t of TARGETS) {
+    const value = figures[t.figure];
+    if (value === undefined) continue;
+    const indicative = (t.statedFor.n !== undefined && t.statedFor.n !== n) || (t.statedFor.memoryN !== undefined && t.statedFor.memoryN !== memoryN);
+    out.push({ figure: t.figure, value, target: t.text, met: Number.isFinite(value) && value <= t.max, indicative });
+  }
+  return out;
+}
+
+function formatValue(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value)) return String(value);
+  return String(round(value, Math.abs(value) >= 100 ? 1 : Math.abs(value) >= 10 ? 2 : 3));
+}
+
+export function table(figures: Record<string, number>, verdictList: Verdict[]): string {
+  const byFigure = new Map(verdictList.map((v) => [v.figure, v]));
+  const lines: string[][] = [];
+  const sections: Array<{ index: number; title: string }> = [];
+  for (const row of ROWS) {
+    if (typeof row === 'string') {
+      sections.push({ index: lines.length, title: row });
+      continue;
+    }
+    const value = figures[row.figure];
+    if (value === undefined) continue;
+    const v = byFigure.get(row.figure);
+    const met = v ? `${v.met ? 'met' : 'MISSED'}${v.indicative ? ' (indicative)' : ''}` : '';
+    lines.push([row.label, `${formatValue(value)} ${row.unit}`.trim(), v?.target ?? '', met]);
+  }
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...lines.map((l) => (l[i] as string).length), ['figure', 'value', 'target', 'met'][i]!.length));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const out = [fmt(['figure', 'value', 'target', 'met']), fmt(widths.map((w) => '-'.repeat(w)))];
+  lines.forEach((l, i) => {
+    for (const s of sections) if (s.index === i) out.push('', s.title);
+    out.push(fmt(l));
+  });
+  return out.join('\n');
+}
