@@ -148,7 +148,10 @@ export class AwsProviderReconciler {
       observedGeneration: provider.metadata.generation,
       conditions: conditionsFor(previous.conditions, phase, provider.metadata.generation, this.clock()),
     };
-    if (phase.kind !== 'ready') this.deps.events.record(provider, 'Warning', phase.reason, phase.message);
+    const before = findCondition(previous.conditions, READY);
+    if (phase.kind !== 'ready' && (before?.reason !== phase.reason || before.message !== phase.message)) {
+      this.deps.events.record(provider, 'Warning', phase.reason, phase.message);
+    }
     await this.deps.writer.patchStatus(AWS_PROVIDER_REF, provider, status);
   }
 }

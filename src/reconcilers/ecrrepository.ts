@@ -54,6 +54,12 @@ export interface EcrRepositoryReconcilerDeps {
   clock?: () => Date;
 }
 
+/**
+ * A repository waiting on its provider is woken by the AWSProvider watch the moment the provider
+ * turns Ready; this slow recheck is only a safety net.
+ */
+const WAIT_RECHECK_MS = 300_000;
+
 /** How a classified AWS failure shows in the Ready condition, and whether only the user can fix it. */
 function phaseForAwsError(err: AwsError): Phase {
   const message = err.message;
@@ -265,7 +271,7 @@ export class EcrRepositoryReconciler {
     });
     switch (outcome.result) {
       case 'wait':
-        return { requeueAfterMs: 60_000 };
+        return { requeueAfterMs: WAIT_RECHECK_MS };
       case 'backoff':
         return { requeueAfterMs: this.stalls.next(`${obj.metadata.namespace}/${obj.metadata.name}`, obj.metadata.generation) };
       case 'error':
@@ -298,8 +304,12 @@ export class EcrRepositoryReconciler {
       status.lastSyncTime = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
       this.stalls.reset(`${obj.metadata.namespace}/${obj.metadata.name}`);
     }
-    if (eventType) this.deps.events.record(obj, eventType, phase.reason, phase.message);
     const readyBefore = findCondition(previous.conditions, READY);
+    // One Event per new state: a retry that ends where the last one did says nothing new, and with
+    // thousands of objects waiting on one provider it would be thousands of writes a minute.
+    if (eventType && (readyBefore?.reason !== phase.reason || readyBefore.message !== phase.message)) {
+      this.deps.events.record(obj, eventType, phase.reason, phase.message);
+    }
     if (readyBefore?.status === 'True' && phase.kind !== 'ready') {
       this.deps.logger.warn({ controller: 'ecrrepository', namespace: obj.metadata.namespace, name: obj.metadata.name, reason: phase.reason }, phase.message);
     }

@@ -132,6 +132,16 @@ describe('ECRRepository reconciler', () => {
     expect(writer.last().message).toMatch(/spec.tags: 51 tags/);
   });
 
+  it('records one Event per new state, not one per retry', async () => {
+    providers.items.clear();
+    const obj = repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    for (let i = 0; i < 3; i++) {
+      await reconciler.reconcile(key);
+      repositories.put({ ...obj, status: writer.last() as ECRRepository['status'] });
+    }
+    expect(events.events.filter((e) => e.reason === 'ProviderNotReady')).toHaveLength(1);
+  });
+
   it('waits for a provider that is not Ready, with Reconciling=True', async () => {
     providers.items.clear();
     repositories.put(repository({}, { finalizers: [FINALIZER] }));
