@@ -122,6 +122,17 @@ export class EcrGateway {
     return this.directory.get(name, this.source);
   }
 
+  /** Only the tags of an existing repository: all that deciding ownership needs. */
+  async tags(live: LiveRepository): Promise<Record<string, string>> {
+    try {
+      const out = await this.call('ListTagsForResource', () => this.client.send(new ListTagsForResourceCommand({ resourceArn: live.arn })));
+      return fromTagList(out.tags);
+    } catch (err) {
+      if (isAwsError(err, 'NotFound')) this.directory.forget(live.name);
+      throw err;
+    }
+  }
+
   /** Tags, policies and image count of an existing repository, read live (never cached). */
   async details(live: LiveRepository): Promise<RepositoryDetails> {
     const repo = repositoryRef(live);

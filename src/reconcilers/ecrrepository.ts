@@ -224,13 +224,12 @@ export class EcrRepositoryReconciler {
     const { connection } = await this.connect(obj, 'Deleting');
     const live = await connection.ecr.describe(name);
     if (live) {
-      const details = await connection.ecr.details(live);
-      const ownership = ownershipOf(details.tags, obj);
+      const ownership = ownershipOf(await connection.ecr.tags(live), obj);
       if (ownership !== 'ours') {
         this.deps.events.record(obj, 'Warning', 'NotOwned', `ECR repository ${name} is not owned by this object; it was left untouched`);
       } else if (policy === 'Delete') {
         await connection.ecr.delete(name);
-        this.deps.events.record(obj, 'Normal', 'Deleted', `deleted ECR repository ${name} and its ${details.imageCount} image(s)`);
+        this.deps.events.record(obj, 'Normal', 'Deleted', `deleted ECR repository ${name} with its images`);
       } else {
         await connection.ecr.update(live, { tagKeysToRemove: [OWNER_TAG] });
         this.deps.events.record(obj, 'Normal', 'Orphaned', `released ECR repository ${name}: owner tag removed, repository left in AWS`);

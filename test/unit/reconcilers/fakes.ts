@@ -56,6 +56,13 @@ export class FakeEcr {
     return structuredClone(entry.details);
   }
 
+  async tags(live: LiveRepository): Promise<Record<string, string>> {
+    this.maybeFail('tags');
+    const entry = this.repos.get(live.name);
+    if (!entry) throw awsError('NotFound', 'RepositoryNotFoundException', 'ListTagsForResource');
+    return { ...entry.details.tags };
+  }
+
   async create(name: string, settings: RepositorySettings, tags: Record<string, string>): Promise<LiveRepository> {
     this.maybeFail('create');
     if (this.repos.has(name)) throw awsError('Conflict', 'RepositoryAlreadyExistsException');
