@@ -58,6 +58,10 @@ install: ## install the CRDs into the cluster of the current KUBECONFIG
 run: node_modules ## run the operator from source against the current KUBECONFIG
 	$(TSX) src/main.ts --metrics-bind-address=$${METRICS_BIND_ADDRESS:-:8080} --health-probe-bind-address=$${HEALTH_PROBE_BIND_ADDRESS:-:8081}
 
+.PHONY: bench
+bench: build ## the benchmark: prints figures against their targets (BENCH_ARGS="--n 1000 --concurrency 10 --memory-n 10000")
+	$(TSX) bench/run.ts $(BENCH_ARGS)
+
 .PHONY: dev
 dev: node_modules ## everything locally: control plane, moto, CRDs, the operator and the samples; Ctrl-C stops it all
 	$(TSX) test/e2e/env/dev.ts

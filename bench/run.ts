@@ -6,7 +6,7 @@
  * figure to <out>/<date>-n<N>.json. It measures; it asserts nothing about speed.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,6 +36,7 @@ const now = () => performance.now();
 class Resources {
   env?: Environment;
   envDir?: string;
+  distDir?: string;
   api?: KubeApi;
   readonly operators = new Set<OperatorProcess>();
   readonly stopWatches = new Set<() => void>();
@@ -48,6 +49,10 @@ class Resources {
       this.api?.close();
       await this.env?.stop().catch(() => undefined);
       if (this.envDir && !process.env.BENCH_KEEP) rmSync(this.envDir, { recursive: true, force: true });
+      if (this.distDir) {
+        process.chdir(ROOT);
+        rmSync(this.distDir, { recursive: true, force: true });
+      }
     })();
     return this.done;
   }
@@ -56,7 +61,6 @@ class Resources {
 interface Context {
   args: BenchArgs;
   env: EnvironmentInfo;
-  kubectl: Kubectl;
   api: KubeApi;
   saKubeconfig: string;
   res: Resources;
@@ -579,6 +583,21 @@ async function gitState(): Promise<{ commit: string; dirtyFiles: number; distBui
   return { commit: commit || 'unknown', dirtyFiles: status ? status.split('\n').length : 0, distBuiltAt };
 }
 
+/**
+ * A private copy of dist/ to run the operator from. Others rebuild dist/ while a long benchmark
+ * runs; without a copy, the operators of later phases could run other code than the first ones.
+ * The copy sits next to the repository's package.json and node_modules (linked), so that it loads
+ * as an ES module with the same dependencies. startOperator runs dist/main.js from the working
+ * directory, so the benchmark works from the copy's directory once the setup is done.
+ */
+function snapshotDist(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-bench-dist-'));
+  cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  cpSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
 function resultFileName(date: Date, n: number): string {
   return `${date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '')}-n${n}.json`;
 }
@@ -603,6 +622,9 @@ async function main(): Promise<void> {
   // AWS endpoint is served from here, with BENCH_ENVIRONMENT) and the process would end silently.
   setInterval(() => undefined, 1 << 30);
 
+  // Relative paths given on the command line are the caller's; the run later works elsewhere.
+  const startDir = process.cwd();
+  if (process.env.BENCH_PROFILE) process.env.BENCH_PROFILE = path.resolve(process.env.BENCH_PROFILE);
   const res = new Resources();
   const onSignal = (signal: NodeJS.Signals) => {
     say(`${signal}: stopping the operator and the environment`);
@@ -628,9 +650,11 @@ async function main(): Promise<void> {
     const kubectl = new Kubectl(env.kubeconfig);
     await installCrds(kubectl);
     const saKubeconfig = await serviceAccountKubeconfig(env, kubectl);
+    res.distDir = snapshotDist();
+    process.chdir(res.distDir);
     res.api = await KubeApi.connect(env.kubeconfig);
     const ctx: Context = {
-      args, env, kubectl, api: res.api, saKubeconfig, res,
+      args, env, api: res.api, saKubeconfig, res,
       run: Math.random().toString(36).slice(2, 8),
       figures: {}, awsCalls: {}, kubeWrites: {}, notes: [], operatorPids: {},
     };
@@ -699,7 +723,7 @@ async function main(): Promise<void> {
       operatorPids: ctx.operatorPids,
       notes: ctx.notes,
     };
-    const outDir = path.resolve(args.out);
+    const outDir = path.resolve(startDir, args.out);
     mkdirSync(outDir, { recursive: true });
     const outFile = path.join(outDir, resultFileName(date, args.n));
     writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
@@ -710,7 +734,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${table(f, verdictList)}\n\n`);
     for (const [phase, calls] of Object.entries(ctx.awsCalls)) process.stdout.write(`AWS calls, ${phase}: ${JSON.stringify(calls)}\n`);
     for (const note of ctx.notes) process.stdout.write(`note: ${note}\n`);
-    process.stdout.write(`\nresult: ${path.relative(process.cwd(), outFile) || outFile}\n`);
+    process.stdout.write(`\nresult: ${path.relative(startDir, outFile) || outFile}\n`);
   } catch (err) {
     // Said before cleaning up, so that nothing in the cleanup can hide it.
     process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

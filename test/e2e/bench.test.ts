@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sharedEnv } from './support/context.js';
+
+// The benchmark (`make bench`) with a small case: it must run from start to end against a real
+// control plane and moto and produce every figure. How fast is not asserted here; the benchmark
+// prints its figures against their targets and that is where speed is judged.
+
+const FIGURES = [
+  'create.seconds', 'create.objectsPerSecond', 'create.applySeconds',
+  'create.readyP50Seconds', 'create.readyP95Seconds', 'create.watchReadyP50Seconds', 'create.watchReadyP95Seconds',
+  'create.awsCallsPerObject', 'create.awsErrorsPerObject',
+  'create.kubeWritesPerObject', 'create.kubePatchesPerObject', 'create.kubePostsPerObject',
+  'create.statusWritesPerObject', 'create.statusWritesToReadyPerObject', 'create.finalizerWritesPerObject', 'create.reconcilesPerObject',
+  'create.operatorCpuSeconds', 'create.rssPeakMiB', 'create.rssAtRestMiB', 'create.operatorOverFloor',
+  'create.reconcileMeanSeconds', 'create.queueWaitMeanSeconds', 'create.awsCallMeanSeconds', 'floor.workerSecondsPerCreate',
+  'floor.createSeconds', 'floor.deleteSeconds', 'floor.awsCallsPerCreate', 'floor.awsCallsPerDelete',
+  'sync.periodSeconds', 'sync.seconds', 'sync.awsCallsPerRepository', 'sync.describeRepositoriesPer1000',
+  'sync.kubeWritesPerRepository', 'sync.statusWritesPerRepository', 'sync.reconcilesPerRepository', 'sync.operatorCpuSeconds',
+  'delete.seconds', 'delete.objectsPerSecond', 'delete.awsCallsPerObject', 'delete.kubeWritesPerObject', 'delete.operatorCpuSeconds', 'delete.operatorOverFloor',
+  'sync.reconcileMeanSeconds', 'delete.reconcileMeanSeconds',
+  'memory.objects', 'memory.settleSeconds', 'memory.rssAtRestMiB', 'memory.rssPeakMiB',
+  'memory.rssMinuteLaterMiB', 'memory.heapUsedMiB', 'memory.kubeWritesPerObjectPerMinute',
+  'memory.restartRssAtRestMiB', 'memory.restartRssMinuteLaterMiB', 'memory.restartRssPeakMiB', 'memory.restartKubeWritesPerObjectPerMinute',
+];
+
+interface BenchResult {
+  date: string;
+  machine: { cpus: number; memoryMiB: number; node: string };
+  parameters: { n: number; memoryN: number; concurrency: number };
+  figures: Record<string, unknown>;
+  awsCallsByOperation: Record<string, Record<string, unknown>>;
+  targets: Array<{ figure: string; met: boolean }>;
+}
+
+function runBench(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('bench/run.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('the benchmark', () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-bench-test-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('runs a small case end to end and reports every figure as a finite number', async () => {
+    // The run uses this suite's environment rather than starting a second one.
+    const result = await runBench(['--n', '20', '--memory-n', '200', '--concurrency', '4', '--out', out], {
+      ...process.env,
+      BENCH_ENVIRONMENT: JSON.stringify(sharedEnv()),
+    });
+    expect(result.code, `bench failed:\n${result.stderr.slice(-4000)}`).toBe(0);
+
+    const files = readdirSync(out).filter((f) => f.endsWith('-n20.json'));
+    expect(files, `no result file; the run said:\n${result.stderr.slice(-4000)}`).toHaveLength(1);
+    const json = JSON.parse(readFileSync(path.join(out, files[0]!), 'utf8')) as BenchResult;
+    expect(Number.isNaN(Date.parse(json.date))).toBe(false);
+    expect(json.machine.cpus).toBeGreaterThan(0);
+    expect(json.machine.memoryMiB).toBeGreaterThan(0);
+    expect(json.machine.node).toMatch(/^v\d+/);
+    expect(json.parameters).toMatchObject({ n: 20, memoryN: 200, concurrency: 4 });
+
+    for (const figure of FIGURES) expect(json.figures, figure).toHaveProperty([figure]);
+    for (const [key, value] of Object.entries(json.figures)) {
+      expect(typeof value === 'number' && Number.isFinite(value), `${key} = ${String(value)}`).toBe(true);
+    }
+    for (const [phase, calls] of Object.entries(json.awsCallsByOperation)) {
+      for (const [operation, count] of Object.entries(calls)) {
+        expect(Number.isInteger(count) && (count as number) >= 0, `${phase} ${operation} = ${String(count)}`).toBe(true);
+      }
+    }
+    // It did the work it reports on: every create reached AWS, through the operator and the floor.
+    expect(json.awsCallsByOperation.create?.['ECR:CreateRepository']).toBeGreaterThanOrEqual(20);
+    expect(json.awsCallsByOperation.floorCreate?.['ECR:CreateRepository']).toBeGreaterThanOrEqual(20);
+    expect(json.figures['memory.objects']).toBe(200);
+    expect(json.targets.map((t) => t.figure)).toEqual(expect.arrayContaining(['create.operatorOverFloor', 'sync.awsCallsPerRepository', 'memory.rssAtRestMiB']));
+
+    // The table on stdout shows each target and whether it is met.
+    expect(result.stdout).toMatch(/operator time \/ floor time\s+\S+ ×\s+≤ 1\.5 × floor\s+(met|MISSED)/);
+    expect(result.stdout).toContain(path.join(out, files[0]!).split(path.sep).pop());
+  }, 1_200_000);
+});
