@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from the Go module proxy and caches them by version.
+# Builds kube-apiserver, kube-controller-manager and etcd from the Go module proxy and caches them by version.
 # A second run with the same versions builds nothing.
 #
 #   KUBE_VERSION  (default v1.36.3)  release of k8s.io/kubernetes
 #   ETCD_VERSION  (default: the etcd server version that release's go.mod requires)
 #   INFRA_OPERATOR_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator)
 #
-# Prints the directory that holds both binaries on its last line.
+# Prints the directory that holds the binaries on its last line.
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
@@ -32,9 +32,11 @@ staging_version="v0.${minor}.$(echo "$KUBE_VERSION" | cut -d. -f3)"
 bin_dir="$CACHE/bin/kube-$KUBE_VERSION-etcd-$ETCD_VERSION"
 mkdir -p "$bin_dir"
 
-if [ ! -x "$bin_dir/kube-apiserver" ]; then
+build_kube() { # $1: command under k8s.io/kubernetes/cmd
+  local name="$1" start
+  [ -x "$bin_dir/$name" ] && return 0
   start=$(date +%s)
-  log "building kube-apiserver $KUBE_VERSION (staging modules at $staging_version); this takes minutes once"
+  log "building $name $KUBE_VERSION (staging modules at $staging_version); this takes minutes once"
   {
     echo "module infra-operator.local/kube-apiserver-build"
     echo
@@ -50,7 +52,10 @@ if [ ! -x "$bin_dir/kube-apiserver" ]; then
 
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+)
 GO
   (
     cd "$kube_mod_dir"
@@ -59,11 +64,13 @@ GO
     for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ldflags="$ldflags -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
     done
-    go build -trimpath -ldflags "$ldflags" -o "$bin_dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-    mv "$bin_dir/kube-apiserver.tmp" "$bin_dir/kube-apiserver"
+    go build -trimpath -ldflags "$ldflags" -o "$bin_dir/$name.tmp" "k8s.io/kubernetes/cmd/$name"
+    mv "$bin_dir/$name.tmp" "$bin_dir/$name"
   )
-  log "kube-apiserver built in $(( $(date +%s) - start ))s"
-fi
+  log "$name built in $(( $(date +%s) - start ))s"
+}
+build_kube kube-apiserver
+build_kube kube-controller-manager
 
 if [ ! -x "$bin_dir/etcd" ]; then
   start=$(date +%s)
