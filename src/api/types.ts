@@ -56,6 +56,8 @@ export interface AWSProviderSpec {
   secretAccessKeyRef?: SecretKeyRef;
   sessionTokenRef?: SecretKeyRef;
   endpoint?: string;
+  /** A ServiceAccount of the provider's namespace whose token is exchanged for roleARN (required with it). */
+  serviceAccountRef?: { name: string };
   defaultTags?: Record<string, string>;
 }
 
@@ -63,6 +65,8 @@ export interface AWSProviderStatus {
   ready?: boolean;
   accountID?: string;
   callerIdentity?: string;
+  /** Which credentials the operator used: `static keys from Secret ns/name`, `ServiceAccount ns/name`, `operator identity` (`, assuming <roleARN>`). */
+  identitySource?: string;
   lastAuthenticationTime?: string;
   message?: string;
   observedGeneration?: number;

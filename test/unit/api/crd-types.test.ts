@@ -61,6 +61,7 @@ const awsProviderSpec = {
   secretAccessKeyRef: secretRef,
   sessionTokenRef: secretRef,
   endpoint: 'http://localhost:4566',
+  serviceAccountRef: { name: 'ecr-access' },
   defaultTags: { [ANY_KEY]: 'value' },
 } satisfies DeepRequired<AWSProviderSpec>;
 
@@ -68,6 +69,7 @@ const awsProviderStatus = {
   ready: true,
   accountID: '123456789012',
   callerIdentity: 'arn:aws:sts::123456789012:assumed-role/infra-operator-role/session',
+  identitySource: 'ServiceAccount team/ecr-access, assuming arn:aws:iam::123456789012:role/infra-operator-role',
   lastAuthenticationTime: '2025-11-22T20:15:30Z',
   message: '',
   observedGeneration: 1,
