@@ -181,6 +181,13 @@ export interface CredentialProviderDeps {
 }
 
 export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
+/**
+ * The SDK's clients memoize the identity a provider returns and ask the provider again only when it
+ * expires within this window (@smithy/core's EXPIRATION_MS). A larger renewal margin would never take
+ * effect, so the expiration handed out is moved earlier by the difference: the SDK then asks exactly
+ * when the margin says.
+ */
+const SDK_IDENTITY_WINDOW_MS = 5 * 60_000;
 /** Credentials this close to expiry are not handed out even when renewing them failed. */
 const USABLE_MARGIN_MS = 30_000;
 
@@ -228,17 +235,24 @@ export function refreshingProvider(
   refreshBeforeMs: number = REFRESH_BEFORE_EXPIRY_MS,
 ): AwsCredentialIdentityProvider {
   let current: AwsCredentialIdentity | undefined;
+  /** `current` as handed out: its expiration moved to when the SDK's cache must ask again. */
+  let handedOut: AwsCredentialIdentity | undefined;
   let inflight: Promise<AwsCredentialIdentity> | undefined;
   const remaining = (c: AwsCredentialIdentity) => (c.expiration ? c.expiration.getTime() - clock() : Infinity);
+  const forSdk = (c: AwsCredentialIdentity): AwsCredentialIdentity => {
+    if (!c.expiration || refreshBeforeMs <= SDK_IDENTITY_WINDOW_MS) return c;
+    return { ...c, expiration: new Date(c.expiration.getTime() - (refreshBeforeMs - SDK_IDENTITY_WINDOW_MS)) };
+  };
 
   return async (props?: Record<string, unknown>) => {
-    if (current && !props?.forceRefresh && remaining(current) > refreshBeforeMs) return current;
+    if (current && handedOut && !props?.forceRefresh && remaining(current) > refreshBeforeMs) return handedOut;
     if (!inflight) {
       inflight = fetch().then(
         (fresh) => {
           current = fresh;
+          handedOut = forSdk(fresh);
           inflight = undefined;
-          return fresh;
+          return handedOut;
         },
         (err: unknown) => {
           inflight = undefined;
@@ -249,7 +263,7 @@ export function refreshingProvider(
     try {
       return await inflight;
     } catch (err) {
-      if (current && remaining(current) > USABLE_MARGIN_MS) return current;
+      if (current && handedOut && remaining(current) > USABLE_MARGIN_MS) return handedOut;
       throw err;
     }
   };

@@ -350,6 +350,22 @@ describe('refreshingProvider', () => {
   });
 });
 
+describe('refreshingProvider with a margin above the SDK cache window', () => {
+  it("hands out an expiration early enough that the SDK's own cache asks again when the margin says", async () => {
+    const clock = manualClock();
+    let n = 0;
+    const expiresAt = () => new Date(clock.now() + HOUR);
+    const provider = refreshingProvider(async () => ({ accessKeyId: `k${++n}`, secretAccessKey: 's', expiration: expiresAt() }), clock.now, 50 * MINUTE);
+    const first = await provider();
+    // The SDK asks again 5 minutes before the expiration it sees: that is 50 minutes before the real one.
+    expect(first.expiration?.getTime()).toBe(clock.now() + HOUR - 45 * MINUTE);
+    clock.advance(9 * MINUTE);
+    expect((await provider()).accessKeyId).toBe('k1');
+    clock.advance(MINUTE + 1);
+    expect((await provider()).accessKeyId).toBe('k2');
+  });
+});
+
 describe('sourceFingerprint', () => {
   it('changes with any secret value and is stable otherwise', () => {
     const a = sourceFingerprint(source({ staticKeys: KEYS, roleArn: ROLE }));
