@@ -74,10 +74,12 @@ describe('tenancy', () => {
   let tenant: Kubectl;
   let recorder: Awaited<ReturnType<typeof startRecorder>>;
   let operator: OperatorProcess;
+  let saKubeconfig: string;
+  let tokenFile: string;
 
   beforeAll(async () => {
     await installCrds(admin);
-    const saKubeconfig = await serviceAccountKubeconfig(env, admin);
+    saKubeconfig = await serviceAccountKubeconfig(env, admin);
     tenantNs = await freshNamespace(admin, 'tenant');
     platformNs = await freshNamespace(admin, 'platform');
     recorder = await startRecorder();
@@ -127,7 +129,7 @@ stringData:
     await admin.ok(['create', 'serviceaccount', 'ecr-access', '-n', tenantNs]);
 
     // The operator's own web-identity token (IRSA), planted where the SDK looks for it.
-    const tokenFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-operator-planted-')), 'token');
+    tokenFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-operator-planted-')), 'token');
     writeFileSync(tokenFile, PLANTED_TOKEN);
     operator = await startOperator(env, {
       kubeconfig: saKubeconfig,
@@ -227,5 +229,26 @@ stringData:
       expect(everything).not.toContain(planted);
     }
     expect(recorder.requests).toEqual([]);
+  });
+
+  it("with custom endpoints allowed, still never sends the operator's identity to one", async () => {
+    // Attack 2 would now succeed, as documented (custom endpoints expose the key ids of the
+    // namespace's Secrets): only the provider that asks for the operator's identity stays.
+    await admin.ok(['delete', 'awsprovider', 'read-secret', '-n', tenantNs, '--wait=true']);
+    await operator.stop();
+    operator = await startOperator(env, {
+      kubeconfig: saKubeconfig,
+      allowCustomEndpoints: true,
+      args: ['--secret-poll-period=2s'],
+      env: { AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/infra-operator-ecr-role' },
+    });
+    await tenant.apply(providerYaml(tenantNs, 'borrow-identity', `roleARN: ${PLATFORM_ROLE}\nendpoint: ${recorder.url}\nsessionName: second-try`));
+    const obj = await waitForReady(tenant, 'awsprovider', tenantNs, 'borrow-identity', { status: 'False', reason: 'EndpointRequiresOwnCredentials' });
+    expect(condition(obj, 'Ready')?.message).toMatch(/never used with a custom endpoint/);
+    expect(condition(obj, 'Stalled')?.status).toBe('True');
+    expect(JSON.stringify(recorder.requests)).not.toContain(PLANTED_TOKEN);
+    // Its endpoint is the recorder: nothing it could have sent went anywhere else.
+    expect(recorder.requests).toEqual([]);
+    expect(operator.output()).not.toContain(PLANTED_TOKEN);
   });
 });
