@@ -207,6 +207,21 @@ stringData:
     expect((await aws.calls())['STS:AssumeRoleWithWebIdentity'] ?? 0).toBeGreaterThan(before);
   });
 
+  it("a token with the STS audience, as the operator requests it, does not authenticate for the API server's audience (docs/security.md)", async () => {
+    const token = (await admin.ok(['create', 'token', 'ecr-access', '-n', tenantNs, '--audience=sts.amazonaws.com', '--duration=10m'])).trim();
+    const review = async (audience: string) => JSON.parse(await admin.ok(['create', '-o', 'json', '-f', '-'], JSON.stringify({
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token, audiences: [audience] },
+    }))) as { status: { authenticated?: boolean; user?: { username?: string } } };
+    // What AWS checks: the ServiceAccount, for the STS audience.
+    const sts = await review('sts.amazonaws.com');
+    expect(sts.status.authenticated).toBe(true);
+    expect(sts.status.user?.username).toBe(`system:serviceaccount:${tenantNs}:ecr-access`);
+    // What the API server checks for a request: its own audience, which the token does not carry.
+    expect((await review('https://kubernetes.default.svc')).status.authenticated ?? false).toBe(false);
+  });
+
   it('renews the assumed role with a fresh token before it expires, and stays Ready', async () => {
     const start = (await aws.calls())['STS:AssumeRoleWithWebIdentity'] ?? 0;
     // The margin renews 10 s after each exchange; verifications every 2 s make the renewal happen.
