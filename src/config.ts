@@ -17,6 +17,7 @@ export interface Config {
   logLevel: string;
   awsRequestsPerSecond: number;
   awsBurst: number;
+  awsOperationRateLimits: boolean;
   shutdownTimeoutMs: number;
   /** Whether AWSProvider.spec.endpoint may be used at all. */
   allowCustomEndpoints: boolean;
@@ -54,6 +55,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'watch-namespace', env: 'WATCH_NAMESPACE', key: 'watchNamespace', kind: 'string', default: '', help: 'namespace to watch (empty: all namespaces)' },
   { flag: 'log-level', env: 'LOG_LEVEL', key: 'logLevel', kind: 'string', default: 'info', help: `log level: ${LOG_LEVELS.join(', ')}` },
   { flag: 'aws-requests-per-second', env: 'AWS_REQUESTS_PER_SECOND', key: 'awsRequestsPerSecond', kind: 'number', default: '20', help: 'client-side AWS request rate per account' },
+  { flag: 'aws-operation-rate-limits', env: 'AWS_OPERATION_RATE_LIMITS', key: 'awsOperationRateLimits', kind: 'bool', default: 'true', help: 'also pace each ECR operation under its own rate (10/s for changes, 20/s for reads), within --aws-requests-per-second' },
   { flag: 'aws-burst', env: 'AWS_BURST', key: 'awsBurst', kind: 'int', default: '40', help: 'client-side AWS request burst per account' },
   { flag: 'shutdown-timeout', env: 'SHUTDOWN_TIMEOUT', key: 'shutdownTimeoutMs', kind: 'duration', default: '30s', help: 'how long SIGTERM waits for in-flight reconciles' },
   { flag: 'allow-custom-endpoints', env: 'ALLOW_CUSTOM_ENDPOINTS', key: 'allowCustomEndpoints', kind: 'bool', default: 'false', help: "allow AWSProvider.spec.endpoint (for LocalStack, moto); never with the operator's own identity" },

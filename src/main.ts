@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     env: operatorAwsEnvironment(),
     requestsPerSecond: config.awsRequestsPerSecond,
     burst: config.awsBurst,
+    ...(config.awsOperationRateLimits ? {} : { operationRates: false as const }),
     onCall: (service, operation, outcome, seconds) => {
       awsApiCalls.inc({ service, operation, outcome });
       awsApiCallDuration.observe({ service, operation }, seconds);

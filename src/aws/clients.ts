@@ -15,16 +15,23 @@ import {
   type StsClientConfig,
 } from './credentials.js';
 import { classifyAwsError } from './errors.js';
-import { RateLimiterRegistry, type TokenBucket } from './ratelimit.js';
+import { ECR_OPERATION_RATES, RateLimiterRegistry, type AccountLimiter, type AimdOptions } from './ratelimit.js';
 
 export type AwsService = 'ECR' | 'STS';
 export type AwsCallOutcome = 'success' | 'error';
 
 export interface AwsClientOptions {
-  /** Client-side request rate per AWS account. */
+  /** Client-side request rate per AWS account: the overall cap of every operation together. */
   requestsPerSecond: number;
   burst?: number;
-  /** Attempts per call, the first included (adaptive retry mode). Default 3. */
+  /**
+   * Limits per operation under the overall cap (requests per second per account); by default
+   * ECR_OPERATION_RATES. `false`: none, only the overall cap.
+   */
+  operationRates?: Readonly<Record<string, number>> | false;
+  /** How the account's rate reacts to throttles; the AimdRate defaults unless given. */
+  adaptive?: AimdOptions | false;
+  /** Attempts per call, the first included (standard retry mode). Default 3. */
   maxAttempts?: number;
   /** Reports every API call once, after its retries: for metrics. */
   onCall?: (service: AwsService, operation: string, outcome: AwsCallOutcome, seconds: number) => void;
@@ -98,7 +105,7 @@ function checkEndpoint(endpoint: string | undefined): void {
 
 interface Instrumentation {
   service: AwsService;
-  limiter: () => TokenBucket;
+  limiter: () => AccountLimiter;
   onCall?: AwsClientOptions['onCall'];
 }
 
@@ -113,8 +120,9 @@ interface StackLike {
 
 /**
  * Two middlewares: the outermost one times each call (retries and credential resolution included)
- * and reports it; the one right after the retry middleware waits on the account's bucket before
- * every attempt, so that retries are paced too.
+ * and reports it; the one right after the retry middleware waits on the account's limiter before
+ * every attempt, so that retries are paced too, and tells the limiter about every throttled
+ * attempt, so that the account's rate follows what AWS accepts.
  */
 function instrument(stack: StackLike, { service, limiter, onCall }: Instrumentation): void {
   const report: Middleware = (next, context) =>
@@ -135,13 +143,26 @@ function instrument(stack: StackLike, { service, limiter, onCall }: Instrumentat
         }
       }
     };
-  const pace: Middleware = (next) =>
-    async (args) => {
-      await limiter().acquire();
-      return next(args);
+  const pace: Middleware = (next, context) => {
+    const operation = operationName(context.commandName);
+    return async (args) => {
+      const account = limiter();
+      await account.acquire(operation);
+      try {
+        return await next(args);
+      } catch (err) {
+        if (isThrottle(err)) account.throttled(operation);
+        throw err;
+      }
     };
+  };
   stack.add(report, { step: 'initialize', name: 'infraOperatorCallReport', priority: 'high', override: true });
   stack.addRelativeTo(pace, { relation: 'after', toMiddleware: 'retryMiddleware', name: 'infraOperatorRateLimit', override: true });
+}
+
+/** A throttled answer: AWS's word that the account (or the operation) is over its rate. */
+function isThrottle(err: unknown): boolean {
+  return classifyAwsError(err, 'unknown').kind === 'Throttled';
 }
 
 interface SessionEntry {
@@ -160,11 +181,13 @@ export class AwsClientFactory {
     this.limiters = opts.limiters ?? new RateLimiterRegistry({
       requestsPerSecond: opts.requestsPerSecond,
       ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
+      ...(opts.operationRates === false ? {} : { operationRates: opts.operationRates ?? ECR_OPERATION_RATES }),
+      ...(opts.adaptive !== undefined ? { adaptive: opts.adaptive } : {}),
     });
   }
 
-  /** The bucket for an account key: exposed so that other callers to the same account can share it. */
-  limiterFor(accountKey: string): TokenBucket {
+  /** The limiter for an account key: exposed so that other callers to the same account can share it. */
+  limiterFor(accountKey: string): AccountLimiter {
     return this.limiters.limiterFor(accountKey);
   }
 
@@ -217,7 +240,9 @@ export class AwsClientFactory {
     return {
       region,
       ...(endpoint ? { endpoint } : {}),
-      retryMode: 'adaptive',
+      // Standard mode: backoff with jitter and a retry quota, but no client-side rate of its own;
+      // the account's limiter (see ratelimit.ts) paces every attempt and reacts to throttles.
+      retryMode: 'standard',
       maxAttempts: this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       requestHandler: {
         connectionTimeout: this.opts.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,

@@ -1,8 +1,31 @@
 /**
  * Client-side request rate per AWS account. AWS throttles per account and region, so every client
  * that acts for one account draws from one bucket, however many providers or repositories share it.
+ *
+ * Throttling is a rate signal, not a failure: a throttled answer lowers the account's rate (and
+ * the rate of the operation that was refused) multiplicatively, never below a floor, and the rate
+ * climbs back to the configured one within a few seconds once throttles stop (see AimdRate). The
+ * SDK's own "adaptive" retry mode did the opposite: each client cut its rate towards 0.5 request
+ * per second on every throttle and recovered over minutes, so a burst of throttling left the
+ * operator crawling long after AWS had stopped refusing.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+
+export interface AimdOptions {
+  /** The rate is never cut below this. Default: a tenth of the configured rate, at least 1/s (or the rate itself when lower). */
+  minRate?: number;
+  /** Each throttle multiplies the rate by this. Default 0.5. */
+  decreaseFactor?: number;
+  /**
+   * Throttles this soon after a cut do not cut again: the requests already in flight when AWS
+   * started refusing come back throttled together and say nothing new. Default 500 ms.
+   */
+  decreaseHoldMs?: number;
+  /** The rate starts to climb after this long without a throttle. Default 500 ms. */
+  quietMs?: number;
+  /** How long the climb from the floor to the configured rate takes (linear). Default 2 s. */
+  climbMs?: number;
+}
 
 export interface TokenBucketOptions {
   /** Tokens added per second (the sustained request rate). */
@@ -12,6 +35,8 @@ export interface TokenBucketOptions {
   /** Monotonic milliseconds; injected by tests. */
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** When given, throttles reported through `throttled()` lower the rate for a while. */
+  adaptive?: AimdOptions;
 }
 
 function monotonicNow(): number {
@@ -22,13 +47,72 @@ function sleepMs(ms: number): Promise<void> {
   return delay(ms);
 }
 
+/**
+ * Additive increase, multiplicative decrease, with a floor and a quick climb back: a throttle
+ * halves the rate (at most once per `decreaseHoldMs`); after `quietMs` without throttles the rate
+ * rises linearly and reaches the configured rate at most `quietMs + climbMs` after the last
+ * throttle. The rate is a pure function of the clock and the throttle times, so tests can step a
+ * fake clock and read it.
+ */
+export class AimdRate {
+  readonly maxRate: number;
+  readonly minRate: number;
+  private readonly decreaseFactor: number;
+  private readonly decreaseHoldMs: number;
+  private readonly quietMs: number;
+  private readonly climbMs: number;
+  private readonly clock: () => number;
+  /** The rate set by the last throttle, and when. */
+  private base: number;
+  private lastThrottleAt = Number.NEGATIVE_INFINITY;
+  private lastCutAt = Number.NEGATIVE_INFINITY;
+
+  constructor(opts: AimdOptions & { maxRate: number; clock?: () => number }) {
+    this.maxRate = opts.maxRate;
+    this.minRate = Math.min(opts.maxRate, opts.minRate ?? Math.max(1, opts.maxRate / 10));
+    this.decreaseFactor = opts.decreaseFactor ?? 0.5;
+    this.decreaseHoldMs = opts.decreaseHoldMs ?? 500;
+    this.quietMs = opts.quietMs ?? 500;
+    this.climbMs = opts.climbMs ?? 2_000;
+    this.clock = opts.clock ?? monotonicNow;
+    if (!(this.minRate > 0) || !(this.decreaseFactor > 0 && this.decreaseFactor < 1) || this.climbMs <= 0) {
+      throw new RangeError('adaptive rate: the floor must be positive, the decrease factor in (0, 1) and the climb time positive');
+    }
+    this.base = this.maxRate;
+  }
+
+  rate(now: number = this.clock()): number {
+    const since = now - this.lastThrottleAt - this.quietMs;
+    if (since <= 0 || this.base >= this.maxRate) return this.base;
+    if (since >= this.climbMs) return this.maxRate;
+    const climbed = this.base + ((this.maxRate - this.minRate) * since) / this.climbMs;
+    return Math.min(this.maxRate, climbed);
+  }
+
+  /** One throttled answer from AWS. */
+  throttled(now: number = this.clock()): void {
+    const current = this.rate(now);
+    if (now - this.lastCutAt >= this.decreaseHoldMs) {
+      this.base = Math.max(this.minRate, current * this.decreaseFactor);
+      this.lastCutAt = now;
+    } else {
+      this.base = current;
+    }
+    // Any throttle, cut or not, postpones the climb.
+    this.lastThrottleAt = now;
+  }
+}
+
 export class TokenBucket {
+  /** The configured rate: the most this bucket ever lets through. */
   readonly ratePerSecond: number;
+  /** The configured burst, at the configured rate. */
   readonly burst: number;
   private tokens: number;
   private last: number;
   private readonly clock: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly adaptive: AimdRate | undefined;
 
   constructor(opts: TokenBucketOptions) {
     if (!Number.isFinite(opts.ratePerSecond) || opts.ratePerSecond <= 0) {
@@ -40,15 +124,38 @@ export class TokenBucket {
     this.burst = burst;
     this.clock = opts.clock ?? monotonicNow;
     this.sleep = opts.sleep ?? sleepMs;
+    this.adaptive = opts.adaptive ? new AimdRate({ ...opts.adaptive, maxRate: opts.ratePerSecond, clock: this.clock }) : undefined;
     this.tokens = burst;
     this.last = this.clock();
+  }
+
+  /** The rate in force now: the configured one, or less for a while after throttling. */
+  currentRate(): number {
+    return this.adaptive ? this.adaptive.rate() : this.ratePerSecond;
+  }
+
+  /** The burst in force now: it shrinks with the rate, so that recovery does not start with a spike. */
+  private currentBurst(rate: number): number {
+    return Math.max(1, (this.burst * rate) / this.ratePerSecond);
+  }
+
+  /**
+   * AWS refused a request for its rate. Without adaptive pacing this changes nothing; with it,
+   * the rate drops (see AimdRate) and tokens saved up beyond the smaller burst are dropped.
+   */
+  throttled(): void {
+    if (!this.adaptive) return;
+    this.refill();
+    this.adaptive.throttled();
+    this.tokens = Math.min(this.tokens, this.currentBurst(this.adaptive.rate()));
   }
 
   private refill(): void {
     const now = this.clock();
     const elapsed = Math.max(0, now - this.last);
     this.last = now;
-    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+    const rate = this.currentRate();
+    this.tokens = Math.min(this.currentBurst(rate), this.tokens + (elapsed * rate) / 1000);
   }
 
   /** Tokens available now; negative while callers are waiting for tokens they have reserved. */
@@ -65,7 +172,7 @@ export class TokenBucket {
   reserve(): number {
     this.refill();
     this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : (-this.tokens * 1000) / this.ratePerSecond;
+    return this.tokens >= 0 ? 0 : (-this.tokens * 1000) / this.currentRate();
   }
 
   /** Takes a token only if one is available without waiting. */
@@ -83,42 +190,159 @@ export class TokenBucket {
   }
 }
 
-export interface RateLimiterOptions {
+/**
+ * Client-side limits per ECR operation, in requests per second per account and region.
+ *
+ * ECR's service quotas page documents rates only for the image push and pull APIs (for example
+ * GetAuthorizationToken 200/s, BatchGetImage 2,000/s, InitiateLayerUpload and CompleteLayerUpload
+ * 10-100/s, PutImage 10/s); it publishes no rate for the repository management APIs this operator
+ * calls (CreateRepository, DescribeRepositories, PutLifecyclePolicy, ListTagsForResource,
+ * DescribeImages, ...). Those figures are therefore conservative choices of ours, not AWS's:
+ * 10/s for anything that changes a repository, 20/s for reads. At the default overall cap
+ * (--aws-requests-per-second=20) they bind only when one operation dominates; they keep a raised
+ * overall cap from being spent on one API. Operations not listed (STS) have no limit of their own.
+ */
+const MUTATING_RATE = 10;
+const READ_RATE = 20;
+export const ECR_OPERATION_RATES: Readonly<Record<string, number>> = {
+  CreateRepository: MUTATING_RATE,
+  DeleteRepository: MUTATING_RATE,
+  PutImageTagMutability: MUTATING_RATE,
+  PutImageScanningConfiguration: MUTATING_RATE,
+  PutLifecyclePolicy: MUTATING_RATE,
+  DeleteLifecyclePolicy: MUTATING_RATE,
+  SetRepositoryPolicy: MUTATING_RATE,
+  DeleteRepositoryPolicy: MUTATING_RATE,
+  TagResource: MUTATING_RATE,
+  UntagResource: MUTATING_RATE,
+  PutReplicationConfiguration: MUTATING_RATE,
+  PutRegistryPolicy: MUTATING_RATE,
+  DeleteRegistryPolicy: MUTATING_RATE,
+  PutRegistryScanningConfiguration: MUTATING_RATE,
+  DescribeRepositories: READ_RATE,
+  ListTagsForResource: READ_RATE,
+  GetLifecyclePolicy: READ_RATE,
+  GetRepositoryPolicy: READ_RATE,
+  ListImages: READ_RATE,
+  DescribeImages: READ_RATE,
+  DescribeRegistry: READ_RATE,
+  GetRegistryPolicy: READ_RATE,
+  GetRegistryScanningConfiguration: READ_RATE,
+  StartLifecyclePolicyPreview: MUTATING_RATE,
+  GetLifecyclePolicyPreview: READ_RATE,
+};
+
+export interface AccountLimiterOptions {
+  /** The overall cap for the account: every operation together. */
   requestsPerSecond: number;
   burst?: number;
+  /** Per-operation limits under the overall cap; none by default. */
+  operationRates?: Readonly<Record<string, number>>;
+  /** Throttle handling; the defaults of AimdOptions unless false (a fixed rate). */
+  adaptive?: AimdOptions | false;
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** One bucket per account key, created on first use with the configured rate. */
-export class RateLimiterRegistry {
-  private readonly buckets = new Map<string, TokenBucket>();
+/**
+ * One account's pacing: an overall bucket and one bucket per limited operation. A request waits
+ * for its operation's bucket first and then for the account's, so that a busy operation queues
+ * behind its own limit without holding tokens of the account that others could use.
+ */
+export class AccountLimiter {
+  readonly overall: TokenBucket;
+  private readonly operations = new Map<string, TokenBucket>();
 
-  constructor(private readonly opts: RateLimiterOptions) {
-    // Fail at startup on a bad rate rather than on the first AWS call.
-    new TokenBucket({ ratePerSecond: opts.requestsPerSecond, burst: opts.burst });
+  constructor(private readonly opts: AccountLimiterOptions) {
+    this.overall = new TokenBucket({
+      ratePerSecond: opts.requestsPerSecond,
+      ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
+      ...this.common(),
+    });
   }
 
-  limiterFor(accountKey: string): TokenBucket {
-    let bucket = this.buckets.get(accountKey);
+  private common(): Pick<TokenBucketOptions, 'clock' | 'sleep' | 'adaptive'> {
+    return {
+      ...(this.opts.clock ? { clock: this.opts.clock } : {}),
+      ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
+      ...(this.opts.adaptive === false ? {} : { adaptive: this.opts.adaptive ?? {} }),
+    };
+  }
+
+  /** The bucket of one operation, or undefined when it has no limit of its own. */
+  operation(name: string): TokenBucket | undefined {
+    const rate = this.opts.operationRates?.[name];
+    if (rate === undefined) return undefined;
+    let bucket = this.operations.get(name);
     if (!bucket) {
-      bucket = new TokenBucket({
-        ratePerSecond: this.opts.requestsPerSecond,
-        ...(this.opts.burst !== undefined ? { burst: this.opts.burst } : {}),
-        ...(this.opts.clock ? { clock: this.opts.clock } : {}),
-        ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
-      });
-      this.buckets.set(accountKey, bucket);
+      // An operation's burst is its rate, and never above the account's burst.
+      bucket = new TokenBucket({ ratePerSecond: rate, burst: Math.max(1, Math.min(rate, this.overall.burst)), ...this.common() });
+      this.operations.set(name, bucket);
     }
     return bucket;
   }
 
+  /** Resolves when one request of this operation may be sent. */
+  async acquire(operation?: string): Promise<void> {
+    const own = operation === undefined ? undefined : this.operation(operation);
+    if (own) await own.acquire();
+    await this.overall.acquire();
+  }
+
+  /** AWS throttled a request of this operation: both its own rate and the account's drop. */
+  throttled(operation?: string): void {
+    if (operation !== undefined) this.operation(operation)?.throttled();
+    this.overall.throttled();
+  }
+
+  /** Tokens of the overall bucket; see TokenBucket.available. */
+  available(): number {
+    return this.overall.available();
+  }
+
+  currentRate(operation?: string): number {
+    const overall = this.overall.currentRate();
+    const own = operation === undefined ? undefined : this.operation(operation);
+    return own ? Math.min(own.currentRate(), overall) : overall;
+  }
+}
+
+export interface RateLimiterOptions {
+  requestsPerSecond: number;
+  burst?: number;
+  operationRates?: Readonly<Record<string, number>>;
+  adaptive?: AimdOptions | false;
+  clock?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One limiter per account key, created on first use with the configured rates. */
+export class RateLimiterRegistry {
+  private readonly limiters = new Map<string, AccountLimiter>();
+
+  constructor(private readonly opts: RateLimiterOptions) {
+    // Fail at startup on a bad rate rather than on the first AWS call.
+    new AccountLimiter(opts);
+    for (const [name, rate] of Object.entries(opts.operationRates ?? {})) {
+      if (!Number.isFinite(rate) || rate <= 0) throw new RangeError(`the rate of ${name} must be positive, got ${rate}`);
+    }
+  }
+
+  limiterFor(accountKey: string): AccountLimiter {
+    let limiter = this.limiters.get(accountKey);
+    if (!limiter) {
+      limiter = new AccountLimiter(this.opts);
+      this.limiters.set(accountKey, limiter);
+    }
+    return limiter;
+  }
+
   /** Forgets a key that will not be used again (a dropped session's provisional key). */
   forget(accountKey: string): void {
-    this.buckets.delete(accountKey);
+    this.limiters.delete(accountKey);
   }
 
   keys(): string[] {
-    return [...this.buckets.keys()];
+    return [...this.limiters.keys()];
   }
 }

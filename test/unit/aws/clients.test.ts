@@ -12,6 +12,8 @@ const KEYS = { accessKeyId: 'AKIAKEYSFROMSECRET01', secretAccessKey: 'static-sec
 let server: http.Server;
 let endpoint: string;
 const requests: Array<{ action: string | null; authorization: string | undefined }> = [];
+/** How many of the next requests the stand-in refuses as throttled. */
+let throttleNext = 0;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -20,6 +22,12 @@ beforeAll(async () => {
     req.on('end', () => {
       const action = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('Action');
       requests.push({ action, authorization: req.headers.authorization });
+      if (throttleNext > 0) {
+        throttleNext -= 1;
+        res.writeHead(400, { 'content-type': 'text/xml' });
+        res.end('<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r-t</RequestId></ErrorResponse>');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/xml' });
       res.end(
         '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>' +
@@ -40,6 +48,7 @@ const factories: AwsClientFactory[] = [];
 afterEach(() => {
   for (const f of factories.splice(0)) f.close();
   requests.length = 0;
+  throttleNext = 0;
 });
 
 function factory(opts: Partial<AwsClientFactoryOptions> = {}): AwsClientFactory {
@@ -87,7 +96,7 @@ describe('AwsClientFactory sessions', () => {
     expect(f.session('ns/p', 'fp-1', { region: 'us-east-1', staticKeys: KEYS })).not.toBe(a);
   });
 
-  it('builds clients with the region, endpoint, adaptive retries and attempts', async () => {
+  it('builds clients with the region, endpoint, standard retries and attempts', async () => {
     const f = factory({ maxAttempts: 4, env: { endpoint: 'http://env-endpoint:4566' } });
     const s = f.session('ns/p', 'fp', { region: 'eu-west-1', endpoint: 'http://provider-endpoint:4566', staticKeys: KEYS });
     expect(s.region).toBe('eu-west-1');
@@ -96,7 +105,7 @@ describe('AwsClientFactory sessions', () => {
       expect(await client.config.region()).toBe('eu-west-1');
       expect(await client.config.endpoint?.()).toMatchObject({ hostname: 'provider-endpoint', port: 4566, protocol: 'http:' });
       expect(await client.config.maxAttempts()).toBe(4);
-      expect(await client.config.retryStrategy()).toMatchObject({ mode: 'adaptive' });
+      expect(await client.config.retryStrategy()).toMatchObject({ mode: 'standard' });
     }
     // Without a provider endpoint, AWS_ENDPOINT_URL (as read at startup) applies.
     const viaEnv = f.session('ns/q', 'fp', { region: 'eu-west-1', staticKeys: KEYS });
@@ -153,6 +162,29 @@ describe('AwsClientFactory calls', () => {
     // One token at once, three more at 10/s.
     expect(performance.now() - started).toBeGreaterThanOrEqual(280);
     expect(requests).toHaveLength(4);
+  });
+
+  it('a throttled attempt lowers the account\'s rate, and the retry still succeeds', async () => {
+    let now = 0;
+    const limiters = new RateLimiterRegistry({ requestsPerSecond: 100, clock: () => now });
+    const f = factory({ limiters });
+    const s = f.session('ns/p', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
+    throttleNext = 1;
+    await expect(s.callerIdentity()).resolves.toMatchObject({ accountId: '111122223333' });
+    expect(requests).toHaveLength(2);
+    const limiter = limiters.limiterFor('ns/p');
+    expect(limiter.currentRate()).toBe(50);
+    // Seconds later without throttles, the account is back at its full rate.
+    now += 3_000;
+    expect(limiter.currentRate()).toBe(100);
+  });
+
+  it('limits ECR operations to their own rates under the account cap by default', () => {
+    const f = factory({ requestsPerSecond: 1000 });
+    expect(f.limiterFor('111122223333').currentRate('CreateRepository')).toBe(10);
+    expect(f.limiterFor('111122223333').currentRate('GetCallerIdentity')).toBe(1000);
+    const unlimited = factory({ requestsPerSecond: 1000, operationRates: false });
+    expect(unlimited.limiterFor('111122223333').currentRate('CreateRepository')).toBe(1000);
   });
 
   it('reports failures as errors and classifies them', async () => {

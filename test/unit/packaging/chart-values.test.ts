@@ -23,6 +23,7 @@ interface OperatorValues {
   logLevel: string;
   awsRequestsPerSecond: number;
   awsBurst: number;
+  awsOperationRateLimits: boolean;
   shutdownTimeoutSeconds: number;
   awsEndpointUrl: string;
   allowCustomEndpoints: boolean;
@@ -66,6 +67,7 @@ describe('charts/infra-operator', () => {
     expect(op.logLevel).toBe(flagDefaults.logLevel);
     expect(op.awsRequestsPerSecond).toBe(flagDefaults.awsRequestsPerSecond);
     expect(op.awsBurst).toBe(flagDefaults.awsBurst);
+    expect(op.awsOperationRateLimits).toBe(flagDefaults.awsOperationRateLimits);
     expect(op.shutdownTimeoutSeconds * 1000).toBe(flagDefaults.shutdownTimeoutMs);
     expect(`:${values.metrics.port}`).toBe(flagDefaults.metricsBindAddress);
     expect(`:${values.healthProbe.port}`).toBe(flagDefaults.healthProbeBindAddress);
