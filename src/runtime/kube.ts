@@ -1,13 +1,20 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { restClientRequests } from '../observability/metrics.js';
 
 /**
- * A small REST client for the Kubernetes API on top of KubeConfig's TLS and auth handling.
+ * A small REST client for the Kubernetes API on top of a connection's TLS and auth handling
+ * (kubeconfig.ts; @kubernetes/client-node's KubeConfig has the same shape, and tests use it).
  * client-node 1.x's generated clients make patches and streaming watches awkward, and we want one
  * place that counts writes and classifies errors.
  */
+
+/** Where the API server is and how to authenticate: see loadKubeConnection in kubeconfig.ts. */
+export interface KubeConnectionLike {
+  getCurrentCluster(): { server: string; proxyUrl?: string } | null;
+  /** Called before every request: TLS material and headers (bearer tokens rotate). */
+  applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+}
 
 /** An answer of the API server other than 2xx; `reason` is the Status reason (NotFound, Conflict, ...). */
 export class KubeApiError extends Error {
@@ -109,7 +116,7 @@ export class KubeClient {
   /** Reused across requests for keep-alive; rebuilt when the TLS material changes (rotated certificates). */
   private agent?: { tls: Tls; agent: http.Agent };
 
-  constructor(private readonly kc: KubeConfig, opts: KubeClientOptions = {}) {
+  constructor(private readonly kc: KubeConnectionLike, opts: KubeClientOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
@@ -241,7 +248,7 @@ export class KubeClient {
     await this.kc.applyToHTTPSOptions(opts);
     const agent = await this.agentFor(opts);
     const url = new URL(this.server.href.replace(/\/$/, '') + path);
-    // KubeConfig puts its headers (bearer token, impersonation) in object form.
+    // The connection puts its headers (bearer token, impersonation) in object form.
     const fromConfig = (Array.isArray(opts.headers) ? {} : opts.headers ?? {}) as http.OutgoingHttpHeaders;
     const headers: http.OutgoingHttpHeaders = {
       ...fromConfig,
