@@ -18,7 +18,12 @@ export interface BenchArgs {
   awsBurst: number;
   namespaces: number;
   providersPerNamespace: number;
+  /** Which configurations run the create, sync and delete phases, side by side. */
+  configurations: ConfigurationName[];
 }
+
+export type ConfigurationName = 'defaults' | 'unlimited';
+export const CONFIGURATIONS: readonly ConfigurationName[] = ['defaults', 'unlimited'];
 
 export const USAGE = `Usage: tsx bench/run.ts [flags]
 
@@ -29,8 +34,11 @@ export const USAGE = `Usage: tsx bench/run.ts [flags]
   --memory-n M                objects in the memory run (default 10000)
   --skip-memory               no memory run
   --out DIR                   where the JSON result goes (default bench/results)
-  --aws-requests-per-second R the operator's client-side AWS rate (default 10000: high, so it does not bind)
-  --aws-burst B               the operator's client-side AWS burst (default 10000)
+  --configurations LIST       comma-separated: defaults (the chart's values: AWS rate, burst, per-operation
+                              limits and concurrency of charts/infra-operator/values.yaml), unlimited (the
+                              rate and burst below, no per-operation limits, --concurrency); default both
+  --aws-requests-per-second R the unlimited configuration's client-side AWS rate (default 10000: high, so it does not bind)
+  --aws-burst B               the unlimited configuration's client-side AWS burst (default 10000)
   --namespaces K              namespaces the objects are spread over (default 10)
   --providers-per-namespace P AWSProviders per namespace (default 2)
 
@@ -57,6 +65,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     awsBurst: 10_000,
     namespaces: 10,
     providersPerNamespace: 2,
+    configurations: [...CONFIGURATIONS],
   };
   const int = (flag: string, raw: string): number => {
     const v = Number(raw);
@@ -91,6 +100,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--aws-burst': args.awsBurst = int(flag, value); break;
       case '--namespaces': args.namespaces = int(flag, value); break;
       case '--providers-per-namespace': args.providersPerNamespace = int(flag, value); break;
+      case '--configurations': {
+        const names = value.split(',').map((v) => v.trim()).filter(Boolean);
+        const bad = names.find((v) => !(CONFIGURATIONS as readonly string[]).includes(v));
+        if (bad !== undefined || names.length === 0) throw new UsageError(`${flag}: ${JSON.stringify(value)} is not a list of ${CONFIGURATIONS.join(', ')}`);
+        args.configurations = CONFIGURATIONS.filter((c) => names.includes(c));
+        break;
+      }
       default: throw new UsageError(`unknown flag ${flag}`);
     }
   }

@@ -3,12 +3,15 @@
  * nothing else. Per repository one CreateRepository carrying mutability, scanning, encryption and
  * the same tags the operator sets, then PutLifecyclePolicy and SetRepositoryPolicy side by side (as
  * the operator sends them); on delete one DeleteRepository with force. A pool of `concurrency`
- * workers, as the operator's reconcile workers.
+ * workers, as the operator's reconcile workers, under the same client-side limits as the operator
+ * (the account's rate and burst, and the per-operation limits when they are on), without the
+ * operator's reaction to throttles: it is a floor, not a competitor.
  *
  * It runs as its own process, like the operator: the benchmark process serves the AWS endpoint, and
  * the SDK's work in that process would slow the endpoint for both sides.
  *
  *   tsx bench/floor.ts create|delete --endpoint URL --region R --n N --concurrency C --prefix P
+ *     [--requests-per-second R --burst B --operation-rate-limits true|false]
  * prints one JSON line: {"seconds": ..., "repositories": N}
  */
 import {
@@ -18,6 +21,7 @@ import {
   PutLifecyclePolicyCommand,
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
+import { AccountLimiter, ECR_OPERATION_RATES } from '../src/aws/ratelimit.js';
 import { DEFAULT_TAGS, LIFECYCLE_POLICY, OWNER_TAG, REPOSITORY_POLICY, SPEC_TAGS } from './manifests.js';
 
 interface FloorArgs {
@@ -27,18 +31,31 @@ interface FloorArgs {
   n: number;
   concurrency: number;
   prefix: string;
+  requestsPerSecond?: number;
+  burst?: number;
+  operationRateLimits: boolean;
 }
 
 function parse(argv: string[]): FloorArgs {
   const [mode, ...rest] = argv;
   if (mode !== 'create' && mode !== 'delete') throw new Error('first argument: create or delete');
-  const get = (flag: string) => {
+  const optional = (flag: string) => {
     const i = rest.indexOf(flag);
-    const v = i >= 0 ? rest[i + 1] : undefined;
+    return i >= 0 ? rest[i + 1] : undefined;
+  };
+  const get = (flag: string) => {
+    const v = optional(flag);
     if (v === undefined) throw new Error(`${flag} is required`);
     return v;
   };
-  return { mode, endpoint: get('--endpoint'), region: get('--region'), n: Number(get('--n')), concurrency: Number(get('--concurrency')), prefix: get('--prefix') };
+  const rps = optional('--requests-per-second');
+  const burst = optional('--burst');
+  return {
+    mode, endpoint: get('--endpoint'), region: get('--region'), n: Number(get('--n')), concurrency: Number(get('--concurrency')), prefix: get('--prefix'),
+    ...(rps !== undefined ? { requestsPerSecond: Number(rps) } : {}),
+    ...(burst !== undefined ? { burst: Number(burst) } : {}),
+    operationRateLimits: optional('--operation-rate-limits') === 'true',
+  };
 }
 
 function floorRepositoryName(prefix: string, i: number): string {
@@ -60,24 +77,37 @@ async function main(): Promise<void> {
     endpoint: args.endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
+  const limiter = args.requestsPerSecond !== undefined
+    ? new AccountLimiter({
+      requestsPerSecond: args.requestsPerSecond,
+      ...(args.burst !== undefined ? { burst: args.burst } : {}),
+      ...(args.operationRateLimits ? { operationRates: ECR_OPERATION_RATES } : {}),
+      adaptive: false,
+    })
+    : undefined;
+  // Every request waits for its operation's limit and the account's, as the operator's do.
+  const paced = async <T>(operation: string, send: () => Promise<T>): Promise<T> => {
+    await limiter?.acquire(operation);
+    return send();
+  };
   const started = performance.now();
   await pool(args.n, args.concurrency, async (i) => {
     const repositoryName = floorRepositoryName(args.prefix, i);
     if (args.mode === 'delete') {
-      await client.send(new DeleteRepositoryCommand({ repositoryName, force: true }));
+      await paced('DeleteRepository', () => client.send(new DeleteRepositoryCommand({ repositoryName, force: true })));
       return;
     }
     const tags = { ...DEFAULT_TAGS, ...SPEC_TAGS, [OWNER_TAG]: `floor/repo-${i}` };
-    await client.send(new CreateRepositoryCommand({
+    await paced('CreateRepository', () => client.send(new CreateRepositoryCommand({
       repositoryName,
       imageTagMutability: 'IMMUTABLE',
       imageScanningConfiguration: { scanOnPush: true },
       encryptionConfiguration: { encryptionType: 'AES256' },
       tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-    }));
+    })));
     await Promise.all([
-      client.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText: LIFECYCLE_POLICY })),
-      client.send(new SetRepositoryPolicyCommand({ repositoryName, policyText: REPOSITORY_POLICY })),
+      paced('PutLifecyclePolicy', () => client.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText: LIFECYCLE_POLICY }))),
+      paced('SetRepositoryPolicy', () => client.send(new SetRepositoryPolicyCommand({ repositoryName, policyText: REPOSITORY_POLICY }))),
     ]);
   });
   const seconds = (performance.now() - started) / 1000;

@@ -13,18 +13,20 @@ export interface Target {
   text: string;
   /** The object counts the target is stated for. */
   statedFor: { n?: number; memoryN?: number };
+  /** The configuration it is judged on; every configuration when absent. */
+  config?: string;
 }
 
 export const TARGETS: Target[] = [
-  { figure: 'create.operatorOverFloor', max: 1.5, text: '≤ 1.5 × floor', statedFor: { n: 1000 } },
+  { figure: 'create.operatorOverFloor', max: 1.5, text: '≤ 1.5 × floor', statedFor: { n: 1000 }, config: 'defaults' },
   { figure: 'create.awsCallsPerObject', max: 3.5, text: '≤ 3.5 calls', statedFor: { n: 1000 } },
   { figure: 'create.statusWritesPerObject', max: 3, text: '≤ 3 writes', statedFor: { n: 1000 } },
   { figure: 'sync.awsCallsPerRepository', max: 3.2, text: '≤ 3.2 calls', statedFor: { n: 1000 } },
-  { figure: 'sync.describeRepositoriesPer1000', max: 2, text: '≤ 2 calls', statedFor: { n: 1000 } },
-  { figure: 'memory.rssAtRestMiB', max: 150, text: '≤ 150 MiB', statedFor: { memoryN: 10_000 } },
-  { figure: 'memory.rssPeakMiB', max: 150, text: '≤ 150 MiB', statedFor: { memoryN: 10_000 } },
-  { figure: 'memory.restartRssAtRestMiB', max: 150, text: '≤ 150 MiB', statedFor: { memoryN: 10_000 } },
-  { figure: 'memory.restartRssPeakMiB', max: 150, text: '≤ 150 MiB', statedFor: { memoryN: 10_000 } },
+  { figure: 'sync.describeRepositoriesPer1000', max: 10, text: '≤ 10 calls', statedFor: { n: 1000 } },
+  { figure: 'sync.achievedOverSyncPeriod', max: 1, text: '≤ 1 × period, or reported', statedFor: { n: 1000 }, config: 'defaults' },
+  { figure: 'memory.rssAtRestMiB', max: 200, text: '≤ 200 MiB', statedFor: { memoryN: 10_000 } },
+  { figure: 'memory.restartRssAtRestMiB', max: 200, text: '≤ 200 MiB', statedFor: { memoryN: 10_000 } },
+  { figure: 'memory.growthPer1000MiB', max: 20, text: '≤ 20 MiB', statedFor: {} },
 ];
 
 interface Row {
@@ -65,7 +67,9 @@ const ROWS: Array<Row | string> = [
   { figure: 'sync.periodSeconds', label: 'sync period used', unit: 's' },
   { figure: 'sync.seconds', label: 'first to last reconcile of the pass', unit: 's' },
   { figure: 'sync.awsCallsPerRepository', label: 'ECR calls per repository', unit: 'calls' },
-  { figure: 'sync.describeRepositoriesPer1000', label: 'settings-only drift sweep: DescribeRepositories per 1,000 repositories', unit: 'calls' },
+  { figure: 'sync.describeRepositoriesPer1000', label: 'DescribeRepositories per 1,000 managed repositories', unit: 'calls' },
+  { figure: 'sync.achievedPeriodSeconds', label: 'achieved sweep period (infra_operator_sync_sweep_period_seconds)', unit: 's' },
+  { figure: 'sync.achievedOverSyncPeriod', label: 'achieved period / sync period', unit: '×' },
   { figure: 'sync.kubeWritesPerRepository', label: 'Kubernetes API writes per repository', unit: 'writes' },
   { figure: 'sync.statusWritesPerRepository', label: 'status writes per repository', unit: 'writes' },
   { figure: 'sync.reconcileMeanSeconds', label: 'mean reconcile time', unit: 's' },
@@ -82,7 +86,9 @@ const ROWS: Array<Row | string> = [
   'Memory (provider endpoint unreachable: cache and queue only)',
   { figure: 'memory.objects', label: 'objects', unit: '' },
   { figure: 'memory.settleSeconds', label: 'apply → all ProviderNotReady, queue settled', unit: 's' },
+  { figure: 'memory.rssIdleMiB', label: 'RSS at rest with no objects', unit: 'MiB' },
   { figure: 'memory.rssAtRestMiB', label: 'RSS at rest, objects applied while running', unit: 'MiB' },
+  { figure: 'memory.growthPer1000MiB', label: 'RSS growth per 1,000 objects', unit: 'MiB' },
   { figure: 'memory.rssMinuteLaterMiB', label: '  the same, a minute later', unit: 'MiB' },
   { figure: 'memory.rssPeakMiB', label: 'RSS peak (VmHWM), objects applied while running', unit: 'MiB' },
   { figure: 'memory.heapUsedMiB', label: 'V8 heap used at rest (nodejs_heap_size_used_bytes)', unit: 'MiB' },
@@ -95,19 +101,28 @@ const ROWS: Array<Row | string> = [
 
 export interface Verdict {
   figure: string;
+  /** The configuration judged ('' for figures that belong to no configuration, such as memory). */
+  config: string;
   value: number;
   target: string;
   met: boolean;
   indicative: boolean;
 }
 
-export function verdicts(figures: Record<string, number>, n: number, memoryN: number): Verdict[] {
+/**
+ * `figures` holds per-configuration figures as `<config>.<figure>` and shared ones (memory) as
+ * `<figure>`; every target is judged on the configurations it names, or on all that have it.
+ */
+export function verdicts(figures: Record<string, number>, configs: readonly string[], n: number, memoryN: number): Verdict[] {
   const out: Verdict[] = [];
   for (const t of TARGETS) {
-    const value = figures[t.figure];
-    if (value === undefined) continue;
     const indicative = (t.statedFor.n !== undefined && t.statedFor.n !== n) || (t.statedFor.memoryN !== undefined && t.statedFor.memoryN !== memoryN);
-    out.push({ figure: t.figure, value, target: t.text, met: Number.isFinite(value) && value <= t.max, indicative });
+    const candidates = ['', ...configs].filter((c) => t.config === undefined || c === t.config);
+    for (const config of candidates) {
+      const value = figures[config ? `${config}.${t.figure}` : t.figure];
+      if (value === undefined) continue;
+      out.push({ figure: t.figure, config, value, target: t.text, met: Number.isFinite(value) && value <= t.max, indicative });
+    }
   }
   return out;
 }
@@ -118,8 +133,8 @@ function formatValue(value: number): string {
   return String(round(value, Math.abs(value) >= 100 ? 1 : Math.abs(value) >= 10 ? 2 : 3));
 }
 
-export function table(figures: Record<string, number>, verdictList: Verdict[]): string {
-  const byFigure = new Map(verdictList.map((v) => [v.figure, v]));
+/** The figures table: one value column per configuration, then the target and the verdicts. */
+export function table(figures: Record<string, number>, configs: readonly string[], verdictList: Verdict[]): string {
   const lines: string[][] = [];
   const sections: Array<{ index: number; title: string }> = [];
   for (const row of ROWS) {
@@ -127,17 +142,24 @@ export function table(figures: Record<string, number>, verdictList: Verdict[]): 
       sections.push({ index: lines.length, title: row });
       continue;
     }
-    const value = figures[row.figure];
-    if (value === undefined) continue;
-    const v = byFigure.get(row.figure);
-    const met = v ? `${v.met ? 'met' : 'MISSED'}${v.indicative ? ' (indicative)' : ''}` : '';
-    lines.push([row.label, `${formatValue(value)} ${row.unit}`.trim(), v?.target ?? '', met]);
+    const shared = figures[row.figure];
+    const values = configs.map((c) => figures[`${c}.${row.figure}`]);
+    if (shared === undefined && values.every((v) => v === undefined)) continue;
+    const cells = shared !== undefined
+      ? configs.map((_, i) => (i === 0 ? `${formatValue(shared)} ${row.unit}`.trim() : ''))
+      : values.map((v) => (v === undefined ? '—' : `${formatValue(v)} ${row.unit}`.trim()));
+    const vs = verdictList.filter((v) => v.figure === row.figure);
+    const target = vs[0]?.target ?? '';
+    const met = vs.map((v) => `${v.config ? `${v.config}: ` : ''}${v.met ? 'met' : 'MISSED'}${v.indicative ? ' (indicative)' : ''}`).join(', ');
+    lines.push([row.label, ...cells, target, met]);
   }
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...lines.map((l) => (l[i] as string).length), ['figure', 'value', 'target', 'met'][i]!.length));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const out = [fmt(['figure', 'value', 'target', 'met']), fmt(widths.map((w) => '-'.repeat(w)))];
+  const header = ['figure', ...configs, 'target', 'met'];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const numeric = (i: number) => i >= 1 && i <= configs.length;
+  const fmt = (cells: string[]) => cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const out = [fmt(header), fmt(widths.map((w) => '-'.repeat(w)))];
   lines.forEach((l, i) => {
-    for (const s of sections) if (s.index === i) out.push('', s.title);
+    for (const sec of sections) if (sec.index === i) out.push('', sec.title);
     out.push(fmt(l));
   });
   return out.join('\n');

@@ -15,7 +15,8 @@ import { Kubectl } from '../test/e2e/support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from '../test/e2e/support/operator.js';
 import { installCrds } from '../test/e2e/support/scenario.js';
 import { exec } from './exec.js';
-import { durationFlag, parseArgs, UsageError, USAGE, type BenchArgs } from './args.js';
+import { parse as parseYaml } from 'yaml';
+import { durationFlag, parseArgs, UsageError, USAGE, type BenchArgs, type ConfigurationName } from './args.js';
 import { AWS_PROVIDERS_PATH, ECR_REPOSITORIES_PATH, KubeApi, namespacedRepositoryPath, readyCondition, type KubeResource } from './kube-api.js';
 import { BENCH_LABEL, namespaceName, namespaceYaml, providersYaml, repositoriesByNamespace, type Layout } from './manifests.js';
 import { delta, findOperatorPid, Metrics, procStats, waitIdle, type ProcStats } from './operator-stats.js';
@@ -58,8 +59,39 @@ class Resources {
   }
 }
 
+/** One configuration of the operator (and of the floor's client-side limits) measured side by side. */
+interface BenchConfiguration {
+  name: ConfigurationName;
+  awsRequestsPerSecond: number;
+  awsBurst: number;
+  operationRateLimits: boolean;
+  concurrency: number;
+  /** For the table's heading. */
+  description: string;
+}
+
+/** The defaults a user gets from the chart, read from its values.yaml; or the unlimited one. */
+function configuration(name: ConfigurationName, args: BenchArgs): BenchConfiguration {
+  if (name === 'unlimited') {
+    return {
+      name, awsRequestsPerSecond: args.awsRequestsPerSecond, awsBurst: args.awsBurst, operationRateLimits: false, concurrency: args.concurrency,
+      description: `--aws-requests-per-second=${args.awsRequestsPerSecond} --aws-burst=${args.awsBurst}, no per-operation limits, concurrency ${args.concurrency}`,
+    };
+  }
+  const values = parseYaml(readFileSync(path.join(ROOT, 'charts', 'infra-operator', 'values.yaml'), 'utf8')) as {
+    operator: { awsRequestsPerSecond: number; awsBurst: number; awsOperationRateLimits?: boolean; maxConcurrentReconciles: number };
+  };
+  const op = values.operator;
+  const operationRateLimits = op.awsOperationRateLimits ?? true;
+  return {
+    name, awsRequestsPerSecond: op.awsRequestsPerSecond, awsBurst: op.awsBurst, operationRateLimits, concurrency: op.maxConcurrentReconciles,
+    description: `the chart's values: --aws-requests-per-second=${op.awsRequestsPerSecond} --aws-burst=${op.awsBurst}, per-operation limits ${operationRateLimits ? 'on' : 'off'}, concurrency ${op.maxConcurrentReconciles}`,
+  };
+}
+
 interface Context {
   args: BenchArgs;
+  config: BenchConfiguration;
   env: EnvironmentInfo;
   api: KubeApi;
   saKubeconfig: string;
@@ -119,9 +151,10 @@ async function launchOperator(ctx: Context, phase: string, syncPeriodMs: number)
   const op = await startOperator(ctx.env, {
     kubeconfig: ctx.saKubeconfig,
     args: [
-      `--max-concurrent-reconciles=${ctx.args.concurrency}`,
-      `--aws-requests-per-second=${ctx.args.awsRequestsPerSecond}`,
-      `--aws-burst=${ctx.args.awsBurst}`,
+      `--max-concurrent-reconciles=${ctx.config.concurrency}`,
+      `--aws-requests-per-second=${ctx.config.awsRequestsPerSecond}`,
+      `--aws-burst=${ctx.config.awsBurst}`,
+      `--aws-operation-rate-limits=${ctx.config.operationRateLimits}`,
       `--sync-period=${durationFlag(syncPeriodMs)}`,
       // startOperator asks for debug logs, as tests want them; production runs at info.
       '--log-level=info',
@@ -131,7 +164,7 @@ async function launchOperator(ctx: Context, phase: string, syncPeriodMs: number)
   ctx.res.operators.add(op);
   const pid = await findOperatorPid(op);
   ctx.operatorPids[phase] = pid;
-  say(`operator for ${phase}: pid ${pid}, sync period ${durationFlag(syncPeriodMs)}, logs ${op.logFile}`);
+  say(`operator for ${phase} (${ctx.config.name}): pid ${pid}, sync period ${durationFlag(syncPeriodMs)}, logs ${op.logFile}`);
   return { op, pid, startedAt };
 }
 
@@ -224,7 +257,10 @@ interface FloorResult {
 function floorProcess(ctx: Context, mode: 'create' | 'delete', n: number, prefix: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', FLOOR_SCRIPT, mode,
-      '--endpoint', ctx.env.awsEndpoint, '--region', ctx.env.region, '--n', String(n), '--concurrency', String(ctx.args.concurrency), '--prefix', prefix,
+      '--endpoint', ctx.env.awsEndpoint, '--region', ctx.env.region, '--n', String(n), '--concurrency', String(ctx.config.concurrency), '--prefix', prefix,
+      // The same client-side limits as the operator's, so that the ratio measures the operator.
+      '--requests-per-second', String(ctx.config.awsRequestsPerSecond), '--burst', String(ctx.config.awsBurst),
+      '--operation-rate-limits', String(ctx.config.operationRateLimits),
     ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -239,14 +275,14 @@ function floorProcess(ctx: Context, mode: 'create' | 'delete', n: number, prefix
 }
 
 async function floor(ctx: Context, label: string, n: number): Promise<FloorResult> {
-  const prefix = `bench-floor-${ctx.run}-${label}`;
+  const prefix = `bench-floor-${ctx.run}-${ctx.config.name}-${label}`;
   await resetAwsCalls(ctx.env);
   const createSeconds = await floorProcess(ctx, 'create', n, prefix);
   const createCalls = await awsCalls(ctx.env);
   await resetAwsCalls(ctx.env);
   const deleteSeconds = await floorProcess(ctx, 'delete', n, prefix);
   const deleteCalls = await awsCalls(ctx.env);
-  say(`floor ${label}: create ${round(createSeconds, 2)} s, delete ${round(deleteSeconds, 2)} s`);
+  say(`floor ${ctx.config.name} ${label}: create ${round(createSeconds, 2)} s, delete ${round(deleteSeconds, 2)} s`);
   return { createSeconds, deleteSeconds, createCalls, deleteCalls };
 }
 
@@ -409,6 +445,12 @@ async function syncPhase(ctx: Context, tracker: Tracker): Promise<void> {
     if (reconciles !== args.n) ctx.notes.push(`sync: ${reconciles} reconciles in the window for ${args.n} objects`);
 
     const ecr = ecrOnly(calls);
+    // The sweep's achieved period, as the operator reports it (absent from operators without it).
+    const achieved = end.sum('infra_operator_sync_sweep_period_seconds', { controller: CONTROLLER });
+    if (achieved > 0) {
+      figures['sync.achievedPeriodSeconds'] = achieved;
+      figures['sync.achievedOverSyncPeriod'] = achieved / (periodMs / 1000);
+    }
     const writes = delta(after.byMethod, before.byMethod);
     const objects = [...tracker.objects.values()];
     Object.assign(figures, {
@@ -530,6 +572,10 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
   const timeoutMs = Math.max(900_000, n * 300);
   const first = await launchOperator(ctx, 'memory', args.syncPeriodMs);
   await applyProviders(ctx, layout, { status: 'False', reason: 'EndpointUnreachable' }, UNREACHABLE_ENDPOINT);
+  // The baseline the objects add to: the running operator with its providers and no repositories.
+  await waitIdle(first.op, CONTROLLER, { timeoutMs: 120_000, what: 'the operator to settle before the memory run' });
+  await sleep(5000);
+  const idle = await procStats(first.pid);
   say(`memory: applying ${n} ECRRepositories whose providers point at ${UNREACHABLE_ENDPOINT}`);
   const t0 = now();
   // Retain: these repositories are never created, and Retain lets them go without a provider.
@@ -548,7 +594,9 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
   Object.assign(figures, {
     'memory.objects': n,
     'memory.settleSeconds': settleSeconds,
+    'memory.rssIdleMiB': idle.rssMiB,
     'memory.rssAtRestMiB': firstRest.rest.rssMiB,
+    'memory.growthPer1000MiB': ((firstRest.rest.rssMiB - idle.rssMiB) / n) * 1000,
     'memory.rssMinuteLaterMiB': firstRest.later.rssMiB,
     'memory.rssPeakMiB': firstRest.later.peakRssMiB,
     'memory.heapUsedMiB': firstRest.heapUsed / 1024 / 1024,
@@ -653,44 +701,72 @@ async function main(): Promise<void> {
     res.distDir = snapshotDist();
     process.chdir(res.distDir);
     res.api = await KubeApi.connect(env.kubeconfig);
-    const ctx: Context = {
-      args, env, api: res.api, saKubeconfig, res,
-      run: Math.random().toString(36).slice(2, 8),
-      figures: {}, awsCalls: {}, kubeWrites: {}, notes: [], operatorPids: {},
-    };
-    say(`run ${ctx.run}: N=${args.n}, concurrency ${args.concurrency}, --aws-requests-per-second=${args.awsRequestsPerSecond} --aws-burst=${args.awsBurst} (high, so the client-side limit does not bind)`);
+    const baseRun = Math.random().toString(36).slice(2, 7);
+    const configs = args.configurations.map((name) => configuration(name, args));
     const load = [os.loadavg()[0] ?? 0];
+    const f: Record<string, number> = {};
+    const awsCallsByOperation: Record<string, Record<string, number>> = {};
+    const kubeWrites: Record<string, Record<string, number>> = {};
+    const notes: string[] = [];
+    const operatorPids: Record<string, number> = {};
+    const floorRuns: Record<string, Array<{ createSeconds: number; deleteSeconds: number }>> = {};
+    const contextFor = (config: BenchConfiguration): Context => ({
+      args, config, env, api: res.api as KubeApi, saKubeconfig, res,
+      // A run id per configuration: its namespaces and labels are its own.
+      run: `${baseRun}${config.name.slice(0, 1)}`,
+      figures: {}, awsCalls: {}, kubeWrites: {}, notes: [], operatorPids: {},
+    });
 
-    // moto loads its ECR backend on first use; neither side should pay for that.
-    await floor(ctx, 'warmup', Math.min(20, args.n));
-    const floors = [await floor(ctx, 'a', args.n)];
+    let warmedUp = false;
+    for (const config of configs) {
+      const ctx = contextFor(config);
+      say(`run ${ctx.run}: ${config.name} (${config.description}), N=${args.n}`);
+      // moto loads its ECR backend on first use; neither side should pay for that.
+      if (!warmedUp) await floor({ ...ctx, config: configuration('unlimited', args) }, 'warmup', Math.min(20, args.n));
+      warmedUp = true;
+      const floors = [await floor(ctx, 'a', args.n)];
+      const tracker = new Tracker();
+      await createPhase(ctx, tracker);
+      await syncPhase(ctx, tracker);
+      await deletePhase(ctx, tracker);
+      // A second floor after the operator's run: the floor is the best of both, so noise from other
+      // work on the machine cannot flatter the operator.
+      floors.push(await floor(ctx, 'b', args.n));
+      load.push(os.loadavg()[0] ?? 0);
 
-    const tracker = new Tracker();
-    await createPhase(ctx, tracker);
-    await syncPhase(ctx, tracker);
-    await deletePhase(ctx, tracker);
-    // A second floor after the operator's run: the floor is the best of both, so noise from other
-    // work on the machine cannot flatter the operator.
-    floors.push(await floor(ctx, 'b', args.n));
-    load.push(os.loadavg()[0] ?? 0);
+      const cf = ctx.figures;
+      cf['floor.createSeconds'] = Math.min(...floors.map((r) => r.createSeconds));
+      cf['floor.deleteSeconds'] = Math.min(...floors.map((r) => r.deleteSeconds));
+      cf['floor.awsCallsPerCreate'] = sumValues(floors[0]!.createCalls) / args.n;
+      cf['floor.awsCallsPerDelete'] = sumValues(floors[0]!.deleteCalls) / args.n;
+      // A worker's time per repository: with every worker busy, concurrency × elapsed / N.
+      cf['floor.workerSecondsPerCreate'] = (cf['floor.createSeconds'] * config.concurrency) / args.n;
+      cf['create.operatorOverFloor'] = cf['create.seconds']! / cf['floor.createSeconds'];
+      cf['delete.operatorOverFloor'] = cf['delete.seconds']! / cf['floor.deleteSeconds'];
+      ctx.awsCalls.floorCreate = floors[0]!.createCalls;
+      ctx.awsCalls.floorDelete = floors[0]!.deleteCalls;
+      for (const [k, v] of Object.entries(cf)) f[`${config.name}.${k}`] = v;
+      for (const [k, v] of Object.entries(ctx.awsCalls)) awsCallsByOperation[`${config.name}.${k}`] = v;
+      for (const [k, v] of Object.entries(ctx.kubeWrites)) kubeWrites[`${config.name}.${k}`] = v;
+      for (const [k, v] of Object.entries(ctx.operatorPids)) operatorPids[`${config.name}.${k}`] = v;
+      notes.push(...ctx.notes.map((n) => `${config.name}: ${n}`));
+      floorRuns[config.name] = floors.map((r) => ({ createSeconds: round(r.createSeconds, 3), deleteSeconds: round(r.deleteSeconds, 3) }));
+    }
 
-    const f = ctx.figures;
-    f['floor.createSeconds'] = Math.min(...floors.map((r) => r.createSeconds));
-    f['floor.deleteSeconds'] = Math.min(...floors.map((r) => r.deleteSeconds));
-    f['floor.awsCallsPerCreate'] = sumValues(floors[0]!.createCalls) / args.n;
-    f['floor.awsCallsPerDelete'] = sumValues(floors[0]!.deleteCalls) / args.n;
-    // A worker's time per repository: with every worker busy, concurrency × elapsed / N.
-    f['floor.workerSecondsPerCreate'] = (f['floor.createSeconds'] * args.concurrency) / args.n;
-    f['create.operatorOverFloor'] = f['create.seconds']! / f['floor.createSeconds'];
-    f['delete.operatorOverFloor'] = f['delete.seconds']! / f['floor.deleteSeconds'];
-    ctx.awsCalls.floorCreate = floors[0]!.createCalls;
-    ctx.awsCalls.floorDelete = floors[0]!.deleteCalls;
-
-    if (!args.skipMemory) await memoryPhase(ctx, !given);
+    if (!args.skipMemory) {
+      // Memory does not depend on the AWS limits; it runs with the chart's defaults (or the only configuration).
+      const ctx = contextFor(configs.find((c) => c.name === 'defaults') ?? configs[0] ?? configuration('defaults', args));
+      ctx.run = `${baseRun}m`;
+      await memoryPhase(ctx, !given);
+      Object.assign(f, ctx.figures);
+      for (const [k, v] of Object.entries(ctx.operatorPids)) operatorPids[k] = v;
+      notes.push(...ctx.notes);
+    }
     load.push(os.loadavg()[0] ?? 0);
 
     for (const [k, v] of Object.entries(f)) f[k] = round(v, 4);
-    const verdictList = verdicts(f, args.n, args.memoryN);
+    const configNames = configs.map((c) => c.name);
+    const verdictList = verdicts(f, configNames, args.n, args.memoryN);
     const result = {
       date: date.toISOString(),
       machine: {
@@ -707,33 +783,34 @@ async function main(): Promise<void> {
         n: args.n,
         concurrency: args.concurrency,
         syncPeriod: durationFlag(args.syncPeriodMs),
-        measureSyncPeriod: durationFlag((f['sync.periodSeconds'] ?? 0) * 1000),
         memoryN: args.skipMemory ? 0 : args.memoryN,
-        awsRequestsPerSecond: args.awsRequestsPerSecond,
-        awsBurst: args.awsBurst,
         namespaces: args.namespaces,
         providersPerNamespace: args.providersPerNamespace,
+        configurations: Object.fromEntries(configs.map((c) => [c.name, {
+          awsRequestsPerSecond: c.awsRequestsPerSecond, awsBurst: c.awsBurst, operationRateLimits: c.operationRateLimits, concurrency: c.concurrency,
+          measureSyncPeriod: durationFlag((f[`${c.name}.sync.periodSeconds`] ?? 0) * 1000),
+        }])),
         syncMeasurement: 'restart with a short --sync-period; count one timer-driven pass after the startup pass',
       },
       figures: f,
-      floorRuns: floors.map((r) => ({ createSeconds: round(r.createSeconds, 3), deleteSeconds: round(r.deleteSeconds, 3) })),
-      awsCallsByOperation: ctx.awsCalls,
-      kubeWrites: ctx.kubeWrites,
+      floorRuns,
+      awsCallsByOperation,
+      kubeWrites,
       targets: verdictList,
-      operatorPids: ctx.operatorPids,
-      notes: ctx.notes,
+      operatorPids,
+      notes,
     };
     const outDir = path.resolve(startDir, args.out);
     mkdirSync(outDir, { recursive: true });
     const outFile = path.join(outDir, resultFileName(date, args.n));
     writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
 
-    process.stdout.write(`\ninfra-operator benchmark: N=${args.n}, concurrency ${args.concurrency}, ${args.namespaces} namespaces × ${args.providersPerNamespace} AWSProviders, ` +
-      `--aws-requests-per-second=${args.awsRequestsPerSecond}, memory run ${args.skipMemory ? 'skipped' : `${args.memoryN} objects`}\n` +
+    process.stdout.write(`\ninfra-operator benchmark: N=${args.n}, ${args.namespaces} namespaces × ${args.providersPerNamespace} AWSProviders, memory run ${args.skipMemory ? 'skipped' : `${args.memoryN} objects`}\n` +
+      configs.map((c) => `  ${c.name}: ${c.description}\n`).join('') +
       `${result.machine.cpus} CPUs, ${result.machine.memoryMiB} MiB, node ${result.machine.node}, kube-apiserver ${env.kubeVersion}, load ${result.machine.loadAverage1m.join(' / ')}\n\n`);
-    process.stdout.write(`${table(f, verdictList)}\n\n`);
-    for (const [phase, calls] of Object.entries(ctx.awsCalls)) process.stdout.write(`AWS calls, ${phase}: ${JSON.stringify(calls)}\n`);
-    for (const note of ctx.notes) process.stdout.write(`note: ${note}\n`);
+    process.stdout.write(`${table(f, configNames, verdictList)}\n\n`);
+    for (const [phase, calls] of Object.entries(awsCallsByOperation)) process.stdout.write(`AWS calls, ${phase}: ${JSON.stringify(calls)}\n`);
+    for (const note of notes) process.stdout.write(`note: ${note}\n`);
     process.stdout.write(`\nresult: ${path.relative(startDir, outFile) || outFile}\n`);
   } catch (err) {
     // Said before cleaning up, so that nothing in the cleanup can hide it.

@@ -9,7 +9,8 @@ import { sharedEnv } from './support/context.js';
 // control plane and moto and produce every figure. How fast is not asserted here; the benchmark
 // prints its figures against their targets and that is where speed is judged.
 
-const FIGURES = [
+/** Figures of each configuration, reported as `<configuration>.<figure>`. */
+const PER_CONFIGURATION = [
   'create.seconds', 'create.objectsPerSecond', 'create.applySeconds',
   'create.readyP50Seconds', 'create.readyP95Seconds', 'create.watchReadyP50Seconds', 'create.watchReadyP95Seconds',
   'create.awsCallsPerObject', 'create.awsErrorsPerObject',
@@ -22,7 +23,11 @@ const FIGURES = [
   'sync.kubeWritesPerRepository', 'sync.statusWritesPerRepository', 'sync.reconcilesPerRepository', 'sync.operatorCpuSeconds',
   'delete.seconds', 'delete.objectsPerSecond', 'delete.awsCallsPerObject', 'delete.kubeWritesPerObject', 'delete.operatorCpuSeconds', 'delete.operatorOverFloor',
   'sync.reconcileMeanSeconds', 'delete.reconcileMeanSeconds',
-  'memory.objects', 'memory.settleSeconds', 'memory.rssAtRestMiB', 'memory.rssPeakMiB',
+];
+const CONFIGURATIONS = ['defaults', 'unlimited'];
+const FIGURES = [
+  ...CONFIGURATIONS.flatMap((c) => PER_CONFIGURATION.map((f) => `${c}.${f}`)),
+  'memory.objects', 'memory.rssIdleMiB', 'memory.growthPer1000MiB', 'memory.settleSeconds', 'memory.rssAtRestMiB', 'memory.rssPeakMiB',
   'memory.rssMinuteLaterMiB', 'memory.heapUsedMiB', 'memory.kubeWritesPerObjectPerMinute',
   'memory.restartRssAtRestMiB', 'memory.restartRssMinuteLaterMiB', 'memory.restartRssPeakMiB', 'memory.restartKubeWritesPerObjectPerMinute',
 ];
@@ -30,7 +35,7 @@ const FIGURES = [
 interface BenchResult {
   date: string;
   machine: { cpus: number; memoryMiB: number; node: string };
-  parameters: { n: number; memoryN: number; concurrency: number };
+  parameters: { n: number; memoryN: number; concurrency: number; configurations: Record<string, { awsRequestsPerSecond: number; concurrency: number }> };
   figures: Record<string, unknown>;
   awsCallsByOperation: Record<string, Record<string, unknown>>;
   targets: Array<{ figure: string; met: boolean }>;
@@ -68,6 +73,9 @@ describe('the benchmark', () => {
     expect(json.machine.memoryMiB).toBeGreaterThan(0);
     expect(json.machine.node).toMatch(/^v\d+/);
     expect(json.parameters).toMatchObject({ n: 20, memoryN: 200, concurrency: 4 });
+    // The chart's defaults beside the unlimited configuration.
+    expect(json.parameters.configurations.defaults).toMatchObject({ awsRequestsPerSecond: 20, concurrency: 10 });
+    expect(json.parameters.configurations.unlimited).toMatchObject({ awsRequestsPerSecond: 10_000, concurrency: 4 });
 
     for (const figure of FIGURES) expect(json.figures, figure).toHaveProperty([figure]);
     for (const [key, value] of Object.entries(json.figures)) {
@@ -79,13 +87,15 @@ describe('the benchmark', () => {
       }
     }
     // It did the work it reports on: every create reached AWS, through the operator and the floor.
-    expect(json.awsCallsByOperation.create?.['ECR:CreateRepository']).toBeGreaterThanOrEqual(20);
-    expect(json.awsCallsByOperation.floorCreate?.['ECR:CreateRepository']).toBeGreaterThanOrEqual(20);
+    for (const c of CONFIGURATIONS) {
+      expect(json.awsCallsByOperation[`${c}.create`]?.['ECR:CreateRepository']).toBeGreaterThanOrEqual(20);
+      expect(json.awsCallsByOperation[`${c}.floorCreate`]?.['ECR:CreateRepository']).toBeGreaterThanOrEqual(20);
+    }
     expect(json.figures['memory.objects']).toBe(200);
-    expect(json.targets.map((t) => t.figure)).toEqual(expect.arrayContaining(['create.operatorOverFloor', 'sync.awsCallsPerRepository', 'memory.rssAtRestMiB']));
+    expect(json.targets.map((t) => t.figure)).toEqual(expect.arrayContaining(['create.operatorOverFloor', 'sync.awsCallsPerRepository', 'sync.describeRepositoriesPer1000', 'memory.rssAtRestMiB', 'memory.growthPer1000MiB']));
 
     // The table on stdout shows each target and whether it is met.
-    expect(result.stdout).toMatch(/operator time \/ floor time\s+\S+ ×\s+≤ 1\.5 × floor\s+(met|MISSED)/);
+    expect(result.stdout).toMatch(/operator time \/ floor time\s+\S+ ×\s+\S+ ×\s+≤ 1\.5 × floor\s+defaults: (met|MISSED)/);
     expect(result.stdout).toContain(path.join(out, files[0]!).split(path.sep).pop());
   }, 1_200_000);
 });
