@@ -72,6 +72,72 @@ describe('local environment', () => {
     expect(payload.iss).toBe(env.serviceAccountIssuer);
   });
 
+  it('deletes a namespace with its contents, as kube-controller-manager does in a cluster', async () => {
+    const ns = `foundation-nsdel-${Date.now().toString(36)}`;
+    await kubectl.ok(['create', 'namespace', ns]);
+    await kubectl.ok(['create', 'configmap', 'content', '-n', ns, '--from-literal=k=v']);
+    await kubectl.ok(['delete', 'namespace', ns, '--wait=false']);
+    await eventually(`namespace ${ns} to disappear`, async () => {
+      const result = await kubectl.run(['get', 'namespace', ns, '-o', 'name']);
+      return result.code !== 0 && result.stderr.includes('NotFound') ? true : undefined;
+    }, 60_000);
+    const left = await kubectl.run(['get', 'configmap', 'content', '-n', ns, '-o', 'name']);
+    expect(left.code).not.toBe(0);
+    expect(left.stderr).toContain('NotFound');
+  });
+
+  it('gives a new namespace its default ServiceAccount and root CA ConfigMap', async () => {
+    const ns = `foundation-sa-${Date.now().toString(36)}`;
+    await kubectl.ok(['create', 'namespace', ns]);
+    try {
+      const sa = await eventually(`ServiceAccount ${ns}/default`, async () => {
+        const result = await kubectl.run(['get', 'serviceaccount', 'default', '-n', ns, '-o', 'json']);
+        return result.code === 0 ? (JSON.parse(result.stdout) as { metadata: { name: string; namespace: string } }) : undefined;
+      }, 60_000);
+      expect(sa.metadata).toMatchObject({ name: 'default', namespace: ns });
+      const ca = await eventually(`ConfigMap ${ns}/kube-root-ca.crt`, async () => {
+        const result = await kubectl.run(['get', 'configmap', 'kube-root-ca.crt', '-n', ns, '-o', 'json']);
+        return result.code === 0 ? (JSON.parse(result.stdout) as { data: Record<string, string> }) : undefined;
+      }, 60_000);
+      expect(ca.data['ca.crt']).toBe(readFileSync(env.caCert, 'utf8'));
+      // The ServiceAccount admission plugin gives a pod its ServiceAccount and a projected token, as in a cluster.
+      const pod = JSON.parse(await kubectl.ok(['run', 'probe', '-n', ns, '--image=registry.k8s.io/pause:3.10', '--dry-run=server', '-o', 'json'])) as {
+        spec: { serviceAccountName: string; volumes?: Array<{ name: string; projected?: { sources: Array<Record<string, unknown>> } }> };
+      };
+      expect(pod.spec.serviceAccountName).toBe('default');
+      const tokenVolume = pod.spec.volumes?.find((v) => v.name.startsWith('kube-api-access-'));
+      expect(tokenVolume?.projected?.sources.some((s) => 'serviceAccountToken' in s)).toBe(true);
+    } finally {
+      await kubectl.run(['delete', 'namespace', ns, '--wait=false']);
+    }
+  });
+
+  it('garbage-collects an object whose owner is deleted', async () => {
+    const suffix = Date.now().toString(36);
+    const owner = JSON.parse(await kubectl.ok(['create', 'configmap', `gc-owner-${suffix}`, '-n', 'default', '-o', 'json'])) as { metadata: { uid: string } };
+    await kubectl.apply(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gc-dependent-${suffix}
+  namespace: default
+  ownerReferences:
+  - apiVersion: v1
+    kind: ConfigMap
+    name: gc-owner-${suffix}
+    uid: ${owner.metadata.uid}
+data:
+  k: v
+`);
+    // Still there while its owner lives.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await kubectl.ok(['get', 'configmap', `gc-dependent-${suffix}`, '-n', 'default', '-o', 'name'])).trim()).toBe(`configmap/gc-dependent-${suffix}`);
+    await kubectl.ok(['delete', 'configmap', `gc-owner-${suffix}`, '-n', 'default']);
+    await eventually(`configmap gc-dependent-${suffix} to be garbage-collected`, async () => {
+      const result = await kubectl.run(['get', 'configmap', `gc-dependent-${suffix}`, '-n', 'default', '-o', 'name']);
+      return result.code !== 0 && result.stderr.includes('NotFound') ? true : undefined;
+    }, 60_000);
+  });
+
   it('answers AWS calls through moto behind the paging layer', async () => {
     const aws = new AwsCli(env);
     const before = (await aws.calls())['STS:GetCallerIdentity'] ?? 0;
@@ -80,7 +146,7 @@ describe('local environment', () => {
     expect((await aws.calls())['STS:GetCallerIdentity']).toBe(before + 1);
   });
 
-  it('leaves no etcd, kube-apiserver or moto behind when a test run is interrupted', async () => {
+  it('leaves no etcd, kube-apiserver, kube-controller-manager or moto behind when a test run is interrupted', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-interrupt-'));
     const groupsFile = path.join(dir, 'groups.json');
     const child = spawn(process.execPath, [
@@ -89,7 +155,8 @@ describe('local environment', () => {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const groups = await eventually('the interrupted run to start its environment', async () =>
       existsSync(groupsFile) ? (JSON.parse(readFileSync(groupsFile, 'utf8')) as number[]) : undefined, 120_000);
-    expect(groups.length).toBe(3);
+    // etcd, kube-apiserver, kube-controller-manager and moto.
+    expect(groups.length).toBe(4);
     expect(groups.every(groupAlive)).toBe(true);
     child.kill('SIGINT');
     await exited;
