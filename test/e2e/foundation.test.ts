@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { documentedKmsKeys } from './env/environment.js';
 import { sharedEnv } from './support/context.js';
 import { AwsCli } from './support/aws.js';
 import { Kubectl, eventually } from './support/kubectl.js';
@@ -144,6 +145,65 @@ data:
     const identity = await aws.json<{ Account: string }>(['sts', 'get-caller-identity']);
     expect(identity.Account).toBe('123456789012');
     expect((await aws.calls())['STS:GetCallerIdentity']).toBe(before + 1);
+  });
+
+  it('reports the KMS key ARN of a repository, as ECR does, whatever form of the key it was given', async () => {
+    const aws = new AwsCli(env);
+    const suffix = Date.now().toString(36);
+    const key = (await aws.json<{ KeyMetadata: { KeyId: string; Arn: string } }>(['kms', 'create-key', '--description', 'foundation'])).KeyMetadata;
+    expect(key.Arn).toBe(`arn:aws:kms:${env.region}:123456789012:key/${key.KeyId}`);
+    await aws.json(['kms', 'create-alias', '--alias-name', `alias/foundation-${suffix}`, '--target-key-id', key.KeyId]);
+    const forms = {
+      alias: `alias/foundation-${suffix}`,
+      aliasArn: `arn:aws:kms:${env.region}:123456789012:alias/foundation-${suffix}`,
+      keyId: key.KeyId,
+      keyArn: key.Arn,
+    };
+    for (const [form, kmsKey] of Object.entries(forms)) {
+      const name = `foundation-kms-${suffix}-${form.toLowerCase()}`;
+      type Repo = { repositoryName: string; encryptionConfiguration: { encryptionType: string; kmsKey: string } };
+      const created = (await aws.json<{ repository: Repo }>(['ecr', 'create-repository', '--repository-name', name,
+        '--encryption-configuration', `encryptionType=KMS,kmsKey=${kmsKey}`])).repository;
+      expect(created.encryptionConfiguration, form).toEqual({ encryptionType: 'KMS', kmsKey: key.Arn });
+      const described = (await aws.json<{ repositories: Repo[] }>(['ecr', 'describe-repositories', '--repository-names', name])).repositories[0];
+      expect(described?.encryptionConfiguration, form).toEqual({ encryptionType: 'KMS', kmsKey: key.Arn });
+      // The paged listing (no names given) reports the same.
+      const listed = (await aws.json<{ repositories: Repo[] }>(['ecr', 'describe-repositories'])).repositories.find((r) => r.repositoryName === name);
+      expect(listed?.encryptionConfiguration.kmsKey, form).toBe(key.Arn);
+    }
+  });
+
+  it('refuses a KMS key that does not exist or is disabled with KmsException, as ECR does, and creates nothing', async () => {
+    const aws = new AwsCli(env);
+    const suffix = Date.now().toString(36);
+    const missing = await aws.attempt(['ecr', 'create-repository', '--repository-name', `foundation-nokey-${suffix}`,
+      '--encryption-configuration', `encryptionType=KMS,kmsKey=alias/missing-${suffix}`]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('KmsException');
+    expect(missing.stderr).toContain(`alias/missing-${suffix}`);
+    const absent = await aws.attempt(['ecr', 'describe-repositories', '--repository-names', `foundation-nokey-${suffix}`]);
+    expect(absent.stderr).toContain('RepositoryNotFoundException');
+
+    const key = (await aws.json<{ KeyMetadata: { KeyId: string; Arn: string } }>(['kms', 'create-key'])).KeyMetadata;
+    await aws.json(['kms', 'disable-key', '--key-id', key.KeyId]);
+    const disabled = await aws.attempt(['ecr', 'create-repository', '--repository-name', `foundation-disabled-${suffix}`,
+      '--encryption-configuration', `encryptionType=KMS,kmsKey=${key.KeyId}`]);
+    expect(disabled.code).not.toBe(0);
+    expect(disabled.stderr).toContain('KmsException');
+    expect(disabled.stderr).toContain('disabled');
+  });
+
+  it('holds the KMS keys that the documentation names', async () => {
+    const aws = new AwsCli(env);
+    const documented = documentedKmsKeys();
+    expect(documented.length).toBeGreaterThan(0);
+    const suffix = Date.now().toString(36);
+    for (const [i, kmsKey] of documented.entries()) {
+      const created = (await aws.json<{ repository: { encryptionConfiguration: { kmsKey: string } } }>(['ecr', 'create-repository',
+        '--repository-name', `foundation-documented-${suffix}-${i}`, '--encryption-configuration', `encryptionType=KMS,kmsKey=${kmsKey}`])).repository;
+      expect(created.encryptionConfiguration.kmsKey, kmsKey).toMatch(/^arn:aws:kms:[a-z0-9-]+:123456789012:key\/[0-9a-f-]+$/);
+      if (kmsKey.includes(':key/')) expect(created.encryptionConfiguration.kmsKey).toBe(kmsKey);
+    }
   });
 
   it('leaves no etcd, kube-apiserver, kube-controller-manager or moto behind when a test run is interrupted', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,28 @@ import { freePort, startProcess, waitFor, type ManagedProcess } from './processe
  */
 
 const BUILD_SCRIPT = fileURLToPath(new URL('./build-binaries.sh', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * The KMS keys that the samples and the documentation name (`kmsKey: ...`, `kmsKey=...`): the local
+ * AWS account has them, so that every documented example applies unchanged; any other key does not
+ * exist there, and ECR refuses it as AWS does.
+ */
+export function documentedKmsKeys(root = REPO_ROOT): string[] {
+  const files = [path.join(root, 'README.md')];
+  for (const dir of ['docs', 'config/samples']) {
+    const full = path.join(root, dir);
+    if (existsSync(full)) files.push(...readdirSync(full).filter((f) => /\.(md|ya?ml)$/.test(f)).map((f) => path.join(full, f)));
+  }
+  const keys = new Set<string>();
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    for (const m of readFileSync(file, 'utf8').matchAll(/kmsKey["']?\s*[:=]\s*["']?((?:arn:|alias\/|mrk-|[0-9a-f]{8}-)[A-Za-z0-9:/_.-]+)/g)) {
+      if (m[1]) keys.add(m[1]);
+    }
+  }
+  return [...keys].sort();
+}
 
 export interface EnvironmentInfo {
   dir: string;
@@ -198,7 +220,9 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     () => (controllerManager.exited() ? `exited:\n${tail(kcmLog)}` : undefined));
 
     say('starting moto behind the paging layer');
-    moto = await startMoto(path.join(dir, 'logs'));
+    const kmsKeys = documentedKmsKeys();
+    moto = await startMoto(path.join(dir, 'logs'), { kmsKeys, region });
+    say(`KMS keys of the documentation: ${kmsKeys.join(', ') || 'none'}`);
     say(`AWS endpoint ${moto.endpoint} (moto at ${moto.motoEndpoint})`);
 
     return {
