@@ -15,6 +15,7 @@
 #
 #   INFRA_OPERATOR_CACHE  (default ${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator)
 #   NODE_MAJOR (24), NPM_MAJOR (11: the npm that Node.js 24 ships), MOTO_VERSION (5.2.1)
+#   NODE_EXACT=1  a newer Node.js on the machine does not do: exactly NODE_MAJOR (image builds)
 #
 # Needs: bash, curl or npm, tar, python3 (aws), Go (kube, helm). Make and .ci/run put the
 # directory on PATH themselves: export PATH="$(bash hack/ensure-tools.sh --bin-dir):$PATH".
@@ -88,7 +89,7 @@ PY
 ensure_node() {
   local have
   have="$(node_major || true)"
-  if [ -n "$have" ] && [ "$have" -ge "$NODE_MAJOR" ]; then return; fi
+  if [ -n "$have" ] && { [ "$have" = "$NODE_MAJOR" ] || { [ "${NODE_EXACT:-}" != 1 ] && [ "$have" -ge "$NODE_MAJOR" ]; }; }; then return; fi
   # An earlier run's Node.js of the wanted major, if any.
   local installed
   installed="$(ls -d "$CACHE/node/node-v$NODE_MAJOR".* 2>/dev/null | sort -V | tail -1 || true)"
@@ -126,7 +127,7 @@ ensure_node() {
     chmod +x "$bin_dir/$tool"
   done
   have="$(node_major)"
-  [ "$have" -ge "$NODE_MAJOR" ] || die "node on PATH is still $(node --version)"
+  [ "$have" = "$NODE_MAJOR" ] || die "node on PATH is still $(node --version)"
 }
 
 ensure_aws() {
