@@ -35,8 +35,8 @@ interface Block {
   needs: string[];
 }
 
-function blocksOf(file: string): Block[] {
-  const lines = readFileSync(path.join(repo, file), 'utf8').split('\n');
+function blocksOf(file: string, text = readFileSync(path.join(repo, file), 'utf8')): Block[] {
+  const lines = text.split('\n');
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i++) {
     const open = /^```(\w*)\s*$/.exec(lines[i] ?? '');
@@ -90,7 +90,7 @@ function commandLines(text: string): string[] {
 }
 
 const docFiles = ['README.md', ...readdirSync(path.join(repo, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
-const blocks = docFiles.flatMap(blocksOf);
+const blocks = docFiles.flatMap((f) => blocksOf(f));
 const yamlBlocks = blocks.filter((b) => /^ya?ml$/.test(b.lang));
 const shellBlocks = blocks.filter((b) => /^(bash|sh|shell|console)$/.test(b.lang));
 const excluded = blocks.filter((b) => b.needs.length > 0 && (/^ya?ml$/.test(b.lang) || commandLines(b.text).length > 0));
@@ -124,6 +124,18 @@ describe('documentation that runs', () => {
     for (const n of names) await waitForGone(kubectl, 'ecrrepository', 'default', n.split('/')[1] ?? '');
     await kubectl.run(['delete', '-k', 'config/samples', '--ignore-not-found']);
     await operator?.stop();
+  });
+
+  it('reads the needs marker on the line before a fence, and joins continued command lines', () => {
+    const sample = [
+      'Text.', '', '<!-- needs: eks, docker -->', '', '```bash', 'kubectl get pods \\', '  -A', 'aws sts get-caller-identity | jq .', '```',
+      '```yaml', 'a: 1', '```', '```sh', "cat > f <<'EOF'", 'kubectl inside a heredoc', 'EOF', 'export X=$(aws iam get-role --role-name r)', 'echo done', '```',
+    ].join('\n');
+    const [marked, plain, heredoc] = blocksOf('sample.md', sample);
+    expect(marked).toMatchObject({ lang: 'bash', line: 5, needs: ['eks', 'docker'] });
+    expect(commandLines(marked!.text)).toEqual(['kubectl get pods -A', 'aws sts get-caller-identity | jq .']);
+    expect(plain).toMatchObject({ lang: 'yaml', needs: [] });
+    expect(commandLines(heredoc!.text)).toEqual(['export X=$(aws iam get-role --role-name r)']);
   });
 
   it('finds the documentation and lists what it leaves out', () => {
