@@ -169,7 +169,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       `--service-account-issuer=${issuer}`,
       `--service-account-key-file=${pki.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${pki.serviceAccountSigningKey}`,
-      '--api-audiences=https://kubernetes.default.svc,sts.amazonaws.com',
+      '--api-audiences=https://kubernetes.default.svc',
     ];
     const apiLog = path.join(dir, 'logs', 'kube-apiserver.log');
     let apiServer: ManagedProcess | undefined;
