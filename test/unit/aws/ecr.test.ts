@@ -428,6 +428,28 @@ describe('create', () => {
     });
   });
 
+  it('creates an exclusion mode with its filters in the one CreateRepository, and KMS_DSSE with its key', async () => {
+    const filters = [{ filter: 'latest', filterType: 'WILDCARD' as const }, { filter: 'dev-*', filterType: 'WILDCARD' as const }];
+    const live = await gateway().create(
+      'app/excl',
+      { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters, scanOnPush: false, encryption: { encryptionType: 'KMS_DSSE', kmsKey: 'alias/dsse' } },
+      {},
+    );
+    expect(fake.calls[0]?.input).toEqual({
+      repositoryName: 'app/excl',
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: filters,
+      imageScanningConfiguration: { scanOnPush: false },
+      encryptionConfiguration: { encryptionType: 'KMS_DSSE', kmsKey: 'alias/dsse' },
+    });
+    expect(live).toMatchObject({ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters, encryption: { encryptionType: 'KMS_DSSE' } });
+  });
+
+  it('never sends filters with a plain mode (ECR refuses them)', async () => {
+    await gateway().create('app/plain', { ...defaults, imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }] }, {});
+    expect(fake.calls[0]?.input).not.toHaveProperty('imageTagMutabilityExclusionFilters');
+  });
+
   it('reports an existing repository as a Conflict with AWS words', async () => {
     fake.seed('app/taken');
     const err = await rejection(gateway().create('app/taken', defaults, {}));
@@ -446,6 +468,22 @@ describe('update: only the calls needed', () => {
     live = (await gateway().describe('app/u'))!;
     fake.reset();
     calls = [];
+  });
+
+  it('puts the mode with its filters in one PutImageTagMutability, and the next describe shows both', async () => {
+    const gw = gateway();
+    await gw.describe('app/u');
+    const filters = [{ filter: 'latest', filterType: 'WILDCARD' as const }];
+    await gw.update(live, { imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters });
+    expect(fake.calls.filter((c) => c.op === 'PutImageTagMutability').map((c) => c.input)).toEqual([
+      { repositoryName: 'app/u', registryId: '123456789012', imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters },
+    ]);
+    fake.reset();
+    const after = await gw.describe('app/u');
+    expect(after).toMatchObject({ imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters });
+    await gw.update(after!, { imageTagMutability: 'MUTABLE' });
+    expect(fake.calls.find((c) => c.op === 'PutImageTagMutability')?.input).toEqual({ repositoryName: 'app/u', registryId: '123456789012', imageTagMutability: 'MUTABLE' });
+    expect((await gw.describe('app/u'))?.imageTagMutabilityExclusionFilters).toBeUndefined();
   });
 
   it('makes no call for no changes', async () => {
