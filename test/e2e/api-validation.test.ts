@@ -98,11 +98,27 @@ describe('kubectl explain', () => {
     expect(out).toContain('enum: Delete, Retain, Orphan');
   });
 
+  // kubectl wraps descriptions to the terminal width: compare with whitespace folded.
+  const explain = async (path: string) => (await kubectl.ok(['explain', path])).replace(/\s+/g, ' ');
+
   it('documents nested and status fields of both kinds', async () => {
-    expect(await kubectl.ok(['explain', 'ecrrepository.spec.encryptionConfiguration.kmsKey'])).toContain('alias/name or an alias ARN');
-    expect(await kubectl.ok(['explain', 'ecrrepository.status.imageCount'])).toContain('counted over every page');
+    expect(await explain('ecrrepository.spec.encryptionConfiguration.kmsKey')).toContain('alias/name or an alias ARN');
+    expect(await explain('ecrrepository.status.imageCount')).toContain('counted over every page');
     expect(await kubectl.ok(['explain', 'awsprovider.spec.roleARN'])).toContain('sts:AssumeRoleWithWebIdentity');
     expect(await kubectl.ok(['explain', 'awsp.status.conditions.reason'])).toContain('CamelCase');
+  });
+
+  it('documents the fields of tag mutability exclusions, archive, inventory and the lifecycle preview', async () => {
+    expect(await explain('ecrrepository.spec.imageTagMutability')).toContain('IMMUTABLE_WITH_EXCLUSION');
+    expect(await explain('ecrrepository.spec.imageTagMutabilityExclusionFilters')).toContain('1 to 5 wildcard filters');
+    expect(await explain('ecrrepository.spec.imageTagMutabilityExclusionFilters.filter')).toContain('dev-* matches dev-1');
+    expect(await explain('ecrrepository.spec.encryptionConfiguration.encryptionType')).toContain('KMS_DSSE');
+    expect(await explain('ecrrepository.spec.lifecyclePolicy.policyText')).toContain('"targetStorageClass": "archive"');
+    expect(await explain('ecrrepository.spec.lifecyclePolicy.maxImagesToExpire')).toContain('LifecyclePolicyUnsafe');
+    expect(await explain('ecrrepository.status.archivedImageCount')).toContain('archive storage class');
+    expect(await explain('ecrrepository.status.imageSizeBytes')).toContain('active images');
+    expect(await explain('ecrrepository.status.lifecyclePreview.sample')).toContain('Up to 10 tags');
+    expect(await explain('ecrrepository.status.imageTagMutabilityExclusionFilters')).toContain('exclusion filters');
   });
 });
 
