@@ -89,6 +89,7 @@ async function main(): Promise<void> {
     metricsAddr: config.metricsBindAddress,
     probeAddr: config.healthProbeBindAddress,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    events,
   });
   manager.addInformer(providers);
   manager.addInformer(repositories);

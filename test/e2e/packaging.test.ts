@@ -267,6 +267,12 @@ metadata:
   labels:
     pod-security.kubernetes.io/enforce: restricted
     pod-security.kubernetes.io/enforce-version: latest
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: infra-operator-controller-manager
+  namespace: ${RESTRICTED_NS}
 `);
     const deployment = find(rendered, 'Deployment') as unknown as { spec: { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
     const template = deployment.spec.template;
@@ -277,8 +283,8 @@ metadata:
       spec,
     });
 
-    // No kube-controller-manager runs here, so no ReplicaSet would ever create the pod: create it
-    // directly, in dry-run, which still goes through admission (Pod Security included).
+    // Created directly, in dry-run, which still goes through admission (Pod Security and the
+    // ServiceAccount plugin, hence the chart's ServiceAccount above), without running the image.
     const admitted = await kubectl.run(['create', '--dry-run=server', '-o', 'name', '-f', '-'], pod(template.spec));
     expect(admitted.code, admitted.stderr).toBe(0);
     expect(admitted.stderr).not.toContain('violate');
