@@ -31,7 +31,7 @@ import {
 import type { LifecycleImage } from '../lifecycle/evaluator.js';
 import { classifyAwsError, isAwsError, type AwsError } from './errors.js';
 import { summarizeImages, toLifecycleImage, type ImageInventory } from './images.js';
-import { RepositoryDirectory, type DirectorySource } from './repository-directory.js';
+import { NAMES_PER_CALL, RepositoryDirectory, type DirectorySource } from './repository-directory.js';
 
 export type ImageTagMutabilitySetting = 'MUTABLE' | 'IMMUTABLE' | 'MUTABLE_WITH_EXCLUSION' | 'IMMUTABLE_WITH_EXCLUSION';
 export type EncryptionTypeSetting = 'AES256' | 'KMS' | 'KMS_DSSE';
@@ -114,9 +114,6 @@ export function createRegistryView(opts: { maxAgeMs: number; clock?: () => numbe
     nameOf: (repo) => repo.name,
     maxAgeMs: opts.maxAgeMs,
     clock: opts.clock ?? Date.now,
-    // A role limited to some repositories may not list the registry; it can still describe
-    // its own repositories by name.
-    fallBackToLookupOn: (err) => isAwsError(err, 'AccessDenied'),
   });
 }
 
@@ -129,7 +126,7 @@ export class EcrGateway {
   constructor(opts: EcrGatewayOptions) {
     this.client = opts.client;
     this.onCall = opts.onCall;
-    this.source = { listAll: () => this.listAll(), lookup: (name) => this.describeOne(name) };
+    this.source = { lookupMany: (names) => this.describeMany(names), lookup: (name) => this.describeOne(name) };
     this.directory = opts.registry ?? createRegistryView({ maxAgeMs: opts.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS, ...(opts.clock ? { clock: opts.clock } : {}) });
   }
 
@@ -296,6 +293,14 @@ export class EcrGateway {
     }
   }
 
+  /**
+   * Reads the settings of these repositories in as few calls as ECR allows (100 names a call),
+   * for a sweep about to reconcile them; `validForMs` is how long the sweep takes to get to them.
+   */
+  prefetch(names: readonly string[], validForMs: number): Promise<number> {
+    return this.directory.prefetch(names, this.source, validForMs);
+  }
+
   /** Drops what the gateway remembers about one repository, or about all of them. */
   invalidate(name?: string): void {
     this.directory.invalidate(name);
@@ -327,20 +332,34 @@ export class EcrGateway {
     }
   }
 
-  private async listAll(): Promise<LiveRepository[]> {
-    const all: LiveRepository[] = [];
-    let nextToken: string | undefined;
-    do {
-      const token = nextToken;
-      const out = await this.call('DescribeRepositories', () =>
-        this.client.send(new DescribeRepositoriesCommand({ maxResults: PAGE_SIZE, ...(token ? { nextToken: token } : {}) })),
-      );
-      for (const repo of out.repositories ?? []) {
-        if (repo.repositoryName) all.push(toLive(repo));
+  /**
+   * DescribeRepositories by name, up to 100 names a call. ECR refuses the whole call when one name
+   * does not exist and names it in its message: that name is left out and the rest asked again
+   * (or, when the message names none of them, each half on its own).
+   */
+  private async describeMany(names: string[]): Promise<LiveRepository[]> {
+    if (names.length === 0) return [];
+    if (names.length > NAMES_PER_CALL) {
+      const parts: LiveRepository[][] = [];
+      for (let i = 0; i < names.length; i += NAMES_PER_CALL) parts.push(await this.describeMany(names.slice(i, i + NAMES_PER_CALL)));
+      return parts.flat();
+    }
+    let left = names;
+    for (;;) {
+      try {
+        const out = await this.call('DescribeRepositories', () => this.client.send(new DescribeRepositoriesCommand({ repositoryNames: left })));
+        return (out.repositories ?? []).filter((r) => r.repositoryName).map((r) => toLive(r));
+      } catch (err) {
+        if (!isAwsError(err, 'NotFound') || err.code !== 'RepositoryNotFoundException') throw err;
+        const missing = /repository with name '([^']+)'/.exec(err.message)?.[1];
+        if (left.length === 1) return [];
+        if (missing === undefined || !left.includes(missing)) {
+          const half = Math.ceil(left.length / 2);
+          return [...(await this.describeMany(left.slice(0, half))), ...(await this.describeMany(left.slice(half)))];
+        }
+        left = left.filter((n) => n !== missing);
       }
-      nextToken = out.nextToken;
-    } while (nextToken);
-    return all;
+    }
   }
 
   private async describeOne(name: string): Promise<LiveRepository | undefined> {

@@ -1,165 +1,164 @@
 /**
- * A short-lived, shared view of every repository in one registry.
+ * What this process knows of the settings of the repositories it manages, in one registry.
  *
  * A periodic drift sweep asks "what does repository X look like?" once per custom resource. Asking
- * AWS once per name would cost one DescribeRepositories per resource per sweep (1,000 calls for
- * 1,000 repositories), which is what throttles large accounts. Instead, the first caller lists the
- * whole registry (a few paged calls), concurrent callers wait for that same listing, and later
- * callers reuse it while it is young. A name missing from the listing is asked for directly, so a
- * repository created a moment ago by someone else is still found.
+ * AWS once per name costs one DescribeRepositories per resource per sweep (1,000 calls for 1,000
+ * repositories), which is what throttles large accounts; listing the whole registry instead reads
+ * every repository of the account, managed or not, and keeps them all. Instead the sweep reads the
+ * repositories it is about to reconcile by name, up to 100 names a call (`prefetch`), just before
+ * their reconciles run; each reconcile then finds its repository here. A name nobody prefetched, or
+ * whose entry has aged, is asked for on its own.
  *
- * Writes made through this process are applied to the view at once (`put`, `forget`), including
- * to a listing that was already under way when the write happened, so the process always reads its
- * own writes.
+ * Writes made through this process are applied at once (`put`, `forget`), and an answer that was
+ * already on its way when such a write happened is not recorded over it, so the process always
+ * reads its own writes.
  */
 
 export interface DirectorySource<T> {
-  /** Every item of the registry (all pages). */
-  listAll(): Promise<T[]>;
+  /** The items of these names that exist (at most 100 names; absent ones are left out). */
+  lookupMany(names: string[]): Promise<T[]>;
   /** One item by name, or undefined when it does not exist. */
   lookup(name: string): Promise<T | undefined>;
 }
 
 export interface RepositoryDirectoryOptions<T> {
   /**
-   * Where items come from, unless a caller passes its own to `get`: a directory shared by several
-   * clients of one registry lists through whichever client asks first.
+   * Where items come from, unless a caller passes its own: a directory shared by several clients of
+   * one registry reads through whichever client asks.
    */
   source?: DirectorySource<T>;
   nameOf: (item: T) => string;
-  /** A listing is reused while younger than this. */
+  /** An entry serves `get` this long after it was read (or longer when a prefetch says so). */
   maxAgeMs: number;
   clock: () => number;
-  /**
-   * Listing failures after which the directory stops listing for `listingPauseMs` and asks per
-   * name instead. Meant for "access denied": a least-privilege role may be allowed to describe its
-   * own repositories by name but not to list the registry.
-   */
-  fallBackToLookupOn?: (err: unknown) => boolean;
-  listingPauseMs?: number;
 }
 
-interface Snapshot<T> {
-  takenAt: number;
-  items: Map<string, T>;
-}
-
-interface Write<T> {
-  seq: number;
-  /** undefined: the state is unknown to us (deleted, or a write whose outcome is unknown). */
+interface Entry<T> {
+  /** undefined: the repository does not exist (as far as the read or write that made the entry knows). */
   item: T | undefined;
+  /** `get` serves the entry until then; 0 for an entry that only marks a write. */
+  validUntil: number;
+  /** The write sequence number when the entry was made. */
+  seq: number;
 }
+
+/** How many names one DescribeRepositories call takes. */
+export const NAMES_PER_CALL = 100;
 
 export class RepositoryDirectory<T> {
   private readonly opts: RepositoryDirectoryOptions<T>;
-  private snapshot: Snapshot<T> | undefined;
-  private listing: Promise<Snapshot<T>> | undefined;
-  /** Bumped by a full invalidation so that a listing already under way is not installed. */
-  private epoch = 0;
+  private readonly entries = new Map<string, Entry<T>>();
+  /** Reads under way per name: `get` waits for a prefetch of its name rather than asking again. */
+  private readonly pending = new Map<string, Promise<unknown>>();
   private seq = 0;
-  /** Own writes, kept until a listing that started after them has been installed. */
-  private readonly writes = new Map<string, Write<T>>();
-  private listingPausedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(opts: RepositoryDirectoryOptions<T>) {
     this.opts = opts;
   }
 
+  /** The item, from a young entry or a prefetch under way, else asked for by name. */
   async get(name: string, source: DirectorySource<T> | undefined = this.opts.source): Promise<T | undefined> {
-    if (!source) throw new Error('repository directory: no source to read from');
-    const snapshot = await this.fresh(source);
-    const hit = snapshot?.items.get(name);
-    if (hit !== undefined) return hit;
-    const item = await source.lookup(name);
-    // Keep what we learnt for the rest of this snapshot's life, unless the state changed meanwhile.
-    if (item !== undefined && snapshot !== undefined && snapshot === this.snapshot && !this.writes.has(name)) {
-      snapshot.items.set(name, item);
-    }
-    return item;
+    const src = this.sourceOf(source);
+    const under = this.pending.get(name);
+    if (under) await under.catch(() => undefined);
+    const entry = this.entries.get(name);
+    if (entry && entry.validUntil > this.opts.clock()) return entry.item;
+    return this.read(name, src);
+  }
+
+  /**
+   * Asks the source for one name, around any entry, and records the answer: for a reconcile a user
+   * asked for, which must see what AWS has now and not what a sweep read a minute ago.
+   */
+  async refresh(name: string, source: DirectorySource<T> | undefined = this.opts.source): Promise<T | undefined> {
+    return this.read(name, this.sourceOf(source));
+  }
+
+  /**
+   * Reads the names that have no young entry, up to 100 a call, and keeps the answers for at
+   * least `validForMs` (the time the sweep takes to reach the last of them). Returns the number of
+   * calls made.
+   */
+  async prefetch(names: readonly string[], source: DirectorySource<T> | undefined = this.opts.source, validForMs = 0): Promise<number> {
+    const src = this.sourceOf(source);
+    const now = this.opts.clock();
+    this.prune(now);
+    const wanted = [...new Set(names)].filter((n) => !this.pending.has(n) && !((this.entries.get(n)?.validUntil ?? 0) > now));
+    const batches: string[][] = [];
+    for (let i = 0; i < wanted.length; i += NAMES_PER_CALL) batches.push(wanted.slice(i, i + NAMES_PER_CALL));
+    await Promise.all(batches.map(async (batch) => {
+      const startSeq = this.seq;
+      const read = src.lookupMany(batch);
+      const settled = read.then(() => undefined, () => undefined);
+      for (const n of batch) this.pending.set(n, settled);
+      try {
+        const found = new Map((await read).map((item) => [this.opts.nameOf(item), item]));
+        const validUntil = this.opts.clock() + Math.max(this.opts.maxAgeMs, validForMs);
+        for (const n of batch) this.recordRead(n, found.get(n), startSeq, validUntil);
+      } finally {
+        for (const n of batch) if (this.pending.get(n) === settled) this.pending.delete(n);
+      }
+    }));
+    return batches.length;
   }
 
   /** Records an item this process has just created or changed. */
   put(item: T): void {
-    this.record(this.opts.nameOf(item), item);
+    this.seq += 1;
+    this.entries.set(this.opts.nameOf(item), { item, validUntil: this.opts.clock() + this.opts.maxAgeMs, seq: this.seq });
   }
 
-  /** Forgets one name (deleted, or changed in a way we cannot reproduce locally). */
+  /** Forgets one name (deleted, or changed in a way we cannot reproduce locally): the next get asks AWS. */
   forget(name: string): void {
-    this.record(name, undefined);
+    this.seq += 1;
+    this.entries.set(name, { item: undefined, validUntil: 0, seq: this.seq });
   }
 
-  /** Forgets one name, or everything: the next `get` lists the registry again. */
+  /** Forgets one name, or everything. */
   invalidate(name?: string): void {
     if (name !== undefined) {
       this.forget(name);
       return;
     }
-    this.epoch += 1;
-    this.snapshot = undefined;
-    this.listing = undefined;
-    this.writes.clear();
-  }
-
-  private record(name: string, item: T | undefined): void {
     this.seq += 1;
-    this.writes.set(name, { seq: this.seq, item });
-    if (this.snapshot) apply(this.snapshot.items, name, item);
+    for (const n of this.entries.keys()) this.entries.set(n, { item: undefined, validUntil: 0, seq: this.seq });
   }
 
-  /** A snapshot younger than maxAgeMs, or undefined while listing is paused. */
-  private async fresh(source: DirectorySource<T>): Promise<Snapshot<T> | undefined> {
-    const now = this.opts.clock();
-    if (this.snapshot && now - this.snapshot.takenAt < this.opts.maxAgeMs) return this.snapshot;
-    if (now < this.listingPausedUntil) return undefined;
-    if (!this.listing) {
-      const listing = this.list(now, source);
-      this.listing = listing;
-      // Single flight: later callers share this listing until it settles, then the next stale
-      // read starts a new one.
-      listing.then(
-        () => this.settled(listing),
-        () => this.settled(listing),
-      );
-    }
-    try {
-      return await this.listing;
-    } catch (err) {
-      if (this.opts.fallBackToLookupOn?.(err)) return undefined;
-      throw err;
-    }
+  /** Entries held (for tests and memory accounting). */
+  size(): number {
+    return this.entries.size;
   }
 
-  private async list(startedAt: number, source: DirectorySource<T>): Promise<Snapshot<T>> {
-    const epoch = this.epoch;
+  private sourceOf(source: DirectorySource<T> | undefined): DirectorySource<T> {
+    if (!source) throw new Error('repository directory: no source to read from');
+    return source;
+  }
+
+  private async read(name: string, source: DirectorySource<T>): Promise<T | undefined> {
     const startSeq = this.seq;
+    const read = source.lookup(name);
+    const settled = read.then(() => undefined, () => undefined);
+    this.pending.set(name, settled);
     try {
-      const all = await source.listAll();
-      const items = new Map<string, T>();
-      for (const item of all) items.set(this.opts.nameOf(item), item);
-      const snapshot: Snapshot<T> = { takenAt: startedAt, items };
-      if (epoch === this.epoch) {
-        // Writes made while the listing was under way may or may not be in it: ours win.
-        for (const [name, write] of this.writes) {
-          if (write.seq > startSeq) apply(items, name, write.item);
-          else this.writes.delete(name);
-        }
-        this.snapshot = snapshot;
-      }
-      return snapshot;
-    } catch (err) {
-      if (epoch === this.epoch && this.opts.fallBackToLookupOn?.(err)) {
-        this.listingPausedUntil = this.opts.clock() + (this.opts.listingPauseMs ?? 600_000);
-      }
-      throw err;
+      const item = await read;
+      this.recordRead(name, item, startSeq, this.opts.clock() + this.opts.maxAgeMs);
+      return item;
+    } finally {
+      if (this.pending.get(name) === settled) this.pending.delete(name);
     }
   }
 
-  private settled(listing: Promise<Snapshot<T>>): void {
-    if (this.listing === listing) this.listing = undefined;
+  /** Keeps what a read found, unless this process wrote the name after the read started. */
+  private recordRead(name: string, item: T | undefined, startSeq: number, validUntil: number): void {
+    const entry = this.entries.get(name);
+    if (entry && entry.seq > startSeq) return;
+    this.entries.set(name, { item, validUntil, seq: startSeq });
   }
-}
 
-function apply<T>(items: Map<string, T>, name: string, item: T | undefined): void {
-  if (item === undefined) items.delete(name);
-  else items.set(name, item);
+  /** Drops entries that no longer serve anything, so that deleted repositories do not add up. */
+  private prune(now: number): void {
+    for (const [name, entry] of this.entries) {
+      if (entry.validUntil <= now && !this.pending.has(name)) this.entries.delete(name);
+    }
+  }
 }

@@ -45,21 +45,7 @@ beforeEach(() => {
   calls = [];
 });
 
-describe('describe: one shared snapshot of the registry', () => {
-  it('serves a sweep over 2,500 repositories with one paged listing', async () => {
-    const names = seedMany(2500);
-    const gw = gateway();
-    const found = [];
-    for (const name of names) found.push(await gw.describe(name));
-    expect(found.every((r, i) => r?.name === names[i])).toBe(true);
-    expect(fake.count('DescribeRepositories')).toBe(3);
-    for (const call of fake.calls) {
-      expect(call.input.repositoryNames).toBeUndefined();
-      expect(call.input.maxResults).toBe(1000);
-    }
-    expect(fake.calls.map((c) => c.input.nextToken)).toEqual([undefined, '1000', '2000']);
-  });
-
+describe('describe: managed repositories read by name, 100 a call', () => {
   it('maps ECR fields to the live repository', async () => {
     fake.seed('app/kms', {
       imageTagMutability: 'IMMUTABLE',
@@ -102,35 +88,73 @@ describe('describe: one shared snapshot of the registry', () => {
     expect(live?.encryption.encryptionType).toBe('KMS');
   });
 
-  it('lets concurrent callers share one listing (single flight)', async () => {
-    const names = seedMany(1200);
+
+  it('a sweep over 2,500 repositories prefetched in batches costs 25 calls and lists nothing else', async () => {
+    const names = seedMany(2500);
+    fake.seed('someone-else/unmanaged');
     const gw = gateway();
-    const release = fake.hold('DescribeRepositories');
-    const pending = names.map((n) => gw.describe(n));
-    await new Promise((r) => setTimeout(r, 10));
-    expect(fake.count('DescribeRepositories')).toBe(1);
-    release();
-    const found = await Promise.all(pending);
-    expect(found.filter(Boolean)).toHaveLength(1200);
-    expect(fake.count('DescribeRepositories')).toBe(2);
+    expect(await gw.prefetch(names, 60_000)).toBe(25);
+    fake.reset();
+    const found = [];
+    for (const name of names) found.push(await gw.describe(name));
+    expect(found.every((r, i) => r?.name === names[i])).toBe(true);
+    expect(fake.calls).toHaveLength(0);
+    expect(calls.filter((c) => c.operation === 'DescribeRepositories')).toHaveLength(25);
+    // Every call named its repositories: the registry was never listed.
+    expect(calls.every((c) => c.outcome === 'success')).toBe(true);
   });
 
-  it('reuses the snapshot while younger than snapshotMaxAgeMs, then lists again', async () => {
-    seedMany(10);
+  it('never lists the registry: a name not prefetched is asked for on its own', async () => {
+    seedMany(3);
+    const gw = gateway();
+    await gw.describe('team/app-0001');
+    expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { repositoryNames: ['team/app-0001'] } }]);
+  });
+
+  it('leaves out a name that does not exist and asks again for the rest; the absence is kept too', async () => {
+    const names = seedMany(5);
+    const gw = gateway();
+    await gw.prefetch([...names.slice(0, 2), 'team/gone', ...names.slice(2)], 10_000);
+    expect(fake.calls.map((c) => c.input.repositoryNames)).toEqual([
+      ['team/app-0000', 'team/app-0001', 'team/gone', 'team/app-0002', 'team/app-0003', 'team/app-0004'],
+      ['team/app-0000', 'team/app-0001', 'team/app-0002', 'team/app-0003', 'team/app-0004'],
+    ]);
+    fake.reset();
+    expect(await gw.describe('team/gone')).toBeUndefined();
+    expect((await gw.describe('team/app-0004'))?.name).toBe('team/app-0004');
+    expect(fake.calls).toHaveLength(0);
+  });
+
+  it('keeps prefetched entries as long as the sweep needs them, then asks again', async () => {
+    seedMany(2);
     const gw = gateway(5_000);
-    await gw.describe('team/app-0000');
-    now += 4_999;
+    await gw.prefetch(['team/app-0000', 'team/app-0001'], 30_000);
+    now += 29_999;
     await gw.describe('team/app-0001');
     expect(fake.count('DescribeRepositories')).toBe(1);
     now += 1;
-    await gw.describe('team/app-0002');
+    await gw.describe('team/app-0001');
     expect(fake.count('DescribeRepositories')).toBe(2);
   });
 
-  it('shares one registry view between the gateways of one registry: one listing serves them all', async () => {
+  it('a describe during a prefetch of its name waits for it instead of asking again', async () => {
+    const names = seedMany(50);
+    const gw = gateway();
+    const release = fake.hold('DescribeRepositories');
+    const prefetch = gw.prefetch(names, 10_000);
+    await new Promise((r) => setTimeout(r, 5));
+    const pending = names.map((n) => gw.describe(n));
+    release();
+    await prefetch;
+    expect((await Promise.all(pending)).every(Boolean)).toBe(true);
+    expect(fake.count('DescribeRepositories')).toBe(1);
+  });
+
+  it('shares one registry view between the gateways of one registry: one prefetch serves them all', async () => {
     const names = seedMany(30);
     const registry = createRegistryView({ maxAgeMs: 60_000, clock: () => now });
     const gateways = Array.from({ length: 5 }, () => new EcrGateway({ client: fake.client, registry }));
+    await gateways[0]!.prefetch(names, 60_000);
     const found = await Promise.all(names.map((name, i) => gateways[i % gateways.length]!.describe(name)));
     expect(found.every(Boolean)).toBe(true);
     expect(fake.count('DescribeRepositories')).toBe(1);
@@ -140,18 +164,7 @@ describe('describe: one shared snapshot of the registry', () => {
     expect(fake.count('DescribeRepositories')).toBe(1);
   });
 
-  it('defaults to a 5 second snapshot', async () => {
-    seedMany(3);
-    const gw = gateway();
-    await gw.describe('team/app-0000');
-    now += 4_000;
-    await gw.describe('team/app-0001');
-    now += 1_500;
-    await gw.describe('team/app-0002');
-    expect(fake.count('DescribeRepositories')).toBe(2);
-  });
-
-  it('sees settings changed outside once the snapshot is older than its max age', async () => {
+  it('sees settings changed outside once the entry is older than its max age', async () => {
     seedMany(2);
     const gw = gateway(1_000);
     expect((await gw.describe('team/app-0000'))?.scanOnPush).toBe(false);
@@ -160,68 +173,36 @@ describe('describe: one shared snapshot of the registry', () => {
     expect((await gw.describe('team/app-0000'))?.scanOnPush).toBe(true);
   });
 
-  it('asks by name for a repository missing from the snapshot (created a moment ago elsewhere)', async () => {
-    seedMany(5);
-    const gw = gateway();
-    await gw.describe('team/app-0000');
-    fake.seed('team/new');
-    fake.reset();
-    const live = await gw.describe('team/new');
-    expect(live?.name).toBe('team/new');
-    expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { repositoryNames: ['team/new'] } }]);
-    // Learnt for the rest of the snapshot's life.
-    await gw.describe('team/new');
-    expect(fake.calls).toHaveLength(1);
-  });
-
   it('returns undefined for a repository that does not exist, counting the not-found answer as a success', async () => {
     seedMany(2);
     const gw = gateway();
     expect(await gw.describe('team/absent')).toBeUndefined();
-    expect(fake.ops()).toEqual(['DescribeRepositories', 'DescribeRepositories']);
-    expect(fake.calls[1]?.input).toEqual({ repositoryNames: ['team/absent'] });
-    expect(calls.map((c) => `${c.operation}:${c.outcome}`)).toEqual(['DescribeRepositories:success', 'DescribeRepositories:success']);
+    expect(fake.calls.map((c) => c.input)).toEqual([{ repositoryNames: ['team/absent'] }]);
+    expect(calls.map((c) => `${c.operation}:${c.outcome}`)).toEqual(['DescribeRepositories:success']);
   });
 
-  it('throws the classified error of a failed listing to every waiter, then lists again on the next call', async () => {
-    seedMany(3);
+  it('a failed prefetch leaves each describe to ask for itself', async () => {
+    const names = seedMany(3);
     const gw = gateway();
     fake.failNext('DescribeRepositories', awsError('ThrottlingException', 'Rate exceeded'));
-    const errors = await Promise.all([rejection(gw.describe('team/app-0000')), rejection(gw.describe('team/app-0001'))]);
-    expect(errors.map((e) => e.kind)).toEqual(['Throttled', 'Throttled']);
-    expect(errors[0]?.message).toBe('ECR DescribeRepositories: Rate exceeded');
-    expect(fake.count('DescribeRepositories')).toBe(1);
+    expect((await rejection(gw.prefetch(names, 10_000))).kind).toBe('Throttled');
     expect((await gw.describe('team/app-0000'))?.name).toBe('team/app-0000');
-    expect(fake.count('DescribeRepositories')).toBe(2);
-  });
-
-  it('falls back to describing by name when the role may not list the registry', async () => {
-    seedMany(3);
-    const gw = gateway();
-    fake.failNext('DescribeRepositories', awsError('AccessDeniedException', 'not authorized to perform: ecr:DescribeRepositories'));
-    expect((await gw.describe('team/app-0000'))?.name).toBe('team/app-0000');
-    expect(fake.calls.map((c) => c.input.repositoryNames)).toEqual([undefined, ['team/app-0000']]);
-    // The listing is not retried on every call while it is paused.
-    now += 60_000;
-    await gw.describe('team/app-0001');
-    expect(fake.calls.map((c) => c.input.repositoryNames)).toEqual([undefined, ['team/app-0000'], ['team/app-0001']]);
-    now += 600_000;
-    await gw.describe('team/app-0002');
-    expect(fake.calls.at(-1)?.input.repositoryNames).toBeUndefined();
+    expect(fake.calls.map((c) => c.input.repositoryNames)).toEqual([names, ['team/app-0000']]);
   });
 
   it('invalidate() forgets everything; invalidate(name) forgets one name', async () => {
-    seedMany(3);
+    const names = seedMany(3);
     const gw = gateway();
-    await gw.describe('team/app-0000');
+    await gw.prefetch(names, 60_000);
     gw.invalidate('team/app-0001');
     fake.reset();
+    await gw.describe('team/app-0000');
     await gw.describe('team/app-0001');
     expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { repositoryNames: ['team/app-0001'] } }]);
     gw.invalidate();
     fake.reset();
     await gw.describe('team/app-0002');
-    expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { maxResults: 1000 } }]);
+    expect(fake.calls).toEqual([{ op: 'DescribeRepositories', input: { repositoryNames: ['team/app-0002'] } }]);
   });
 });
 
@@ -597,8 +578,8 @@ describe('delete', () => {
 
 describe('metrics hook', () => {
   it('reports every request with its duration in seconds', async () => {
-    seedMany(1500);
-    await gateway().describe('team/app-0000');
+    const names = seedMany(150);
+    await gateway().prefetch(names, 1_000);
     expect(calls).toHaveLength(2);
     for (const call of calls) {
       expect(call.operation).toBe('DescribeRepositories');

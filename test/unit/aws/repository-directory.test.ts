@@ -6,128 +6,168 @@ interface Item {
   v: number;
 }
 
-/** A source whose listings can be held open and whose calls are counted. */
+/** A source whose reads can be held open and whose calls are recorded. */
 function source(initial: Item[]) {
   const items = new Map(initial.map((i) => [i.name, i]));
   const pending: (() => void)[] = [];
   const state = {
     items,
-    lists: 0,
+    batches: [] as string[][],
     lookups: [] as string[],
-    holdListings: false,
-    failListing: undefined as unknown,
-    releaseListings() {
-      for (const release of pending.splice(0)) release();
+    hold: false,
+    release() {
+      for (const r of pending.splice(0)) r();
     },
     source: {
-      async listAll(): Promise<Item[]> {
-        state.lists += 1;
-        const snapshot = [...items.values()];
-        if (state.holdListings) await new Promise<void>((resolve) => pending.push(resolve));
-        if (state.failListing !== undefined) throw state.failListing;
-        return snapshot;
+      async lookupMany(names: string[]): Promise<Item[]> {
+        state.batches.push(names);
+        const found = names.map((n) => items.get(n)).filter((i): i is Item => i !== undefined);
+        if (state.hold) await new Promise<void>((resolve) => pending.push(resolve));
+        return found;
       },
       async lookup(name: string): Promise<Item | undefined> {
         state.lookups.push(name);
-        return items.get(name);
+        const found = items.get(name);
+        if (state.hold) await new Promise<void>((resolve) => pending.push(resolve));
+        return found;
       },
     },
   };
   return state;
 }
 
-function directory(src: ReturnType<typeof source>, clock: () => number, fallBack?: (err: unknown) => boolean) {
-  return new RepositoryDirectory<Item>({
-    source: src.source,
-    nameOf: (i) => i.name,
-    maxAgeMs: 1_000,
-    clock,
-    ...(fallBack ? { fallBackToLookupOn: fallBack, listingPauseMs: 10_000 } : {}),
-  });
+function directory(src: ReturnType<typeof source>, clock: () => number) {
+  return new RepositoryDirectory<Item>({ source: src.source, nameOf: (i) => i.name, maxAgeMs: 1_000, clock });
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
+const many = (n: number): Item[] => Array.from({ length: n }, (_, i) => ({ name: `r${i}`, v: 1 }));
 
 describe('RepositoryDirectory', () => {
-  it('measures a snapshot age from the start of its listing', async () => {
-    let now = 0;
-    const src = source([{ name: 'a', v: 1 }]);
-    src.holdListings = true;
-    const dir = directory(src, () => now);
-    const first = dir.get('a');
-    await tick();
-    now = 900; // the listing took 900 ms
-    src.releaseListings();
-    await first;
-    now = 1_000;
-    src.holdListings = false;
-    await dir.get('a');
-    expect(src.lists).toBe(2);
-  });
-
-  it('does not install a listing that was under way when everything was invalidated', async () => {
-    const src = source([{ name: 'a', v: 1 }]);
-    src.holdListings = true;
+  it('prefetches in batches of 100 names and serves them without another call', async () => {
+    const src = source(many(250));
     const dir = directory(src, () => 0);
-    const stale = dir.get('a');
-    await tick();
-    dir.invalidate();
-    src.items.set('a', { name: 'a', v: 2 });
-    const fresh = dir.get('a');
-    await tick();
-    expect(src.lists).toBe(2);
-    src.releaseListings();
-    expect((await stale)?.v).toBe(1);
-    expect((await fresh)?.v).toBe(2);
-    src.holdListings = false;
-    expect((await dir.get('a'))?.v).toBe(2);
-    expect(src.lists).toBe(2);
-  });
-
-  it('a put before a listing started is superseded by that listing', async () => {
-    let now = 0;
-    const src = source([{ name: 'a', v: 1 }]);
-    const dir = directory(src, () => now);
-    dir.put({ name: 'a', v: 5 });
-    src.items.set('a', { name: 'a', v: 7 }); // changed again by someone else
-    expect((await dir.get('a'))?.v).toBe(7);
-    now = 2_000;
-    src.items.set('a', { name: 'a', v: 8 });
-    expect((await dir.get('a'))?.v).toBe(8);
-  });
-
-  it('a forgotten name is looked up, and not cached until the next listing', async () => {
-    const src = source([{ name: 'a', v: 1 }]);
-    const dir = directory(src, () => 0);
-    await dir.get('a');
-    dir.forget('a');
-    await dir.get('a');
-    await dir.get('a');
-    expect(src.lookups).toEqual(['a', 'a']);
-  });
-
-  it('rethrows a listing failure that is not a reason to fall back', async () => {
-    const src = source([{ name: 'a', v: 1 }]);
-    src.failListing = new Error('throttled');
-    const dir = directory(src, () => 0, (err) => (err as Error).message === 'denied');
-    await expect(dir.get('a')).rejects.toThrow('throttled');
+    expect(await dir.prefetch(many(250).map((i) => i.name))).toBe(3);
+    expect(src.batches.map((b) => b.length)).toEqual([100, 100, 50]);
+    expect(await dir.get('r249')).toEqual({ name: 'r249', v: 1 });
     expect(src.lookups).toEqual([]);
   });
 
-  it('pauses listing after a fall-back failure and resumes it later', async () => {
+  it('does not read again what it holds young, nor what is being read', async () => {
     let now = 0;
-    const src = source([{ name: 'a', v: 1 }]);
-    src.failListing = new Error('denied');
-    const dir = directory(src, () => now, (err) => (err as Error).message === 'denied');
-    expect((await dir.get('a'))?.v).toBe(1);
-    now = 9_999;
-    expect((await dir.get('a'))?.v).toBe(1);
-    expect(src.lists).toBe(1);
-    expect(src.lookups).toEqual(['a', 'a']);
-    src.failListing = undefined;
-    now = 10_001;
-    await dir.get('a');
-    expect(src.lists).toBe(2);
-    expect(src.lookups).toEqual(['a', 'a']);
+    const src = source(many(3));
+    const dir = directory(src, () => now);
+    await dir.prefetch(['r0', 'r1']);
+    expect(await dir.prefetch(['r0', 'r1', 'r2'])).toBe(1);
+    expect(src.batches).toEqual([['r0', 'r1'], ['r2']]);
+    now = 1_000;
+    await dir.prefetch(['r0']);
+    expect(src.batches.at(-1)).toEqual(['r0']);
+  });
+
+  it('keeps a prefetch for validForMs when that is longer than maxAgeMs', async () => {
+    let now = 0;
+    const src = source(many(1));
+    const dir = directory(src, () => now);
+    await dir.prefetch(['r0'], undefined, 5_000);
+    now = 4_999;
+    await dir.get('r0');
+    expect(src.lookups).toEqual([]);
+    now = 5_000;
+    await dir.get('r0');
+    expect(src.lookups).toEqual(['r0']);
+  });
+
+  it('remembers absence: a name the batch did not find is undefined without asking again', async () => {
+    const src = source(many(1));
+    const dir = directory(src, () => 0);
+    await dir.prefetch(['r0', 'missing']);
+    expect(await dir.get('missing')).toBeUndefined();
+    expect(src.lookups).toEqual([]);
+  });
+
+  it('a get during a prefetch of its name waits for that prefetch', async () => {
+    const src = source(many(2));
+    src.hold = true;
+    const dir = directory(src, () => 0);
+    const prefetch = dir.prefetch(['r0', 'r1']);
+    await tick();
+    const got = dir.get('r1');
+    src.release();
+    await prefetch;
+    expect(await got).toEqual({ name: 'r1', v: 1 });
+    expect(src.lookups).toEqual([]);
+  });
+
+  it('concurrent gets of one name share one lookup', async () => {
+    const src = source(many(1));
+    src.hold = true;
+    const dir = directory(src, () => 0);
+    const a = dir.get('r0');
+    const b = dir.get('r0');
+    await tick();
+    src.release();
+    expect(await Promise.all([a, b])).toEqual([{ name: 'r0', v: 1 }, { name: 'r0', v: 1 }]);
+    expect(src.lookups).toEqual(['r0']);
+  });
+
+  it('own writes win over a read that was under way when they happened', async () => {
+    const src = source(many(2));
+    src.hold = true;
+    const dir = directory(src, () => 0);
+    const prefetch = dir.prefetch(['r0', 'r1']);
+    await tick();
+    dir.put({ name: 'r0', v: 2 });
+    dir.forget('r1');
+    src.release();
+    await prefetch;
+    src.hold = false;
+    expect(await dir.get('r0')).toEqual({ name: 'r0', v: 2 });
+    // Forgotten: asked again rather than served from the read that started before.
+    src.items.set('r1', { name: 'r1', v: 3 });
+    expect(await dir.get('r1')).toEqual({ name: 'r1', v: 3 });
+    expect(src.lookups).toEqual(['r1']);
+  });
+
+  it('refresh asks the source even for a young entry, and records the answer', async () => {
+    const src = source(many(1));
+    const dir = directory(src, () => 0);
+    await dir.prefetch(['r0']);
+    src.items.set('r0', { name: 'r0', v: 9 });
+    expect(await dir.refresh('r0')).toEqual({ name: 'r0', v: 9 });
+    expect(await dir.get('r0')).toEqual({ name: 'r0', v: 9 });
+    expect(src.lookups).toEqual(['r0']);
+  });
+
+  it('invalidate() makes every name be asked for again', async () => {
+    const src = source(many(2));
+    const dir = directory(src, () => 0);
+    await dir.prefetch(['r0', 'r1']);
+    dir.invalidate();
+    await dir.get('r0');
+    await dir.get('r1');
+    expect(src.lookups).toEqual(['r0', 'r1']);
+  });
+
+  it('drops entries that have aged out, so deleted repositories do not add up', async () => {
+    let now = 0;
+    const src = source(many(300));
+    const dir = directory(src, () => now);
+    await dir.prefetch(many(300).map((i) => i.name));
+    expect(dir.size()).toBe(300);
+    now = 2_000;
+    await dir.prefetch(['r0']);
+    expect(dir.size()).toBe(1);
+  });
+
+  it('a failed prefetch records nothing and rejects', async () => {
+    const src = source(many(1));
+    src.source.lookupMany = async () => {
+      throw new Error('throttled');
+    };
+    const dir = directory(src, () => 0);
+    await expect(dir.prefetch(['r0'])).rejects.toThrow('throttled');
+    expect(await dir.get('r0')).toEqual({ name: 'r0', v: 1 });
+    expect(src.lookups).toEqual(['r0']);
   });
 });
