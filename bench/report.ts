@@ -26,7 +26,7 @@ export const TARGETS: Target[] = [
   { figure: 'sync.achievedOverSyncPeriod', max: 1, text: '≤ 1 × period, or reported', statedFor: { n: 1000 }, config: 'defaults' },
   { figure: 'memory.rssAtRestMiB', max: 200, text: '≤ 200 MiB', statedFor: { memoryN: 10_000 } },
   { figure: 'memory.restartRssAtRestMiB', max: 200, text: '≤ 200 MiB', statedFor: { memoryN: 10_000 } },
-  { figure: 'memory.growthPer1000MiB', max: 20, text: '≤ 20 MiB', statedFor: {} },
+  { figure: 'memory.growthPer1000MiB', max: 20, text: '≤ 20 MiB', statedFor: { memoryN: 10_000 } },
 ];
 
 interface Row {

@@ -5,6 +5,7 @@ import { operatorAwsEnvironment } from './aws/credentials.js';
 import { ConfigError, helpText, parseConfig, type Config } from './config.js';
 import { awsProviderController } from './controllers/awsprovider.js';
 import { ecrRepositoryController } from './controllers/ecrrepository.js';
+import { repositorySweep } from './controllers/repository-sweep.js';
 import { createLogger } from './observability/logger.js';
 import { awsApiCallDuration, awsApiCalls } from './observability/metrics.js';
 import { ProviderConnections } from './providers/connections.js';
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     },
     credentialDeps: { refreshBeforeMs: config.credentialRefreshMarginMs },
   });
-  // A drift sweep is spread over a tenth of the sync period: one registry listing should serve it.
+  // Repository settings read outside a sweep's batches serve periodic reconciles this long.
   const connections = new ProviderConnections({
     kube,
     factory,
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
     repositories, providers, reconciler: repositoryReconciler, logger,
     concurrency: config.maxConcurrentReconciles,
     syncPeriodMs: config.syncPeriodMs,
+    sweep: repositorySweep({ providers, connections, requestsPerSecond: config.awsRequestsPerSecond, logger }),
   }));
 
   let stopping = false;

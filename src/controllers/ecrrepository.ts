@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import { providerReadiness } from '../reconcilers/awsprovider.js';
 import type { EcrRepositoryReconciler } from '../reconcilers/ecrrepository.js';
 import { Controller, defaultPredicate } from '../runtime/controller.js';
+import { SweepingController, type SweepOptions } from '../runtime/sweep.js';
 import type { Informer } from '../runtime/informer.js';
 import type { KubeObject, ObjectKey } from '../runtime/types.js';
 
@@ -31,6 +32,16 @@ export function repositoriesOfProvider(repositories: Pick<Informer<ECRRepository
     .map((r) => ({ namespace, name: r.metadata.name }));
 }
 
+/**
+ * AWS calls of one periodic reconcile of an unchanged repository: ListTagsForResource,
+ * GetLifecyclePolicy, GetRepositoryPolicy and DescribeImages, plus its share of one
+ * DescribeRepositories per 100 repositories. The sweep plans its pace with it.
+ */
+export const SWEEP_CALLS_PER_REPOSITORY = 4 + 1 / 100;
+
+/** How the periodic sweep is paced, grouped and read ahead (see runtime/sweep.ts). */
+export type RepositorySweep = Pick<SweepOptions<ECRRepository>, 'budget' | 'groupOf' | 'prefetch' | 'onPlan' | 'logger' | 'batchSize'>;
+
 export function ecrRepositoryController(opts: {
   repositories: Informer<ECRRepository>;
   providers: Informer<AWSProvider>;
@@ -38,21 +49,26 @@ export function ecrRepositoryController(opts: {
   logger: Logger;
   concurrency: number;
   syncPeriodMs: number;
+  /** A sweep paced by the AWS budget instead of the fixed periodic resync. */
+  sweep?: RepositorySweep;
 }): Controller<ECRRepository> {
-  return new Controller<ECRRepository>({
+  const controllerOptions = {
     name: 'ecrrepository',
     informer: opts.repositories,
-    reconcile: (key) => opts.reconciler.reconcile(key),
+    reconcile: (key: ObjectKey) => opts.reconciler.reconcile(key),
     logger: opts.logger,
     concurrency: opts.concurrency,
-    resyncPeriodMs: opts.syncPeriodMs,
     predicate: defaultPredicate,
     secondary: [
       {
         informer: opts.providers,
-        map: (provider) => repositoriesOfProvider(opts.repositories, provider),
-        predicate: (old, obj, type) => type !== 'MODIFIED' || providerChangeMatters(old, obj),
+        map: (provider: KubeObject) => repositoriesOfProvider(opts.repositories, provider),
+        predicate: (old: KubeObject | undefined, obj: KubeObject, type?: string) => type !== 'MODIFIED' || providerChangeMatters(old, obj),
       },
     ],
-  });
+  };
+  if (opts.sweep && opts.syncPeriodMs > 0) {
+    return new SweepingController<ECRRepository>(controllerOptions, { ...opts.sweep, syncPeriodMs: opts.syncPeriodMs });
+  }
+  return new Controller<ECRRepository>({ ...controllerOptions, resyncPeriodMs: opts.syncPeriodMs });
 }

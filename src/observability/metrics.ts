@@ -172,3 +172,19 @@ export const awsApiCallDuration = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
+
+// --- periodic sync sweep ----------------------------------------------------------------------
+
+export const syncSweepPeriod = new Gauge({
+  name: 'infra_operator_sync_sweep_period_seconds',
+  help: 'Achieved period of the periodic sync sweep: the sync period, or longer when the AWS request rate cannot cover every object in it',
+  labelNames: ['controller'] as const,
+  registers: [registry],
+});
+
+export const syncSweepObjects = new Gauge({
+  name: 'infra_operator_sync_sweep_objects',
+  help: 'Objects in the latest pass of the periodic sync sweep',
+  labelNames: ['controller'] as const,
+  registers: [registry],
+});

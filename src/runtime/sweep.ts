@@ -8,7 +8,10 @@
  * Knows nothing of AWS: the budget (requests per second, calls per object) and how objects map to
  * accounts are given.
  */
-import type { Clock } from './clock.js';
+import { realClock, type Clock } from './clock.js';
+import { Controller, type ControllerOptions } from './controller.js';
+import type { Informer } from './informer.js';
+import { keyOf, keyString, parseKey, type KubeObject } from './types.js';
 
 export interface SweepBudget {
   /** Requests per second one account may send (the client-side cap). */
@@ -213,5 +216,49 @@ export class Sweep<T> {
     } else {
       this.opts.logger.info(fields, 'sync sweep fits the sync period again');
     }
+  }
+}
+
+/**
+ * A controller whose periodic resync is a Sweep: the controller's own resync is off, and the sweep
+ * starts and stops with the controller (that is, while this replica leads), queueing its keys at
+ * low priority, behind what users do.
+ */
+export class SweepingController<T extends KubeObject> extends Controller<T> {
+  private readonly sweep: Sweep<T>;
+
+  constructor(
+    opts: Omit<ControllerOptions<T>, 'resyncPeriodMs' | 'informer'> & { informer: ControllerOptions<T>['informer'] & Pick<Informer<T>, 'get'> },
+    sweep: Omit<SweepOptions<T>, 'name' | 'list' | 'keyOf' | 'get' | 'enqueue' | 'clock'> & { clock?: Clock },
+  ) {
+    super({ ...opts, resyncPeriodMs: 0 });
+    const informer = opts.informer;
+    this.sweep = new Sweep<T>({
+      ...sweep,
+      name: opts.name,
+      clock: sweep.clock ?? opts.clock ?? realClock,
+      list: () => informer.list(),
+      keyOf: (obj) => keyString(keyOf(obj)),
+      get: (key) => {
+        const { namespace, name } = parseKey(key);
+        return informer.get(namespace, name);
+      },
+      enqueue: (key, delayMs) => this.queue?.addAfter(key, delayMs, 'low'),
+    });
+  }
+
+  /** The plan of the latest pass. */
+  get sweepPlan(): SweepPlan | undefined {
+    return this.sweep.plan;
+  }
+
+  override start(): void {
+    super.start();
+    this.sweep.start();
+  }
+
+  override async stop(drainTimeoutMs: number): Promise<void> {
+    this.sweep.stop();
+    await super.stop(drainTimeoutMs);
   }
 }

@@ -1,0 +1,43 @@
+import type { AWSProvider, ECRRepository } from '../api/types.js';
+import type { Logger } from '../observability/logger.js';
+import { syncSweepObjects, syncSweepPeriod } from '../observability/metrics.js';
+import type { Connection } from '../providers/connections.js';
+import type { Informer } from '../runtime/informer.js';
+import { SWEEP_CALLS_PER_REPOSITORY, type RepositorySweep } from './ecrrepository.js';
+
+/**
+ * The periodic sweep of ECRRepositories in AWS terms: objects are grouped by the account (and
+ * region and endpoint) of their provider, each group paced at the account's client-side rate, and
+ * each batch of up to 100 repositories read with one DescribeRepositories by name just before its
+ * reconciles run.
+ */
+export function repositorySweep(deps: {
+  providers: Pick<Informer<AWSProvider>, 'get'>;
+  connections: { get(provider: AWSProvider): Promise<Connection> };
+  requestsPerSecond: number;
+  logger: Logger;
+}): RepositorySweep {
+  const providerOf = (repo: ECRRepository) => deps.providers.get(repo.metadata.namespace ?? '', repo.spec.providerRef.name);
+  return {
+    budget: () => ({ requestsPerSecond: deps.requestsPerSecond, callsPerObject: SWEEP_CALLS_PER_REPOSITORY }),
+    groupOf: (repo) => {
+      const provider = providerOf(repo);
+      const account = provider?.status?.accountID;
+      // Until its account is known a provider is a group of its own: its objects wait for it anyway.
+      if (!provider || !account) return `provider:${repo.metadata.namespace ?? ''}/${repo.spec.providerRef.name}`;
+      return `${account}|${provider.spec.region}|${provider.spec.endpoint ?? ''}`;
+    },
+    prefetch: async (_group, repos, validForMs) => {
+      const first = repos.map(providerOf).find((p): p is AWSProvider => p?.status?.ready === true);
+      if (!first) return;
+      // Every provider of the group shares the account's registry view: one read serves them all.
+      const connection = await deps.connections.get(first);
+      await connection.ecr.prefetch(repos.map((r) => r.spec.repositoryName), validForMs);
+    },
+    onPlan: (plan, objects) => {
+      syncSweepPeriod.set({ controller: 'ecrrepository' }, plan.periodMs / 1000);
+      syncSweepObjects.set({ controller: 'ecrrepository' }, objects);
+    },
+    logger: deps.logger,
+  };
+}
