@@ -127,7 +127,7 @@ afterAll(() => {
 });
 
 describe('EcrGateway against moto', () => {
-  it('creates a repository with every setting in one call, and a full create costs 5 calls', async () => {
+  it('creates a repository with every setting in one call, and a full create costs 4 calls', async () => {
     const { gw, counts, total } = gateway();
     const repo = name('full');
     // The reconciler's path for a new repository: observe, create, then the two policies.
@@ -139,12 +139,12 @@ describe('EcrGateway against moto', () => {
     );
     await gw.update(created, { lifecyclePolicy: { text: lifecycleText }, repositoryPolicy: { text: repositoryPolicyText } });
     expect(counts).toEqual({
-      'DescribeRepositories:success': 2,
+      'DescribeRepositories:success': 1,
       'CreateRepository:success': 1,
       'PutLifecyclePolicy:success': 1,
       'SetRepositoryPolicy:success': 1,
     });
-    expect(total()).toBe(5);
+    expect(total()).toBe(4);
 
     expect(created).toMatchObject({
       name: repo,
@@ -157,7 +157,7 @@ describe('EcrGateway against moto', () => {
     });
     expect(created.createdAt).toBeInstanceOf(Date);
 
-    // A new gateway sees the same through a listing of the registry.
+    // A new gateway sees the same, asking by name.
     const fresh = gateway().gw;
     const described = await fresh.describe(repo);
     expect(described).toEqual(created);
@@ -182,9 +182,11 @@ describe('EcrGateway against moto', () => {
   it('updates each field, with only the calls needed', async () => {
     const { gw, counts } = gateway();
     const repo = name('update');
-    const live = await gw.create(repo, defaults, { keep: 'yes', drop: 'me' });
+    let live = await gw.create(repo, defaults, { keep: 'yes', drop: 'me' });
 
+    // As the reconciler does: each update starts from what the gateway describes now.
     await gw.update(live, { imageTagMutability: 'IMMUTABLE' });
+    live = (await gw.describe(repo))!;
     await gw.update(live, { scanOnPush: true });
     await gw.update(live, { lifecyclePolicy: { text: lifecycleText } });
     await gw.update(live, { repositoryPolicy: { text: repositoryPolicyText } });
@@ -202,7 +204,7 @@ describe('EcrGateway against moto', () => {
     const check = gateway().gw;
     const after = await check.describe(repo);
     expect(after).toMatchObject({ imageTagMutability: 'IMMUTABLE', scanOnPush: true });
-    // The gateway's own snapshot agrees without asking again.
+    // The gateway's own view agrees without asking again.
     expect(await gw.describe(repo)).toMatchObject({ imageTagMutability: 'IMMUTABLE', scanOnPush: true });
     const details = await check.details(after!);
     expect(details.tags).toEqual({ keep: 'changed', added: 'new' });
@@ -328,6 +330,8 @@ describe('EcrGateway against moto', () => {
     const { gw, counts } = gateway();
     const before = (await proxyCalls())['ECR:DescribeRepositories'] ?? 0;
     // As reconcile workers would: several at a time, each asking for its own repository.
+    // The sweep reads its batch by name first (150 names: 2 calls), then each reconcile describes its own.
+    await gw.prefetch(names, 60_000);
     const seen = await pool(names, 8, (n) => gw.describe(n));
     expect(seen.map((r) => r?.name)).toEqual(names);
     const after = (await proxyCalls())['ECR:DescribeRepositories'] ?? 0;
@@ -346,12 +350,24 @@ describe('EcrGateway against moto', () => {
     });
   }, 120_000);
 
-  it('finds a repository created elsewhere after its snapshot was taken', async () => {
+  it('finds a repository created elsewhere after it read others', async () => {
     const { gw, counts } = gateway(60_000);
     await gw.describe(name('anything'));
     const other = gateway().gw;
     await other.create(name('late'), defaults, {});
     expect((await gw.describe(name('late')))?.name).toBe(name('late'));
-    expect(counts['DescribeRepositories:success']).toBe(3);
+    expect(counts['DescribeRepositories:success']).toBe(2);
+  });
+
+  it('a batch that names a repository ECR does not have still describes the others', async () => {
+    const { gw, counts } = gateway(60_000);
+    const here = [name('batch-a'), name('batch-b')];
+    for (const n of here) await gw.create(n, defaults, {});
+    const fresh = gateway(60_000);
+    await fresh.gw.prefetch([here[0]!, name('batch-missing'), here[1]!], 60_000);
+    expect((await fresh.gw.describe(here[1]!))?.name).toBe(here[1]);
+    expect(await fresh.gw.describe(name('batch-missing'))).toBeUndefined();
+    expect(fresh.counts).toEqual({ 'DescribeRepositories:error': 1, 'DescribeRepositories:success': 1 });
+    expect(counts['CreateRepository:success']).toBe(2);
   });
 });
