@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planSweep, Sweep, type SweepPlan } from '../../../src/runtime/sweep.js';
+import { planSweep, Sweep, SweepingController, type SweepPlan } from '../../../src/runtime/sweep.js';
+import type { KubeObject } from '../../../src/runtime/types.js';
 import { captureLogger, FakeClock } from './helpers.js';
 
 const MINUTE = 60_000;
@@ -151,5 +152,37 @@ describe('Sweep on a fake clock', () => {
     await h.clock.advance(10 * MINUTE);
     h.sweep.stop();
     expect(h.clock.pending()).toBe(0);
+  });
+});
+
+describe('SweepingController', () => {
+  it('runs the sweep while the controller runs: every object reconciled once per pass, none after stop', async () => {
+    const clock = new FakeClock();
+    const { logger } = captureLogger('info');
+    const objects = new Map<string, KubeObject>();
+    for (let i = 0; i < 5; i++) objects.set(`ns/o${i}`, { apiVersion: 'v1', kind: 'T', metadata: { namespace: 'ns', name: `o${i}` } });
+    const informer = {
+      onEvent: () => () => undefined,
+      list: () => [...objects.values()],
+      get: (namespace: string, name: string) => objects.get(`${namespace}/${name}`),
+    };
+    const reconciled: string[] = [];
+    const controller = new SweepingController<KubeObject>(
+      { name: 'sweep-ctrl-test', informer, logger, concurrency: 1, clock, reconcile: async (k) => {
+        reconciled.push(`${k.namespace}/${k.name}`);
+        return {};
+      } },
+      { syncPeriodMs: 10 * MINUTE, budget: () => ({ requestsPerSecond: 20, callsPerObject: 4 }), logger },
+    );
+    controller.start();
+    // The full pass at start.
+    await clock.advance(1_000);
+    expect(reconciled).toHaveLength(5);
+    await clock.advance(10 * MINUTE + MINUTE);
+    expect(reconciled).toHaveLength(10);
+    expect(controller.sweepPlan).toMatchObject({ periodMs: 10 * MINUTE, stretched: false });
+    await controller.stop(1_000);
+    await clock.advance(30 * MINUTE);
+    expect(reconciled).toHaveLength(10);
   });
 });
