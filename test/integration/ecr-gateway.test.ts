@@ -3,7 +3,9 @@
  * would (test/e2e/env/aws-proxy.ts). Repository names carry a per-run prefix: every integration
  * test file shares the one moto.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { ECRClient, PutImageCommand, PutImageTagMutabilityCommand, TagResourceCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EcrGateway, type RepositorySettings } from '../../src/aws/ecr.js';
@@ -37,6 +39,25 @@ function gateway(snapshotMaxAgeMs?: number) {
     ...(snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs } : {}),
   });
   return { gw, counts, total: () => Object.values(counts).reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * A KMS call through awscli against moto's KMS, which answers at the same endpoint as ECR (the
+ * layer in front of moto resolves a repository's key there, as ECR asks KMS).
+ */
+async function kms<T>(args: string[]): Promise<T> {
+  const { stdout } = await promisify(execFile)('aws', ['kms', ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_PAGER: '' },
+  });
+  // Some calls (create-alias) print nothing on success.
+  return (stdout.trim() === '' ? undefined : JSON.parse(stdout)) as T;
+}
+
+/** A new KMS key; with an alias when one is named. Returns the key's ARN. */
+async function createKey(alias?: string): Promise<string> {
+  const created = await kms<{ KeyMetadata: { KeyId: string; Arn: string } }>(['create-key', '--description', `integration ${run}`]);
+  if (alias) await kms<undefined>(['create-alias', '--alias-name', alias, '--target-key-id', created.KeyMetadata.KeyId]);
+  return created.KeyMetadata.Arn;
 }
 
 async function proxyCalls(): Promise<Record<string, number>> {
@@ -128,13 +149,17 @@ afterAll(() => {
 
 describe('EcrGateway against moto', () => {
   it('creates a repository with every setting in one call, and a full create costs 5 calls', async () => {
+    // The key exists before the repository names it by alias; ECR reports the key's ARN.
+    const alias = `alias/ecr-test-${run}`;
+    const keyArn = await createKey(alias);
+    expect(keyArn).toMatch(/^arn:aws:kms:us-east-1:123456789012:key\/[0-9a-f-]{36}$/);
     const { gw, counts, total } = gateway();
     const repo = name('full');
     // The reconciler's path for a new repository: observe, create, then the two policies.
     expect(await gw.describe(repo)).toBeUndefined();
     const created = await gw.create(
       repo,
-      { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryption: { encryptionType: 'KMS', kmsKey: 'alias/ecr-test' } },
+      { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryption: { encryptionType: 'KMS', kmsKey: alias } },
       { team: 'platform', 'aws-infra-operator.runner.codes/owner': 'ns/full' },
     );
     await gw.update(created, { lifecyclePolicy: { text: lifecycleText }, repositoryPolicy: { text: repositoryPolicyText } });
@@ -153,7 +178,7 @@ describe('EcrGateway against moto', () => {
       uri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repo}`,
       imageTagMutability: 'IMMUTABLE',
       scanOnPush: true,
-      encryption: { encryptionType: 'KMS', kmsKey: 'alias/ecr-test' },
+      encryption: { encryptionType: 'KMS', kmsKey: keyArn },
     });
     expect(created.createdAt).toBeInstanceOf(Date);
 
@@ -315,9 +340,19 @@ describe('EcrGateway against moto', () => {
   it('creates a KMS_DSSE repository and reports it as such', async () => {
     const { gw } = gateway(0);
     const repo = name('dsse');
-    const key = 'arn:aws:kms:us-east-1:123456789012:key/0f2e4d6c-1a3b-4c5d-8e9f-0a1b2c3d4e5f';
+    const key = await createKey();
     await gw.create(repo, { ...defaults, encryption: { encryptionType: 'KMS_DSSE', kmsKey: key } }, {});
     expect((await gateway(0).gw.describe(repo))?.encryption).toEqual({ encryptionType: 'KMS_DSSE', kmsKey: key });
+  });
+
+  it('refuses a KMS key that does not exist with KMSKeyInvalid, and creates nothing', async () => {
+    const { gw } = gateway(0);
+    const repo = name('missing-key');
+    const err = await rejection(gw.create(repo, { ...defaults, encryption: { encryptionType: 'KMS', kmsKey: `alias/absent-${run}` } }, {}));
+    expect(err.kind).toBe('KMSKeyInvalid');
+    expect(err.code).toBe('KmsException');
+    expect(err.retryable).toBe(false);
+    expect(await gateway(0).gw.describe(repo)).toBeUndefined();
   });
 
   it('a drift sweep over 150 repositories costs at most 2 DescribeRepositories calls', async () => {
