@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { ECRClient, PutImageCommand, PutImageTagMutabilityCommand, TagResourceCommand } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, ECRClient, ListImagesCommand, PutImageCommand, PutImageTagMutabilityCommand, TagResourceCommand, UpdateImageStorageClassCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EcrGateway, type RepositorySettings } from '../../src/aws/ecr.js';
 import { AwsError } from '../../src/aws/errors.js';
@@ -122,6 +122,24 @@ const lifecycleText = JSON.stringify({
       rulePriority: 1,
       description: 'expire untagged after 14 days',
       selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 },
+      action: { type: 'expire' },
+    },
+  ],
+});
+
+/** Archive images nobody pulled for 90 days; delete them a year after archiving. */
+const archivePolicyText = JSON.stringify({
+  rules: [
+    {
+      rulePriority: 1,
+      description: 'archive images not pulled for 90 days',
+      selection: { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 },
+      action: { type: 'transition', targetStorageClass: 'archive' },
+    },
+    {
+      rulePriority: 2,
+      description: 'delete images archived for a year',
+      selection: { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 365 },
       action: { type: 'expire' },
     },
   ],
@@ -353,6 +371,43 @@ describe('EcrGateway against moto', () => {
     expect(err.code).toBe('KmsException');
     expect(err.retryable).toBe(false);
     expect(await gateway(0).gw.describe(repo)).toBeUndefined();
+  });
+
+  it('keeps an archive lifecycle policy and counts archived images apart from active ones, as ECR does', async () => {
+    const { gw } = gateway(0);
+    const repo = name('archive');
+    const live = await gw.create(repo, defaults, {});
+    await putImages(repo, 3);
+    const all = await client.send(new DescribeImagesCommand({ repositoryName: repo }));
+    const digests = (all.imageDetails ?? []).map((d) => d.imageDigest as string).sort();
+    expect(digests).toHaveLength(3);
+    const moved = await client.send(new UpdateImageStorageClassCommand({ repositoryName: repo, imageId: { imageDigest: digests[0] }, targetStorageClass: 'ARCHIVE' }));
+    expect(moved.imageStatus).toBe('ARCHIVED');
+
+    // Without a filter ECR answers with active images only; imageStatus ARCHIVED or ANY asks for more.
+    expect((await client.send(new DescribeImagesCommand({ repositoryName: repo }))).imageDetails?.map((d) => d.imageDigest).sort()).toEqual(digests.slice(1));
+    expect((await client.send(new ListImagesCommand({ repositoryName: repo }))).imageIds).toHaveLength(2);
+    const archived = (await client.send(new DescribeImagesCommand({ repositoryName: repo, filter: { imageStatus: 'ARCHIVED' } }))).imageDetails ?? [];
+    expect(archived.map((d) => [d.imageDigest, d.imageStatus])).toEqual([[digests[0], 'ARCHIVED']]);
+    expect(archived[0]?.lastArchivedAt).toBeInstanceOf(Date);
+    const any = await client.send(new DescribeImagesCommand({ repositoryName: repo, filter: { imageStatus: 'ANY' }, maxResults: 2 }));
+    expect(any.imageDetails).toHaveLength(2);
+    expect(any.nextToken).toBeDefined();
+
+    const details = await gw.details(live);
+    expect(details.imageCount).toBe(2);
+    expect(details.inventory?.archivedImageCount).toBe(1);
+
+    // The archive grammar, which moto alone refuses, is kept and read back as written.
+    await gw.update(live, { lifecyclePolicy: { text: archivePolicyText } });
+    expect(policiesEqual((await gw.details(live)).lifecyclePolicyText, archivePolicyText)).toBe(true);
+
+    // A deleted repository takes its archive with it: one created again under the name starts empty.
+    await gw.delete(repo);
+    const again = await gw.create(repo, defaults, {});
+    const fresh = await gw.details(again);
+    expect(fresh.lifecyclePolicyText).toBeUndefined();
+    expect(fresh.inventory?.archivedImageCount).toBe(0);
   });
 
   it('a drift sweep over 150 repositories costs at most 2 DescribeRepositories calls', async () => {
