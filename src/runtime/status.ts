@@ -86,7 +86,10 @@ export class ObjectWriter {
         this.remember(written);
         return written;
       } catch (err) {
-        if (isApiError(err, 404)) return undefined;
+        if (isApiError(err, 404)) {
+          this.ownWrites.delete(identity(obj));
+          return undefined;
+        }
         if (!isApiError(err, 409) || attempt >= CONFLICT_RETRIES) throw err;
         base = await this.readOrUndefined<T>(resourcePath(ref, namespace, name));
         if (base) this.remember(base);
