@@ -1,5 +1,5 @@
 import { findCondition, READY } from '../api/conditions.js';
-import { ADOPT_ANNOTATION, type AWSProvider, type ECRRepository } from '../api/types.js';
+import type { AWSProvider, ECRRepository } from '../api/types.js';
 import type { Logger } from '../observability/logger.js';
 import { providerReadiness } from '../reconcilers/awsprovider.js';
 import type { EcrRepositoryReconciler } from '../reconcilers/ecrrepository.js';
@@ -20,14 +20,6 @@ export function providerChangeMatters(old: KubeObject | undefined, obj: KubeObje
   const after = obj as AWSProvider;
   if (providerReadiness(before).ready !== providerReadiness(after).ready) return true;
   return findCondition(before.status?.conditions, READY)?.observedGeneration !== findCondition(after.status?.conditions, READY)?.observedGeneration;
-}
-
-/**
- * The runtime's default predicate, plus the adopt annotation: adopting is a user's request, acted on
- * at once rather than after the backoff of an object stalled on AlreadyExists.
- */
-export function repositoryChangeMatters(old: ECRRepository | undefined, obj: ECRRepository, type?: Parameters<typeof defaultPredicate>[2]): boolean {
-  return defaultPredicate(old, obj, type) || old?.metadata.annotations?.[ADOPT_ANNOTATION] !== obj.metadata.annotations?.[ADOPT_ANNOTATION];
 }
 
 export function repositoriesOfProvider(repositories: Pick<Informer<ECRRepository>, 'list'>, provider: KubeObject): ObjectKey[] {
@@ -54,7 +46,7 @@ export function ecrRepositoryController(opts: {
     logger: opts.logger,
     concurrency: opts.concurrency,
     resyncPeriodMs: opts.syncPeriodMs,
-    predicate: repositoryChangeMatters,
+    predicate: defaultPredicate,
     secondary: [
       {
         informer: opts.providers,
