@@ -251,7 +251,8 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     const { provider } = await this.connection();
     const desired = desiredRepository(this.obj, provider.spec.defaultTags);
     const tooManyTags = tagLimitProblem(desired);
-    if (tooManyTags) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: tooManyTags }, 'stall', { maxDelayMs: Number.POSITIVE_INFINITY });
+    // The provider's defaultTags count too: its change enqueues this object through the provider watch.
+    if (tooManyTags) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: tooManyTags }, 'edit');
     return desired;
   }
 

@@ -84,25 +84,25 @@ export interface ExternalClient<T, S> {
 
 /**
  * Stops a reconcile with a condition to show. `retry` says what happens next:
- * - `stall`: only the user can fix it; retried slowly (30 s doubling to ~16 min, per generation),
- *   at most every `maxDelayMs` when given;
+ * - `edit`: nothing but a change of the object can help (invalid spec); no retry, the change
+ *   itself enqueues the object;
+ * - `stall`: only the user can fix it, maybe outside Kubernetes (IAM, KMS); retried slowly
+ *   (30 s doubling to ~16 min, per generation), at most every `maxDelayMs` when given;
  * - `backoff`: it may clear by itself; the work queue retries with its per-key backoff;
  * - `wait`: waiting for another object whose watch wakes this one; `waitMs` is a safety net.
  */
 export class Failure extends Error {
+  /** A Warning event goes with the new state (not for a state expected for a moment). */
   readonly warn: boolean;
+  /** A Ready object stays Ready through this failure (throttling says nothing about the resource). */
+  readonly keepsReady: boolean;
+  readonly maxDelayMs: number | undefined;
+  readonly waitMs: number | undefined;
+
   constructor(
     readonly phase: Phase,
-    readonly retry: 'stall' | 'backoff' | 'wait',
-    opts: {
-      cause?: unknown;
-      /** No Warning event (a state that is expected for a moment, such as startup). */
-      quiet?: boolean;
-      /** A Ready object stays Ready through this failure (throttling says nothing about the resource). */
-      keepsReady?: boolean;
-      maxDelayMs?: number;
-      waitMs?: number;
-    } = {},
+    readonly retry: 'edit' | 'stall' | 'backoff' | 'wait',
+    opts: { cause?: unknown; quiet?: boolean; keepsReady?: boolean; maxDelayMs?: number; waitMs?: number } = {},
   ) {
     super(phase.message);
     this.cause = opts.cause;
@@ -111,9 +111,6 @@ export class Failure extends Error {
     this.maxDelayMs = opts.maxDelayMs;
     this.waitMs = opts.waitMs;
   }
-  readonly keepsReady: boolean;
-  readonly maxDelayMs: number | undefined;
-  readonly waitMs: number | undefined;
 }
 
 export interface ManagedKind<T extends ManagedObject<S>, S extends ManagedStatus> {
@@ -184,7 +181,7 @@ export class ManagedReconciler<T extends ManagedObject<S>, S extends ManagedStat
 
   private async sync(obj: T): Promise<ReconcileResult> {
     const problem = this.kind.validate?.(obj);
-    if (problem) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: problem }, 'stall', { maxDelayMs: Number.POSITIVE_INFINITY });
+    if (problem) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: problem }, 'edit');
 
     const ctx: ReconcileContext = { userDriven: this.kind.userDriven(obj) };
     const external = this.kind.connect(obj);
@@ -196,7 +193,7 @@ export class ManagedReconciler<T extends ManagedObject<S>, S extends ManagedStat
       const created = await external.create(obj, ctx);
       if (created.event) this.normal(obj, created.event);
       observation = created.observation;
-      fields = { ...fields, ...created.status, ...observation.status };
+      fields = { ...fields, ...created.status };
       if (!observation.upToDate) {
         // Record the new resource before the calls that may fail: a retry or a deletion then
         // knows it exists and is ours, and never creates it twice.
@@ -239,11 +236,13 @@ export class ManagedReconciler<T extends ManagedObject<S>, S extends ManagedStat
       this.deps.logger.warn({ err: writeErr, controller: this.kind.name, namespace: obj.metadata.namespace, name: obj.metadata.name }, 'status write failed');
     });
     switch (failure.retry) {
+      case 'edit':
+        return {};
       case 'wait':
         return { requeueAfterMs: failure.waitMs ?? DEFAULT_WAIT_MS };
       case 'stall': {
         const delay = this.stalls.next(idOf(obj.metadata), obj.metadata.generation);
-        return Number.isFinite(failure.maxDelayMs ?? delay) ? { requeueAfterMs: Math.min(delay, failure.maxDelayMs ?? delay) } : {};
+        return { requeueAfterMs: Math.min(delay, failure.maxDelayMs ?? delay) };
       }
       case 'backoff':
         throw failure.cause ?? failure;
@@ -271,7 +270,7 @@ export class ManagedReconciler<T extends ManagedObject<S>, S extends ManagedStat
     }
     await this.deps.writer.patchStatus(this.kind.ref, obj, (current: T) => {
       const previous: ManagedStatus = current.status ?? {};
-      const status: ManagedStatus & { lastSyncTime?: string } = {
+      const status: ManagedStatus = {
         ...previous,
         ...fields,
         ready: phase.kind === 'ready',
