@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER, type AWSProvider, type ECRRepository } from '../../../src/api/types.js';
 import { ProviderConfigError, type Connection } from '../../../src/providers/connections.js';
+import { providerOfRepository, repositoryReleased } from '../../../src/controllers/awsprovider.js';
 import { AWS_PROVIDER_REF, AwsProviderReconciler } from '../../../src/reconcilers/awsprovider.js';
 import { ECR_REPOSITORY_REF } from '../../../src/reconcilers/ecrrepository.js';
 import { awsError, FakeApiServer, FakeEvents, FakeWriter, repository, silentLogger, Store } from './fakes.js';
@@ -121,5 +122,17 @@ describe('AWSProvider reconciler', () => {
       expect(writer.finalizersRemoved).toBe(1);
       expect(providers.onServer('team', 'aws')).toBeUndefined();
     });
+  });
+});
+
+describe('AWSProvider controller: the repositories it waits for', () => {
+  it('is woken when a repository that names it lets go of it, and only then', () => {
+    const held = repository({}, { finalizers: [FINALIZER] });
+    const released = repository({}, { finalizers: [] });
+    expect(providerOfRepository(held)).toEqual([{ namespace: 'team', name: 'aws' }]);
+    expect(repositoryReleased(held, released, 'MODIFIED')).toBe(true);
+    expect(repositoryReleased(undefined, held, 'DELETED')).toBe(true);
+    expect(repositoryReleased(held, held, 'MODIFIED')).toBe(false);
+    expect(repositoryReleased(undefined, held, 'ADDED')).toBe(false);
   });
 });
