@@ -27,7 +27,7 @@ import {
   type Repository,
   type Tag,
 } from '@aws-sdk/client-ecr';
-import { classifyAwsError, isAwsError, type AwsError } from './errors.js';
+import { classifyAwsError, isAwsError, isExpectedAbsence, type AwsError } from './errors.js';
 import { RepositoryDirectory, type DirectorySource } from './repository-directory.js';
 
 export type ImageTagMutabilitySetting = 'MUTABLE' | 'IMMUTABLE';
@@ -86,27 +86,6 @@ export interface EcrGatewayOptions {
   clock?: () => number;
 }
 
-/**
- * AWS error codes that mean "nothing there" where absence is a normal state, per operation: no
- * lifecycle or repository policy, a repository asked for by name or deleted that is already gone.
- * Such an answer is a successful call; the metrics hook of the AWS clients uses the same table
- * (`isExpectedAbsence`), so aws_api_calls_total counts it once and as a success.
- */
-const EXPECTED_ABSENCE: Readonly<Record<string, string>> = {
-  GetLifecyclePolicy: 'LifecyclePolicyNotFoundException',
-  GetRepositoryPolicy: 'RepositoryPolicyNotFoundException',
-  DeleteLifecyclePolicy: 'LifecyclePolicyNotFoundException',
-  DeleteRepositoryPolicy: 'RepositoryPolicyNotFoundException',
-  DeleteRepository: 'RepositoryNotFoundException',
-  DescribeRepositories: 'RepositoryNotFoundException',
-};
-
-/** Whether a failed ECR call only says that what it asked about does not exist (see EXPECTED_ABSENCE). */
-export function isExpectedAbsence(operation: string, err: unknown): boolean {
-  const code = EXPECTED_ABSENCE[operation];
-  return code !== undefined && classifyAwsError(err, operation).code === code;
-}
-
 /** ECR's page size limit for DescribeRepositories and ListImages. */
 const PAGE_SIZE = 1000;
 /** ECR's limit of tags in one TagResource call (and on a repository). */
@@ -124,6 +103,8 @@ export function createRegistryView(opts: { maxAgeMs: number; clock?: () => numbe
     fallBackToLookupOn: (err) => isAwsError(err, 'AccessDenied'),
   });
 }
+
+export { isExpectedAbsence };
 
 export class EcrGateway {
   private readonly client: EcrClientLike;
