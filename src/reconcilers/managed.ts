@@ -215,6 +215,8 @@ export class ManagedReconciler<T extends ManagedObject<S>, S extends ManagedStat
     if (!obj.metadata.finalizers?.includes(this.kind.finalizer)) return {};
     const deletion = await this.kind.connect(obj).delete(obj);
     if (!deletion.done) {
+      // Told once per new message (the recorder folds repeats), so `kubectl describe` says why.
+      this.deps.events.record(obj, 'Normal', 'DeletionWaiting', deletion.message);
       this.deps.logger.info({ controller: this.kind.name, namespace: obj.metadata.namespace, name: obj.metadata.name }, deletion.message);
       return { requeueAfterMs: deletion.waitMs };
     }

@@ -112,6 +112,7 @@ describe('AWSProvider reconciler', () => {
       expect(result.requeueAfterMs).toBeGreaterThan(0);
       expect(writer.finalizersRemoved).toBe(0);
       expect(stsCalls).toBe(0);
+      expect(events.events).toEqual([{ type: 'Normal', reason: 'DeletionWaiting', message: 'deletion waits for 1 ECRRepositories that use this provider: app' }]);
     });
 
     it('lets go once no repository of its namespace needs it', async () => {
