@@ -381,6 +381,23 @@ describe('ECRRepository reconciler', () => {
       expect(ecr.repos.has('team/app')).toBe(true);
     });
 
+    it('Delete uses the last verified connection of a provider that is being deleted too (namespace deletion)', async () => {
+      const asked: Array<number | undefined> = [];
+      reconciler = new EcrRepositoryReconciler({
+        repositories, providers, writer, events, logger: silentLogger,
+        connections: { get: async (p) => (asked.push(p.metadata.generation), connectionFor(ecr)) },
+      });
+      const p = readyProvider();
+      // Setting deletionTimestamp bumps the generation; the Secret may be gone already.
+      providers.put({ ...p, metadata: { ...p.metadata, generation: 2, finalizers: [FINALIZER], deletionTimestamp: '2026-11-23T10:00:00Z' } });
+      ecr.seed('team/app', { [OWNER_TAG]: 'team/app' });
+      deleting('Delete');
+      await reconciler.reconcile(key);
+      expect(asked).toEqual([1]);
+      expect(ecr.repos.has('team/app')).toBe(false);
+      expect(writer.finalizersRemoved).toBe(1);
+    });
+
     it('Orphan of a repository that was never created does not wait for the provider', async () => {
       providers.items.clear();
       deleting('Orphan', false);
