@@ -341,6 +341,7 @@ const updates: UpdateCase[] = [
   ['spelling out the defaulted encryption', {}, set('spec.encryptionConfiguration', { encryptionType: 'AES256' }), undefined],
   ['omitting an explicit AES256', { encryptionConfiguration: { encryptionType: 'AES256' } }, set('spec.encryptionConfiguration', undefined), undefined],
   ['scanOnPush on a KMS repository', { encryptionConfiguration: kms }, set('spec.scanOnPush', true), undefined],
+  ['another provider (maybe another account or region)', {}, set('spec.providerRef', { name: 'other-account' }), 'spec.providerRef: Invalid value: spec.providerRef is immutable'],
 ];
 
 describe('immutable fields', () => {
