@@ -88,7 +88,7 @@ const ROWS: Array<Row | string> = [
   { figure: 'memory.settleSeconds', label: 'apply → all ProviderNotReady, queue settled', unit: 's' },
   { figure: 'memory.rssIdleMiB', label: 'RSS at rest with no objects', unit: 'MiB' },
   { figure: 'memory.rssAtRestMiB', label: 'RSS at rest, objects applied while running', unit: 'MiB' },
-  { figure: 'memory.growthPer1000MiB', label: 'RSS growth per 1,000 objects', unit: 'MiB' },
+  { figure: 'memory.growthPer1000MiB', label: 'RSS growth per 1,000 objects, a minute after they settled', unit: 'MiB' },
   { figure: 'memory.rssMinuteLaterMiB', label: '  the same, a minute later', unit: 'MiB' },
   { figure: 'memory.rssPeakMiB', label: 'RSS peak (VmHWM), objects applied while running', unit: 'MiB' },
   { figure: 'memory.heapUsedMiB', label: 'V8 heap used at rest (nodejs_heap_size_used_bytes)', unit: 'MiB' },
