@@ -91,10 +91,10 @@ export interface EcrGatewayOptions {
   client: EcrClientLike;
   /**
    * The registry view to share with other gateways of the same registry (account, region and
-   * endpoint), so that one listing serves every provider of an account; a private one by default.
+   * endpoint), so that one sweep's batch read serves every provider of an account; a private one by default.
    */
   registry?: RepositoryDirectory<LiveRepository>;
-  /** How long a listing of the registry serves `describe` (private view only); default 5 s. */
+  /** How long a repository read serves `describe` (private view only); default 5 s. */
   snapshotMaxAgeMs?: number;
   /** Called once per AWS request (each page counts), for metrics. */
   onCall?: CallHook;
@@ -102,7 +102,7 @@ export interface EcrGatewayOptions {
   clock?: () => number;
 }
 
-/** ECR's page size limit for DescribeRepositories and DescribeImages. */
+/** ECR's page size limit for DescribeImages. */
 const PAGE_SIZE = 1000;
 /** ECR's limit of tags in one TagResource call (and on a repository). */
 const TAGS_PER_CALL = 50;
@@ -133,8 +133,9 @@ export class EcrGateway {
   }
 
   /**
-   * The repository's settings, or undefined when it does not exist. Served from the shared registry
-   * listing unless `fresh` asks AWS for this repository now (a reconcile the user asked for).
+   * The repository's settings, or undefined when it does not exist. Served from what the sweep read
+   * ahead for this registry unless `fresh` asks AWS for this repository now (a reconcile the user
+   * asked for).
    */
   describe(name: string, opts: { fresh?: boolean } = {}): Promise<LiveRepository | undefined> {
     return opts.fresh ? this.directory.refresh(name, this.source) : this.directory.get(name, this.source);
