@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     verifyPeriodMs: config.providerVerifyPeriodMs,
     secretPollPeriodMs: config.secretPollPeriodMs,
   });
-  const repositoryReconciler = new EcrRepositoryReconciler({ repositories, providers, connections, writer, events, logger });
+  const repositoryReconciler = new EcrRepositoryReconciler({ repositories, providers, connections, writer, events, logger, clusterName: config.clusterName });
 
   const manager = new Manager({
     client: kube,

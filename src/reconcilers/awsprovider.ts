@@ -62,6 +62,7 @@ export function providerReadiness(provider: AWSProvider | undefined): ProviderRe
 }
 
 function credentialHint(provider: AWSProvider): string {
+  if (provider.spec.serviceAccountRef) return `the web identity of ServiceAccount ${provider.metadata.namespace}/${provider.spec.serviceAccountRef.name} (spec.serviceAccountRef)`;
   if (provider.spec.accessKeyIDRef) return `the access keys in Secret ${provider.metadata.namespace}/${provider.spec.accessKeyIDRef.name} (spec.accessKeyIDRef, spec.secretAccessKeyRef)`;
   return "the operator's own credentials (IRSA or its default credential chain)";
 }
@@ -163,7 +164,7 @@ class AwsProviderClient implements ExternalClient<AWSProvider, AWSProviderStatus
       return {
         exists: true,
         upToDate: true,
-        status: { accountID: identity.accountId, callerIdentity: identity.arn, lastAuthenticationTime: isoSeconds(this.clock()) },
+        status: { accountID: identity.accountId, callerIdentity: identity.arn, identitySource: connection.identity, lastAuthenticationTime: isoSeconds(this.clock()) },
         reason: 'Authenticated',
         message: `authenticated as ${identity.arn}`,
         ...(changed ? { event: { reason: 'Authenticated', message: `authenticated as ${identity.arn} in account ${identity.accountId}` } } : {}),

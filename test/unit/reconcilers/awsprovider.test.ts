@@ -74,7 +74,7 @@ describe('AWSProvider reconciler', () => {
     expect(await reconciler.reconcile(key)).toEqual({ requeueAfterMs: POLL });
     expect(writer.finalizersAdded).toBe(1);
     expect(ready()).toMatchObject({ status: 'True', reason: 'Authenticated' });
-    expect(writer.last()).toMatchObject({ ready: true, accountID: '123456789012' });
+    expect(writer.last()).toMatchObject({ ready: true, accountID: '123456789012', identitySource: 'static keys from Secret default/aws-credentials' });
     expect(events.events.map((e) => e.reason)).toEqual(['Authenticated']);
   });
 
@@ -86,6 +86,15 @@ describe('AWSProvider reconciler', () => {
     expect(ready()).toMatchObject({ status: 'False', reason: 'EndpointNotAllowed', message: 'spec.endpoint: custom endpoints are not allowed' });
     const stalled = (writer.last().conditions as Array<{ type: string; status: string }>).find((c) => c.type === 'Stalled');
     expect(stalled?.status).toBe('True');
+  });
+
+  it('names the ServiceAccount, not the operator\'s credentials, when AWS rejects a serviceAccountRef provider', async () => {
+    providers.put({ ...provider(), spec: { region: 'us-east-1', serviceAccountRef: { name: 'ecr-writer' } } });
+    identityFailure = awsError('AccessDenied', 'InvalidClientTokenId', 'GetCallerIdentity');
+    await reconciler.reconcile(key);
+    expect(ready()).toMatchObject({ status: 'False', reason: 'InvalidCredentials' });
+    expect(ready()?.message).toContain('ServiceAccount team/ecr-writer');
+    expect(ready()?.message).not.toContain("operator's own credentials");
   });
 
   it('keeps a Ready provider Ready through throttling of STS', async () => {
