@@ -1,10 +1,13 @@
 import http from 'node:http';
+import { ReplicationEmulation } from './replication-emulation.js';
 
 /**
  * A small HTTP layer in front of moto that behaves as AWS does where moto does not, and counts calls.
  *
  * - moto answers DescribeRepositories, ListImages and DescribeImages with every item in one page; this
  *   layer pages them as ECR does (100 items by default, maxResults up to 1,000, an opaque nextToken).
+ * - moto refuses a replication configuration of more than one rule; this layer checks and keeps such
+ *   a configuration itself (replication-emulation.ts) and answers DescribeRegistry with it.
  * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset.
  * - Faults can be injected: POST /__aws/faults with [{operation, accessKeyId?, status, code, message, times?}]:
  *   the matching calls (only those signed with accessKeyId, when given; `times` of them, or all when
@@ -75,7 +78,7 @@ function decodeToken(token: unknown): number | undefined {
   }
 }
 
-function forward(target: URL, req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function forward(target: URL, req: Pick<http.IncomingMessage, 'method' | 'url' | 'headers'>, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const upstream = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } },
@@ -95,6 +98,7 @@ export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsP
   const target = new URL(upstreamUrl);
   const counts = new Map<string, number>();
   let faults: Fault[] = [];
+  const replication = new ReplicationEmulation();
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -121,6 +125,10 @@ export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsP
       if (fault.times !== undefined) fault.times -= 1;
       sendFault(req, res, fault);
       return;
+    }
+
+    if (service === 'ECR' && (operation === 'PutReplicationConfiguration' || operation === 'DescribeRegistry')) {
+      return replicationCall(req, res, raw, operation);
     }
 
     const paging = service === 'ECR' ? PAGED[operation] : undefined;
@@ -169,6 +177,51 @@ export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsP
     const headers = { ...out.headers, 'content-length': String(payload.length) };
     res.writeHead(200, headers);
     res.end(payload);
+  }
+
+  /** The registry of a request: moto's registryId for its credentials, and the signed region. */
+  async function registryOf(req: http.IncomingMessage): Promise<{ accountId: string; region: string } | undefined> {
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const headers = { ...req.headers, 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.DescribeRegistry' };
+    const out = await forward(target, { method: req.method, url: req.url, headers }, Buffer.from('{}'));
+    if (out.status !== 200 || !region) return undefined;
+    const registryId = (JSON.parse(out.body.toString('utf8')) as { registryId?: unknown }).registryId;
+    return typeof registryId === 'string' ? { accountId: registryId, region } : undefined;
+  }
+
+  async function replicationCall(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, operation: string): Promise<void> {
+    const send = (status: number, body: unknown, errorType?: string) => {
+      const payload = Buffer.from(JSON.stringify(body));
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': String(payload.length), ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
+      res.end(payload);
+    };
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8') || '{}');
+    } catch {
+      body = undefined;
+    }
+    if (operation === 'PutReplicationConfiguration' && replication.needs(body)) {
+      const registry = await registryOf(req);
+      if (!registry) return send(500, { __type: 'ServerException', message: 'aws proxy: cannot tell the registry of the request' }, 'ServerException');
+      const answer = replication.put(registry, body);
+      return send(answer.status, answer.body, answer.errorType);
+    }
+    const out = await forward(target, req, raw);
+    if (out.status !== 200) {
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
+      return;
+    }
+    const registry = await registryOf(req);
+    if (operation === 'PutReplicationConfiguration') {
+      if (registry) replication.forget(registry);
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
+      return;
+    }
+    const described = JSON.parse(out.body.toString('utf8')) as Record<string, unknown>;
+    send(200, registry ? replication.describe(registry, described) : described);
   }
 
   function control(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void {
