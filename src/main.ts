@@ -11,6 +11,7 @@ import { awsApiCallDuration, awsApiCalls } from './observability/metrics.js';
 import { ProviderConnections } from './providers/connections.js';
 import { AWS_PROVIDER_REF, AwsProviderReconciler } from './reconcilers/awsprovider.js';
 import { ECR_REPOSITORY_REF, EcrRepositoryReconciler } from './reconcilers/ecrrepository.js';
+import { registryControllers } from './registry/setup.js';
 import { EventRecorder } from './runtime/events.js';
 import { Informer } from './runtime/informer.js';
 import { KubeClient } from './runtime/kube.js';
@@ -91,6 +92,10 @@ async function main(): Promise<void> {
     concurrency: config.maxConcurrentReconciles,
     syncPeriodMs: config.syncPeriodMs,
   }));
+  // Registry-level kinds: one work-queue key per registry (replication, registry policy, scanning).
+  const registry = registryControllers({ kube, namespace, providers, connections, writer, events, logger, syncPeriodMs: config.syncPeriodMs });
+  for (const informer of registry.informers) manager.addInformer(informer);
+  for (const controller of registry.controllers) manager.addController(controller);
 
   let stopping = false;
   const shutdown = (signal: string) => {
