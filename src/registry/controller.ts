@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.js';
 import { Controller, defaultPredicate } from '../runtime/controller.js';
 import type { Informer, InformerEvent } from '../runtime/informer.js';
 import { keyString, type KubeObject, type ObjectKey, type ReconcileResult } from '../runtime/types.js';
+import { BatchedEvents } from './batching.js';
 import { keyOfObject, keysOfProvider, type ProviderLookup } from './registry-key.js';
 
 /**
@@ -12,6 +13,10 @@ import { keyOfObject, keysOfProvider, type ProviderLookup } from './registry-key
  * change of any object of a registry adds the same key, and the queue deduplicates, so changes to
  * many objects at once become one reconcile and one Put. The periodic resync walks registries.
  */
+
+/** A burst of changes to one registry becomes one reconcile: see BatchedEvents. */
+const BATCH_QUIET_MS = 400;
+const BATCH_MAX_WAIT_MS = 3_000;
 
 type RegistryInformer<T extends RegistryObject> = Pick<Informer<T>, 'list' | 'onEvent'>;
 
@@ -48,6 +53,8 @@ export function registryController<T extends RegistryObject>(opts: {
   logger: Logger;
   syncPeriodMs: number;
   concurrency?: number;
+  /** How long a burst of changes may go quiet before its registry is reconciled. */
+  batchQuietMs?: number;
 }): Controller<KubeObject> {
   return new Controller<KubeObject>({
     name: opts.name,
@@ -60,7 +67,7 @@ export function registryController<T extends RegistryObject>(opts: {
     resyncPeriodMs: opts.syncPeriodMs,
     secondary: [
       {
-        informer: opts.objects,
+        informer: new BatchedEvents<T>(opts.objects, { quietMs: opts.batchQuietMs ?? BATCH_QUIET_MS, maxWaitMs: BATCH_MAX_WAIT_MS }),
         map: (obj) => [keyOfObject(obj as T, opts.providers)],
         predicate: defaultPredicate,
       },
