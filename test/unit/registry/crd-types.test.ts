@@ -91,5 +91,17 @@ describe('registry-level CRDs match src/api/registry-types.ts', () => {
       }
       expect(columns.map((col) => col.name)).toEqual(expect.arrayContaining(['Ready', 'In Force', 'Registry', 'Region', 'Age']));
     });
+
+    it(`${c.names.kind}: every field has kubectl explain text`, () => {
+      const { root } = readCrd(c.names.plural);
+      const missing: string[] = [];
+      const visit = (schema: Schema, path: string) => {
+        if (path !== 'metadata' && !schema.description?.trim()) missing.push(path || '(root)');
+        for (const [k, v] of Object.entries(schema.properties ?? {})) visit(v, path ? `${path}.${k}` : k);
+        if (schema.items) visit(schema.items, `${path}[]`);
+      };
+      visit(root, '');
+      expect(missing).toEqual([]);
+    });
   }
 });
