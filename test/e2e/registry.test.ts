@@ -239,4 +239,13 @@ describe('registry-level settings', () => {
     const columns = await kubectl.ok(['get', 'ecrscan', '-n', ns2]);
     expect(columns).toMatch(/READY\s+SCAN TYPE\s+IN FORCE\s+REGISTRY\s+REGION\s+AGE/);
   });
+
+  it('documents every kind for kubectl explain, with short names', async () => {
+    expect(await kubectl.ok(['explain', 'ecrreplicationrule.spec.destinations'])).toContain('Where images are replicated to');
+    expect(await kubectl.ok(['explain', 'ecrrps.spec.sid'])).toContain('unique in the registry');
+    expect(await kubectl.ok(['explain', 'ecrscan.spec.scanType'])).toContain('ENHANCED');
+    const rules = await kubectl.ok(['get', 'ecrrepl', '-n', ns2]);
+    expect(rules).toMatch(/READY\s+IN FORCE\s+RULES\s+REGISTRY\s+REGION\s+AGE/);
+    expect(rules).toMatch(/to-mumbai\s+true\s+true\s+10\s+123456789012\s+us-east-1/);
+  });
 });
