@@ -75,6 +75,7 @@ describe('registry-level settings', () => {
   let operator: OperatorProcess;
   let ns1: string;
   let ns2: string;
+  let saKubeconfig: string;
 
   const replicationRules = async () => (await aws.json<{ replicationConfiguration?: { rules: Rule[] } }>(['ecr', 'describe-registry'])).replicationConfiguration?.rules ?? [];
   const regionsOf = (rules: Rule[]) => rules.map((r) => r.destinations.map((d) => d.region).sort().join('+')).sort();
@@ -93,7 +94,7 @@ describe('registry-level settings', () => {
     await aws.json(['ecr', 'put-replication-configuration', '--replication-configuration', '{"rules":[]}']);
     await aws.attempt(['ecr', 'delete-registry-policy']);
     await aws.json(['ecr', 'put-registry-scanning-configuration', '--scan-type', 'BASIC', '--rules', '[]']);
-    const saKubeconfig = await serviceAccountKubeconfig(env, kubectl);
+    saKubeconfig = await serviceAccountKubeconfig(env, kubectl);
     ns1 = await freshNamespace(kubectl, 'reg-a');
     ns2 = await freshNamespace(kubectl, 'reg-b');
     await kubectl.apply(staticProviderYaml(ns1, 'aws'));
@@ -140,7 +141,10 @@ describe('registry-level settings', () => {
       return registry?.entries === 4 && registry.foreign === 1 ? true : undefined;
     }, 20_000);
 
-    // Deleting one object (deletionPolicy Delete) removes exactly its rule.
+    // A restarted operator remembers nothing but what the objects' status records: deleting one
+    // object (deletionPolicy Delete) then removes exactly its rule.
+    await operator.stop();
+    operator = await startOperator(env, { kubeconfig: saKubeconfig, args: ['--sync-period=5s'] });
     await kubectl.ok(['delete', 'ecrreplicationrule', 'to-ireland', '-n', ns1, '--wait=false']);
     await waitForGone(kubectl, 'ecrreplicationrule', ns1, 'to-ireland');
     expect(regionsOf(await replicationRules())).toEqual(['ap-south-1', 'sa-east-1', 'us-west-2']);
@@ -167,6 +171,15 @@ describe('registry-level settings', () => {
     await kubectl.ok(['delete', 'ecrreplicationrule', `fill-${regions[0]}`, '-n', ns2]);
     await forceSync('ecrreplicationrule', ns2, 'eleventh');
     await waitForReady(kubectl, 'ecrreplicationrule', ns2, 'eleventh');
+    expect(regionsOf(await replicationRules())).toContain('ca-central-1');
+    // Retain (the default): deleting the object leaves its rule, which nobody claims from then on.
+    await kubectl.ok(['delete', 'ecrreplicationrule', 'eleventh', '-n', ns2]);
+    expect(regionsOf(await replicationRules())).toContain('ca-central-1');
+    await forceSync('ecrreplicationrule', ns2, 'to-mumbai');
+    await eventually('the retained rule to count as foreign', async () => {
+      const obj = await kubectl.getJson<Resource>(['ecrreplicationrule', 'to-mumbai', '-n', ns2]);
+      return (obj.status?.registry as { foreign?: number } | undefined)?.foreign === 2 ? true : undefined;
+    }, 20_000);
     expect(regionsOf(await replicationRules())).toContain('ca-central-1');
   });
 
