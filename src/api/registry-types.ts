@@ -57,6 +57,8 @@ export interface RegistryPartStatus {
   registryId?: string;
   region?: string;
   registry?: RegistryDocumentSummary;
+  /** The metadata.generation whose part AWS refused; it is not sent again until the spec changes. */
+  rejectedGeneration?: number;
   message?: string;
   observedGeneration?: number;
   conditions?: Condition[];

@@ -24,6 +24,12 @@ export interface Member<Spec, Applied> {
   spec: Spec;
   /** What the object last put in force (from its status), if anything. */
   applied?: Applied | undefined;
+  /**
+   * Set when the spec must not be applied now (AWS refused it, or another object's change is tried
+   * alone first): the object is treated as an invalid spec with this message, and what it applied
+   * before stays in place.
+   */
+  hold?: string | undefined;
 }
 
 export type StallReason = 'AlreadyOwned' | 'Conflict';

@@ -83,7 +83,7 @@ export function mergeRegistryPolicy(input: PolicyMergeInput): MergeResult<Desire
   const kept = new Set<string>();
   for (const m of members) {
     if (m.deleting) continue;
-    const parsed = statementOf(m.spec);
+    const parsed = m.hold !== undefined ? { problem: m.hold } : statementOf(m.spec);
     if ('problem' in parsed) {
       verdicts.set(m.key, { kind: 'InvalidSpec', message: parsed.problem, applied: m.applied });
       const sid = m.applied ? sidOf(JSON.parse(m.applied)) : undefined;

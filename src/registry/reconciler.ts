@@ -88,7 +88,7 @@ export class RegistryReconciler<T extends RegistryObject, Live, Desired, Applied
   }
 
   private async reconcileRegistry(registry: Registry): Promise<ReconcileResult> {
-    const { kind, logger } = this.deps;
+    const { kind } = this.deps;
     const registryName = `${registry.accountId}/${registry.region}`;
     let objects = this.deps.objects
       .list()
@@ -111,6 +111,17 @@ export class RegistryReconciler<T extends RegistryObject, Live, Desired, Applied
       return this.failAll(objects, err, registry, `reading the registry ${registryName}`);
     }
 
+    return this.apply(registry, gateway, objects, live, new Map());
+  }
+
+  /**
+   * Merges and writes. `trial` holds back the changes of some objects for this pass (their status is
+   * left alone): when AWS refuses a document that carries several objects' changes, the oldest
+   * change is tried alone, so that one bad part cannot keep everyone else's out of the registry.
+   */
+  private async apply(registry: Registry, gateway: RegistryGateway, objects: T[], live: Live, trial: Map<string, string>): Promise<ReconcileResult> {
+    const { kind, logger } = this.deps;
+    const registryName = `${registry.accountId}/${registry.region}`;
     const members: Array<Member<T['spec'], Applied>> = objects.map((o) => ({
       key: keyString(keyOf(o)),
       created: o.metadata.creationTimestamp ?? '',
@@ -118,6 +129,7 @@ export class RegistryReconciler<T extends RegistryObject, Live, Desired, Applied
       deletionPolicy: this.deletionPolicyOf(o),
       spec: o.spec,
       applied: kind.applied(o),
+      hold: trial.get(keyString(keyOf(o))) ?? (this.rejected(o) ? o.status?.message ?? 'AWS refused this spec' : undefined),
     }));
     let result;
     try {
@@ -139,12 +151,29 @@ export class RegistryReconciler<T extends RegistryObject, Live, Desired, Applied
       } catch (err) {
         // Only the objects whose part this write would have changed are told; the others' parts
         // are as they were.
-        const affected = objects.filter((o) => this.partChanges(o, result.verdicts.get(keyString(keyOf(o)))));
-        return this.failAll(affected.length > 0 ? affected : objects, err, registry, `${operation} for the registry ${registryName}`);
+        const affected = objects.filter((o) => !o.metadata.deletionTimestamp && this.partChanges(o, result.verdicts.get(keyString(keyOf(o)))));
+        const doing = `${operation} for the registry ${registryName}`;
+        if (isAwsError(err) && err.kind === 'InvalidParameter' && !err.retryable && affected.length > 0) {
+          const [first, ...rest] = [...affected].sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '')
+            || keyString(keyOf(a)).localeCompare(keyString(keyOf(b))));
+          if (rest.length === 0) {
+            // This object's part is what AWS refused: it waits for a new spec; the rest goes on.
+            await this.writeStatus(first!, phaseOfAwsError(err, doing), {
+              inForce: false, applied: kind.applied(first!), registry: first!.status?.registry,
+              registryId: registry.accountId, region: registry.region, rejectedGeneration: first!.metadata.generation,
+            });
+            return { requeue: true };
+          }
+          const alone = new Map(trial);
+          for (const o of rest) alone.set(keyString(keyOf(o)), `waiting while the change of ${keyString(keyOf(first!))} is tried alone`);
+          if (trial.size === 0) return this.apply(registry, gateway, objects, live, alone);
+        }
+        return this.failAll(affected.length > 0 ? affected : objects, err, registry, doing);
       }
     }
 
     for (const obj of objects) {
+      if (trial.has(keyString(keyOf(obj)))) continue;
       const verdict = result.verdicts.get(keyString(keyOf(obj)));
       if (!verdict) continue;
       if (verdict.kind === 'Released') {
@@ -152,6 +181,7 @@ export class RegistryReconciler<T extends RegistryObject, Live, Desired, Applied
         this.deps.events.record(obj, 'Normal', 'Deleted', verdict.message);
         continue;
       }
+      if (this.rejected(obj)) continue; // its status says what AWS said
       const before = kind.applied(obj);
       const written = await this.writeStatus(obj, phaseOf(verdict), {
         inForce: verdict.kind === 'InForce',
@@ -164,7 +194,13 @@ export class RegistryReconciler<T extends RegistryObject, Live, Desired, Applied
         this.deps.events.record(obj, 'Normal', 'Applied', `${verdict.message} of ${registryName}`);
       }
     }
-    return {};
+    // After a trial, the changes held back go in on the next pass.
+    return trial.size > 0 ? { requeue: true } : {};
+  }
+
+  /** AWS refused this object's current spec: it is not sent again until the spec changes. */
+  private rejected(obj: T): boolean {
+    return !obj.metadata.deletionTimestamp && obj.status?.rejectedGeneration !== undefined && obj.status.rejectedGeneration === obj.metadata.generation;
   }
 
   /** True when the object's part in the document would change: a new or changed part, or a removal. */
@@ -195,7 +231,14 @@ export class RegistryReconciler<T extends RegistryObject, Live, Desired, Applied
   private async writeStatus(
     obj: T,
     phase: Phase,
-    fields: { inForce: boolean; applied: Applied | undefined; registry: RegistryPartStatus['registry']; registryId?: string; region?: string },
+    fields: {
+      inForce: boolean;
+      applied: Applied | undefined;
+      registry: RegistryPartStatus['registry'];
+      registryId?: string;
+      region?: string;
+      rejectedGeneration?: number | undefined;
+    },
   ): Promise<boolean> {
     const generation = obj.metadata.generation;
     const previous = findCondition(obj.status?.conditions, READY);
@@ -208,6 +251,7 @@ export class RegistryReconciler<T extends RegistryObject, Live, Desired, Applied
       observedGeneration: generation,
       conditions: conditionsFor(obj.status?.conditions, phase, generation, this.now()),
       ...this.deps.kind.appliedStatus(fields.applied),
+      rejectedGeneration: fields.rejectedGeneration,
     };
     if (fields.registryId) status.registryId = fields.registryId;
     if (fields.region) status.region = fields.region;

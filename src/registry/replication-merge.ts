@@ -83,7 +83,7 @@ export function mergeReplication(input: ReplicationMergeInput): MergeResult<Appl
   const kept = new Set<string>(); // applied rules that stay although no winner claims them
   for (const m of members) {
     if (m.deleting) continue;
-    const problem = validateReplicationSpec(m.spec, registry);
+    const problem = m.hold ?? validateReplicationSpec(m.spec, registry);
     if (problem) {
       verdicts.set(m.key, { kind: 'InvalidSpec', message: problem, applied: m.applied });
       if (m.applied) kept.add(ruleKey(m.applied));

@@ -77,7 +77,7 @@ export function mergeScanning(input: ScanningMergeInput): MergeResult<ScanningCo
       verdicts.set(m.key, { kind: 'Stalled', reason: 'AlreadyOwned', message: `the registry's scanning configuration is already declared by the older ECRRegistryScanningConfiguration ${owner!.key}` });
       continue;
     }
-    const problem = validateScanningSpec(m.spec);
+    const problem = m.hold ?? validateScanningSpec(m.spec);
     if (problem) {
       verdicts.set(m.key, { kind: 'InvalidSpec', message: problem, applied: m.applied });
       continue;

@@ -23,7 +23,7 @@ interface Schema {
 }
 
 const condition: DeepRequired<Condition> = { type: 'Ready', status: 'True', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z', reason: 'Available', message: '' };
-const common = { ready: true, inForce: true, registryId: '123456789012', region: 'us-east-1', registry: { entries: 1, foreign: 0, scanType: 'BASIC' }, message: '', observedGeneration: 1, conditions: [condition] };
+const common = { ready: true, inForce: true, registryId: '123456789012', region: 'us-east-1', registry: { entries: 1, foreign: 0, scanType: 'BASIC' }, rejectedGeneration: 1, message: '', observedGeneration: 1, conditions: [condition] };
 
 const replicationSpec: DeepRequired<ECRReplicationRuleSpec> = {
   providerRef: { name: 'aws' },

@@ -53,6 +53,9 @@ class FakeEcr {
         if (!this.policy) throw Object.assign(new Error('no policy'), { name: 'RegistryPolicyNotFoundException' });
         return { registryId: ACCOUNT, policyText: this.policy };
       case 'PutRegistryPolicy':
+        if ((command.input.policyText as string).includes('ecr:DeleteRepository')) {
+          throw Object.assign(new Error("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided'"), { name: 'InvalidParameterException' });
+        }
         this.policy = command.input.policyText as string;
         return {};
       case 'DeleteRegistryPolicy':
@@ -153,11 +156,12 @@ describe('RegistryReconciler', () => {
   it('AWS refusing the Put stalls the objects whose part changed; throttling is retried', async () => {
     const w = world([statement('a', 's', 'S', '1')]);
     w.ecr.fail = { operation: 'PutRegistryPolicy', error: Object.assign(new Error('Invalid registry policy provided'), { name: 'InvalidParameterException' }) };
-    await expect(w.reconciler.reconcile(w.key)).resolves.toEqual({});
+    await expect(w.reconciler.reconcile(w.key)).resolves.toEqual({ requeue: true });
     const obj = w.store.get('a/s')!;
     expect(findCondition(obj.status?.conditions, STALLED)).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
     expect(obj.status?.message).toContain('Invalid registry policy provided');
     expect(obj.status?.inForce).toBe(false);
+    w.store.get('a/s')!.metadata.generation = 2; // a new spec is tried again
     w.ecr.fail = { operation: 'PutRegistryPolicy', error: Object.assign(new Error('slow down'), { name: 'ThrottlingException' }) };
     await expect(w.reconciler.reconcile(w.key)).rejects.toThrow('slow down');
   });
@@ -173,5 +177,28 @@ describe('RegistryReconciler', () => {
     expect(w.ecr.calls).toEqual([]);
     expect(findCondition(w.store.get('a/w')!.status?.conditions, READY)).toMatchObject({ reason: 'ProviderNotReady' });
     expect(w.store.has('a/l')).toBe(false);
+  });
+
+  it('one statement that AWS refuses does not keep the others out: it is tried alone, rejected, and not sent again', async () => {
+    const bad = statement('b', 'bad', 'Bad', '2', { statement: JSON.stringify({ Effect: 'Allow', Principal: '*', Action: 'ecr:DeleteRepository', Resource: '*' }) }, '2026-01-01T00:00:00Z');
+    const w = world([bad, statement('a', 'good1', 'Good1', '1', {}, '2026-01-02T00:00:00Z'), statement('a', 'good2', 'Good2', '1', {}, '2026-01-03T00:00:00Z')]);
+    for (let pass = 0; pass < 4; pass++) await w.reconciler.reconcile(w.key);
+    expect(w.sids()).toEqual(['Good1', 'Good2']);
+    const rejected = w.store.get('b/bad')!;
+    expect(rejected.status).toMatchObject({ inForce: false, rejectedGeneration: 1 });
+    expect(findCondition(rejected.status?.conditions, STALLED)).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(rejected.status?.message).toContain('Invalid registry policy provided');
+    expect(w.store.get('a/good1')!.status?.inForce).toBe(true);
+    // Settled: the refused spec is not sent again.
+    w.ecr.calls = [];
+    await w.reconciler.reconcile(w.key);
+    expect(w.ecr.calls).toEqual(['GetRegistryPolicy']);
+    // A new spec is tried again.
+    rejected.metadata.generation = 2;
+    rejected.spec.statement = JSON.stringify({ Effect: 'Allow', Principal: '*', Action: 'ecr:ReplicateImage', Resource: '*' });
+    await w.reconciler.reconcile(w.key);
+    expect(w.sids()).toEqual(['Good1', 'Good2', 'Bad']);
+    expect(w.store.get('b/bad')!.status).toMatchObject({ inForce: true });
+    expect(w.store.get('b/bad')!.status?.rejectedGeneration).toBeUndefined();
   });
 });
