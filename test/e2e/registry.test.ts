@@ -211,6 +211,34 @@ describe('registry-level settings', () => {
     console.log(`registry policy statement restored ${Date.now() - started} ms after force-sync`);
   });
 
+  it('a statement that AWS refuses is Stalled with AWS\'s words; one applied with it still goes in', async () => {
+    const refused = `apiVersion: ${API}
+kind: ECRRegistryPolicyStatement
+metadata:
+  name: refused
+  namespace: ${ns1}
+spec:
+  providerRef:
+    name: aws
+  sid: Refused
+  statement: '${JSON.stringify({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'ecr:DeleteRepository', Resource: '*' })}'
+`;
+    await kubectl.apply([refused, statementYaml(ns2, 'accepted', 'Accepted', '777777777777')].join('---\n'));
+    const obj = await waitForReady(kubectl, 'ecrregistrypolicystatement', ns1, 'refused', { status: 'False', reason: 'InvalidSpec' });
+    expect(obj.status?.message).toContain('Invalid registry policy provided');
+    expect(obj.status?.rejectedGeneration).toBe(obj.metadata.generation);
+    await waitForReady(kubectl, 'ecrregistrypolicystatement', ns2, 'accepted');
+    const sids = (await registryPolicy())?.Statement.map((s) => s.Sid);
+    expect(sids).toContain('Accepted');
+    expect(sids).not.toContain('Refused');
+    // Not sent again until the spec changes.
+    const puts = await calls('PutRegistryPolicy');
+    await forceSync('ecrregistrypolicystatement', ns1, 'refused');
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await calls('PutRegistryPolicy')).toBe(puts);
+    await kubectl.ok(['delete', 'ecrregistrypolicystatement', 'refused', '-n', ns1]);
+  });
+
   it('twenty objects of one registry changed at once cost a handful of Puts', async () => {
     const names = Array.from({ length: 20 }, (_, i) => `bulk-${i}`);
     const apply = (account: string) => kubectl.apply(names.map((n, i) => statementYaml(i % 2 ? ns1 : ns2, n, `Bulk${i}`, account)).join('---\n'));
