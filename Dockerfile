@@ -4,8 +4,8 @@
 # hack/docker-build-steps.sh reads this file and runs its steps without Docker (CI has no engine),
 # so it understands only the instructions used here; teach it any new one.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+ARG NODE_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 # Compile with the dev dependencies (typescript and the type packages).
 FROM ${NODE_IMAGE} AS build

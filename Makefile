@@ -7,7 +7,23 @@ NAMESPACE ?= infra-operator-system
 KIND_CLUSTER ?= infra-operator
 TSX := node_modules/.bin/tsx
 
-node_modules: package.json package-lock.json
+# Node.js 24, moto, awscli and kubectl: the machine's own when it has them (Node.js 24 or newer),
+# else installed into the cache by hack/ensure-tools.sh, whose directory of links comes first on PATH.
+ENSURE_TOOLS := bash hack/ensure-tools.sh
+export PATH := $(shell bash hack/ensure-tools.sh --bin-dir):$(PATH)
+
+.PHONY: tools tools-node tools-env
+tools: ## install what the targets need and the machine lacks: Node.js 24, moto, awscli, kube binaries, helm
+	@$(ENSURE_TOOLS)
+
+tools-node:
+	@$(ENSURE_TOOLS) node
+
+tools-env: # what the local environment runs: Node.js, moto and awscli, kube-apiserver, kube-controller-manager, etcd
+	@$(ENSURE_TOOLS) node aws kube
+
+node_modules: package.json package-lock.json | tools-node
+	@echo "npm ci with Node.js $$(node --version), npm $$(npm --version)"
 	npm ci
 	@touch node_modules
 
@@ -16,38 +32,39 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: node_modules ## compile TypeScript to dist/
+build: tools-node node_modules ## compile TypeScript to dist/
 	npm run build
 
 .PHONY: lint
-lint: node_modules ## type-check, lint, and check the chart's CRDs against config/crd/bases
+lint: tools-node node_modules ## type-check, lint, and check the chart's CRDs against config/crd/bases
 	npm run typecheck
 	npm run lint
 	$(MAKE) manifests-check
 
 .PHONY: test
-test: node_modules ## run every test tier (lint, unit, integration against moto, e2e against a real control plane)
+test: tools node_modules ## run every test tier (lint, unit, integration against moto, e2e against a real control plane)
 	$(MAKE) lint
 	npm test
 
 .PHONY: test-unit
-test-unit: node_modules ## unit tests
+test-unit: tools-node node_modules ## unit tests
 	npm run test:unit
 
 .PHONY: test-integration
-test-integration: node_modules ## AWS gateway and credentials against a real moto server
+test-integration: tools-node node_modules ## AWS gateway and credentials against a real moto server
+	@$(ENSURE_TOOLS) aws
 	npm run test:integration
 
 .PHONY: test-e2e
-test-e2e: node_modules ## the operator against a real kube-apiserver + etcd and moto, driven with kubectl
+test-e2e: tools node_modules ## the operator against a real kube-apiserver + etcd and moto, driven with kubectl
 	npm run test:e2e
 
 .PHONY: env-up
-env-up: node_modules ## start etcd, kube-apiserver and moto in the background; writes .local/env.sh
+env-up: tools-env node_modules ## start etcd, kube-apiserver, kube-controller-manager and moto in the background; writes .local/env.sh
 	$(TSX) test/e2e/env/cli.ts up
 
 .PHONY: env-down
-env-down: node_modules ## stop the local environment
+env-down: tools-node node_modules ## stop the local environment
 	$(TSX) test/e2e/env/cli.ts down
 
 .PHONY: install
@@ -55,15 +72,15 @@ install: ## install the CRDs into the cluster of the current KUBECONFIG
 	kubectl apply -f config/crd/bases
 
 .PHONY: run
-run: node_modules ## run the operator from source against the current KUBECONFIG
+run: tools-node node_modules ## run the operator from source against the current KUBECONFIG
 	$(TSX) src/main.ts --metrics-bind-address=$${METRICS_BIND_ADDRESS:-:8080} --health-probe-bind-address=$${HEALTH_PROBE_BIND_ADDRESS:-:8081}
 
 .PHONY: bench
-bench: build ## the benchmark: prints figures against their targets (BENCH_ARGS="--n 1000 --concurrency 10 --memory-n 10000")
+bench: tools-env build ## the benchmark: prints figures against their targets (BENCH_ARGS="--n 1000 --concurrency 10 --memory-n 10000")
 	$(TSX) bench/run.ts $(BENCH_ARGS)
 
 .PHONY: dev
-dev: node_modules ## everything locally: control plane, moto, CRDs, the operator and the samples; Ctrl-C stops it all
+dev: tools-env node_modules ## everything locally: control plane, moto, CRDs, the operator and the samples; Ctrl-C stops it all
 	$(TSX) test/e2e/env/dev.ts
 
 # ---------------------------------------------------------------------------------------------
@@ -104,7 +121,7 @@ helm-lint: manifests-check ## lint the chart (strict)
 docker-build: ## build the operator image IMG (default infra-operator:dev; needs a Docker engine)
 	docker build -t $(IMG) .
 
-docker-build-check: ## run the Dockerfile's build steps without Docker and the image's --help
+docker-build-check: tools-node ## run the Dockerfile's build steps without Docker and the image's --help
 	bash hack/docker-build-steps.sh
 
 .PHONY: kind-create kind-load deploy undeploy

@@ -22,7 +22,17 @@ ignore="$repo/.dockerignore"
 log() { echo "docker-build-steps: $*" >&2; }
 die() { log "$*"; exit 1; }
 
+# The Node.js major of the build image stands in for it: this machine's when it matches, else the
+# one hack/ensure-tools.sh installs into the cache.
+image_major="$(sed -n 's/^ARG NODE_IMAGE=node:\([0-9][0-9]*\).*/\1/p' "$dockerfile")"
+[ -n "$image_major" ] || die "could not read the Node.js major of ARG NODE_IMAGE in the Dockerfile"
+PATH="$(bash "$repo/hack/ensure-tools.sh" --bin-dir):$PATH"
+export PATH
+NODE_MAJOR="$image_major" NODE_EXACT=1 bash "$repo/hack/ensure-tools.sh" node
 { command -v node && command -v npm; } >/dev/null || die "node and npm are required"
+node_major="$(node --version | sed 's/^v\([0-9]*\).*/\1/')"
+[ "$node_major" = "$image_major" ] || die "the image builds with Node.js $image_major but node here is $(node --version)"
+log "Node.js $(node --version), npm $(npm --version) for the image's node:$image_major"
 
 if [ -n "${DOCKER_BUILD_DIR:-}" ]; then
   work="$DOCKER_BUILD_DIR"

@@ -18,9 +18,17 @@ export interface Config {
   awsRequestsPerSecond: number;
   awsBurst: number;
   shutdownTimeoutMs: number;
+  /** Whether AWSProvider.spec.endpoint may be used at all. */
+  allowCustomEndpoints: boolean;
+  /** Namespaces whose providers may act as the operator's own identity; '*' is every namespace. */
+  ambientIdentityNamespaces: '*' | string[];
+  /** Prefix of the ownership tag's value, so that two clusters never take over each other's repositories. */
+  clusterName: string | undefined;
+  /** How long before they expire temporary AWS credentials are renewed. */
+  credentialRefreshMarginMs: number;
 }
 
-type Kind = 'string' | 'bool' | 'int' | 'duration' | 'number';
+type Kind = 'string' | 'bool' | 'int' | 'duration' | 'number' | 'namespaces' | 'clusterName';
 
 interface FlagSpec {
   flag: string;
@@ -48,7 +56,15 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'aws-requests-per-second', env: 'AWS_REQUESTS_PER_SECOND', key: 'awsRequestsPerSecond', kind: 'number', default: '20', help: 'client-side AWS request rate per account' },
   { flag: 'aws-burst', env: 'AWS_BURST', key: 'awsBurst', kind: 'int', default: '40', help: 'client-side AWS request burst per account' },
   { flag: 'shutdown-timeout', env: 'SHUTDOWN_TIMEOUT', key: 'shutdownTimeoutMs', kind: 'duration', default: '30s', help: 'how long SIGTERM waits for in-flight reconciles' },
+  { flag: 'allow-custom-endpoints', env: 'ALLOW_CUSTOM_ENDPOINTS', key: 'allowCustomEndpoints', kind: 'bool', default: 'false', help: "allow AWSProvider.spec.endpoint (for LocalStack, moto); never with the operator's own identity" },
+  { flag: 'ambient-identity-namespaces', env: 'AMBIENT_IDENTITY_NAMESPACES', key: 'ambientIdentityNamespaces', kind: 'namespaces', default: '*', help: "comma-separated namespaces whose AWSProviders may use the operator's own identity, or * for all" },
+  { flag: 'cluster-name', env: 'CLUSTER_NAME', key: 'clusterName', kind: 'clusterName', default: '', help: 'name of this cluster in the ownership tag (<cluster>/<namespace>/<name>), for several clusters in one AWS account' },
+  { flag: 'credential-refresh-margin', env: 'CREDENTIAL_REFRESH_MARGIN', key: 'credentialRefreshMarginMs', kind: 'duration', default: '5m', help: 'how long before they expire temporary AWS credentials are renewed' },
 ];
+
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Characters an ECR tag value accepts, which the cluster name becomes part of. */
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:=+@-]{0,99}$/;
 
 export class ConfigError extends Error {}
 
@@ -84,7 +100,26 @@ function convert(spec: FlagSpec, raw: string, source: string): Config[keyof Conf
       if (ms === undefined || ms <= 0) throw fail('a duration such as 30s, 10m or 1h30m');
       return ms;
     }
+    case 'namespaces':
+      return parseNamespaces(raw, fail);
+    case 'clusterName': {
+      const trimmed = raw.trim();
+      if (trimmed === '') return undefined;
+      if (!CLUSTER_NAME.test(trimmed)) throw fail('a cluster name: 1 to 100 letters, digits and _.:=+@- (it becomes part of an AWS tag value)');
+      return trimmed;
+    }
   }
+}
+
+function parseNamespaces(raw: string, fail: (what: string) => ConfigError): '*' | string[] {
+  const items = raw.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (items.includes('*')) {
+    if (items.length > 1) throw fail('either * or a list of namespaces, not both');
+    return '*';
+  }
+  const bad = items.find((n) => !NAMESPACE_NAME.test(n));
+  if (bad !== undefined) throw fail(`a comma-separated list of namespace names (${JSON.stringify(bad)} is not one) or *`);
+  return [...new Set(items)];
 }
 
 export type ParseOutcome = { help: true } | { help: false; config: Config };
@@ -128,7 +163,9 @@ Usage: infra-operator [flags]
 
 Kubernetes access comes from KUBECONFIG, ~/.kube/config or the in-cluster service account;
 AWS base credentials from the SDK's default chain (IRSA included); AWS_ENDPOINT_URL points
-ECR and STS at an AWS-compatible endpoint when a provider sets none.
+ECR and STS at an AWS-compatible endpoint when a provider sets none. In a cluster shared by
+several teams, run with --ambient-identity-namespaces naming the platform's namespaces and
+without --allow-custom-endpoints (see docs/security.md).
 
 Flags (each also read from the environment variable shown):
 ${lines.join('\n')}

@@ -58,9 +58,15 @@ async function main(): Promise<void> {
       awsApiCalls.inc({ service, operation, outcome });
       awsApiCallDuration.observe({ service, operation }, seconds);
     },
+    credentialDeps: { refreshBeforeMs: config.credentialRefreshMarginMs },
   });
   // A drift sweep is spread over a tenth of the sync period: one registry listing should serve it.
-  const connections = new ProviderConnections({ kube, factory, registrySnapshotMaxAgeMs: Math.max(5_000, config.syncPeriodMs * 0.15) });
+  const connections = new ProviderConnections({
+    kube,
+    factory,
+    registrySnapshotMaxAgeMs: Math.max(5_000, config.syncPeriodMs * 0.15),
+    tenancy: { allowCustomEndpoints: config.allowCustomEndpoints, ambientIdentityNamespaces: config.ambientIdentityNamespaces },
+  });
   const writer = new ObjectWriter(kube);
   const events = new EventRecorder({ client: kube, component: 'infra-operator', logger });
 
@@ -83,6 +89,7 @@ async function main(): Promise<void> {
     metricsAddr: config.metricsBindAddress,
     probeAddr: config.healthProbeBindAddress,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    events,
   });
   manager.addInformer(providers);
   manager.addInformer(repositories);

@@ -43,7 +43,10 @@ export const LIFECYCLE_POLICY_SCHEMA: SchemaObject = {
               tagStatus: { type: 'string', enum: ['tagged', 'untagged', 'any'] },
               tagPrefixList: nonEmptyStringList,
               tagPatternList: nonEmptyStringList,
-              countType: { type: 'string', enum: ['imageCountMoreThan', 'sinceImagePushed'] },
+              // The storage class the rule selects from: standard (active images, the default) or
+              // archive (images a transition rule moved to ECR's archive).
+              storageClass: { type: 'string', enum: ['standard', 'archive'] },
+              countType: { type: 'string', enum: ['imageCountMoreThan', 'sinceImagePushed', 'sinceImagePulled', 'sinceImageTransitioned'] },
               // ECR accepts only "days", whatever older documentation says about months and years.
               countUnit: { type: 'string', enum: ['days'] },
               countNumber: { type: 'integer', minimum: 1 },
@@ -54,7 +57,9 @@ export const LIFECYCLE_POLICY_SCHEMA: SchemaObject = {
             required: ['type'],
             additionalProperties: false,
             properties: {
-              type: { type: 'string', enum: ['expire'] },
+              type: { type: 'string', enum: ['expire', 'transition'] },
+              // With transition only; archive is the one storage class ECR transitions to.
+              targetStorageClass: { type: 'string', enum: ['archive'] },
             },
           },
         },

@@ -56,6 +56,8 @@ export interface AWSProviderSpec {
   secretAccessKeyRef?: SecretKeyRef;
   sessionTokenRef?: SecretKeyRef;
   endpoint?: string;
+  /** A ServiceAccount of the provider's namespace whose token is exchanged for roleARN (required with it). */
+  serviceAccountRef?: { name: string };
   defaultTags?: Record<string, string>;
 }
 
@@ -63,6 +65,8 @@ export interface AWSProviderStatus {
   ready?: boolean;
   accountID?: string;
   callerIdentity?: string;
+  /** Which credentials the operator used: `static keys from Secret ns/name`, `ServiceAccount ns/name`, `operator identity` (`, assuming <roleARN>`). */
+  identitySource?: string;
   lastAuthenticationTime?: string;
   message?: string;
   observedGeneration?: number;
@@ -78,8 +82,24 @@ export type AWSProvider = {
   status?: AWSProviderStatus;
 };
 
-export type ImageTagMutability = 'MUTABLE' | 'IMMUTABLE';
-export type EncryptionType = 'AES256' | 'KMS';
+export type ImageTagMutability = 'MUTABLE' | 'IMMUTABLE' | 'MUTABLE_WITH_EXCLUSION' | 'IMMUTABLE_WITH_EXCLUSION';
+export type EncryptionType = 'AES256' | 'KMS' | 'KMS_DSSE';
+
+/** A tag pattern exempt from the repository's tag mutability (ECR's ImageTagMutabilityExclusionFilter). */
+export interface ImageTagMutabilityExclusionFilter {
+  /** Tag pattern: letters, digits, '.', '_', '-' and '*' wildcards, 1 to 128 characters. */
+  filter: string;
+  filterType: 'WILDCARD';
+}
+
+/** What the lifecycle policy would do next, from the operator's local evaluator of ECR's rules. */
+export interface LifecyclePreview {
+  imagesToExpire: number;
+  imagesToArchive: number;
+  evaluatedAt: string;
+  /** Up to 10 tags (or digests of untagged images) that the policy would act on next. */
+  sample: string[];
+}
 export type DeletionPolicy = 'Delete' | 'Retain' | 'Orphan';
 
 export interface EncryptionConfiguration {
@@ -91,9 +111,10 @@ export interface ECRRepositorySpec {
   providerRef: { name: string };
   repositoryName: string;
   imageTagMutability?: ImageTagMutability;
+  imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
   scanOnPush?: boolean;
   encryptionConfiguration?: EncryptionConfiguration;
-  lifecyclePolicy?: { policyText?: string };
+  lifecyclePolicy?: { policyText?: string; maxImagesToExpire?: number };
   repositoryPolicyText?: string;
   tags?: Record<string, string>;
   deletionPolicy?: DeletionPolicy;
@@ -106,7 +127,13 @@ export interface ECRRepositoryStatus {
   registryId?: string;
   creationDate?: string;
   imageCount?: number;
+  archivedImageCount?: number;
+  imageSizeBytes?: number;
+  lastImagePushedAt?: string;
+  lastImagePulledAt?: string;
+  lifecyclePreview?: LifecyclePreview;
   imageTagMutability?: ImageTagMutability;
+  imageTagMutabilityExclusionFilters?: ImageTagMutabilityExclusionFilter[];
   encryptionType?: EncryptionType;
   imageScanningConfiguration?: { scanOnPush: boolean };
   lastSyncTime?: string;

@@ -21,6 +21,9 @@ export const REPOSITORY_POLICY_FIELD = 'spec.repositoryPolicyText';
 
 /** ECR's limit on `*` wildcards in one tagPatternList entry. */
 const MAX_TAG_PATTERN_WILDCARDS = 4;
+/** ECR's minimum storage duration of an archived image: no lifecycle rule may delete it sooner. */
+export const MIN_ARCHIVE_DAYS = 90;
+const SINCE_COUNT_TYPES = ['sinceImagePushed', 'sinceImagePulled', 'sinceImageTransitioned'];
 
 // verbose: errors carry their schema, so that an unknown property can be answered with the known ones.
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
@@ -88,7 +91,7 @@ function describeError(error: ErrorObject, document: string, data: Json): string
       const values = (params.allowedValues as unknown[]).map(show);
       const allowed = values.length === 1 ? `${values[0]}` : `one of ${values.join(', ')}`;
       if (path.endsWith('.countUnit')) {
-        return `${subject} must be "days" (got ${show(value)}): ECR accepts only days as the unit of sinceImagePushed`;
+        return `${subject} must be "days" (got ${show(value)}): ECR accepts only days as the unit of the since* count types`;
       }
       return `${subject} must be ${allowed} (got ${show(value)})`;
     }
@@ -254,6 +257,10 @@ function parse(text: string, document: string): { data: Json } | { error: string
   }
 }
 
+function storageClassOf(selection: JsonObject): string {
+  return selection.storageClass === 'archive' ? 'archive' : 'standard';
+}
+
 /** ECR's rules that relate several fields of a lifecycle policy. */
 function lifecycleRuleMessages(policy: Json): string[] {
   if (!isObject(policy) || !Array.isArray(policy.rules)) return [];
@@ -293,23 +300,75 @@ function lifecycleRuleMessages(policy: Json): string[] {
     }
 
     const countType = selection.countType;
-    if (countType === 'sinceImagePushed' && !('countUnit' in selection)) {
-      messages.push(`${at}.selection.countUnit is required with countType sinceImagePushed`);
+    if (typeof countType === 'string' && SINCE_COUNT_TYPES.includes(countType) && !('countUnit' in selection)) {
+      messages.push(`${at}.selection.countUnit is required with countType ${countType}`);
     }
     if (countType === 'imageCountMoreThan' && 'countUnit' in selection) {
-      messages.push(`${at}.selection.countUnit is only allowed with countType sinceImagePushed`);
+      messages.push(`${at}.selection.countUnit is only allowed with countType sinceImagePushed, sinceImagePulled or sinceImageTransitioned`);
     }
+    messages.push(...archiveRuleMessages(at, selection, rule.action));
 
     if (tagStatus === 'any' && priority !== undefined) {
-      const highest = Math.max(...priorities.filter((p): p is number => p !== undefined));
-      if (priority !== highest) {
-        const other = priorities.indexOf(highest);
+      // Among the rules of the same storage class: an `any` rule over active images claims all of
+      // them, but none of the archived ones, so an archive-expiry rule may follow it (as ECR's own
+      // archive examples do).
+      const storageClass = storageClassOf(selection);
+      let other = -1;
+      rules.forEach((candidate, j) => {
+        const p = priorities[j];
+        if (p === undefined || p <= priority || !isObject(candidate) || !isObject(candidate.selection)) return;
+        if (storageClassOf(candidate.selection) !== storageClass) return;
+        if (other < 0 || p > (priorities[other] as number)) other = j;
+      });
+      if (other >= 0) {
         messages.push(
-          `${at} has tagStatus any and must have the highest rulePriority, but rules[${other}] has ${highest} > ${priority}`,
+          `${at} has tagStatus any and must have the highest rulePriority, but rules[${other}] has ${String(priorities[other])} > ${priority}`,
         );
       }
     }
   });
+  return messages;
+}
+
+/**
+ * ECR's rules for archiving (Amazon ECR User Guide, "Lifecycle policy properties" and "Archiving an
+ * image"): storageClass archive goes with, and only with, countType sinceImageTransitioned; an
+ * archived image can only be expired, and not before its 90-day minimum storage duration; a
+ * transition names targetStorageClass archive; sinceImagePulled selects images to archive.
+ */
+function archiveRuleMessages(at: string, selection: JsonObject, action: Json): string[] {
+  const messages: string[] = [];
+  const countType = selection.countType;
+  const storageClass = selection.storageClass;
+  const actionType = isObject(action) ? action.type : undefined;
+  if (countType === 'sinceImageTransitioned' && storageClass !== 'archive') {
+    messages.push(`${at}.selection.storageClass must be "archive" with countType sinceImageTransitioned (got ${show(storageClass ?? 'standard (omitted)')})`);
+  }
+  if (storageClass === 'archive' && typeof countType === 'string' && countType !== 'sinceImageTransitioned') {
+    messages.push(`${at}.selection.storageClass archive is only allowed with countType sinceImageTransitioned (got ${countType})`);
+  }
+  if (storageClass === 'archive' && actionType === 'transition') {
+    messages.push(`${at}.action.type must be "expire" with storageClass archive: an archived image can only be expired`);
+  }
+  if (countType === 'sinceImagePulled' && actionType === 'expire') {
+    messages.push(`${at}.selection.countType sinceImagePulled is only allowed with action type transition (archive)`);
+  }
+  if (
+    storageClass === 'archive' && actionType === 'expire' && typeof selection.countNumber === 'number' &&
+    selection.countNumber < MIN_ARCHIVE_DAYS
+  ) {
+    messages.push(
+      `${at}.selection.countNumber must be at least ${MIN_ARCHIVE_DAYS} to expire archived images (got ${selection.countNumber}): ECR keeps an archived image at least ${MIN_ARCHIVE_DAYS} days`,
+    );
+  }
+  if (isObject(action)) {
+    if (actionType === 'transition' && !('targetStorageClass' in action)) {
+      messages.push(`${at}.action.targetStorageClass is required with action type transition (the only value is "archive")`);
+    }
+    if (actionType === 'expire' && 'targetStorageClass' in action) {
+      messages.push(`${at}.action.targetStorageClass is only allowed with action type transition`);
+    }
+  }
   return messages;
 }
 

@@ -1,7 +1,10 @@
 /**
- * Where an AWSProvider's credentials come from: static keys, an assumed role (from static keys, from
- * the operator's own credentials, or from the operator's web-identity token) or the SDK's default
- * chain. Knows no Kubernetes: the caller resolves Secrets and passes plain values in.
+ * Where an AWSProvider's credentials come from: the provider's own (static keys, or a web-identity
+ * token of its own ServiceAccount, each optionally with roleARN) or the operator's (its web-identity
+ * token or the SDK's default chain). Knows no Kubernetes: the caller resolves Secrets and tokens and
+ * passes plain values or functions in. Whether the operator's identity may be used at all is decided
+ * by the caller (providers/identity.ts); this module only guarantees that it never goes to an
+ * endpoint the provider named.
  */
 import { createHash } from 'node:crypto';
 import { classifyAwsError } from './errors.js';
@@ -27,11 +30,22 @@ export interface StaticKeys {
   sessionToken?: string;
 }
 
+/** A web-identity token that belongs to the provider itself (its own ServiceAccount's). */
+export interface ProviderWebIdentity {
+  /** Who the token is for (`<namespace>/<serviceaccount>`): part of the fingerprint, never the token. */
+  subject: string;
+  /** A fresh token; called on every renewal of the credentials. */
+  token: () => Promise<string>;
+}
+
 /** One AWSProvider's spec with its Secrets already resolved. */
 export interface CredentialSource {
   region: string;
+  /** The provider's own endpoint (spec.endpoint): the operator's identity is never used with it. */
   endpoint?: string;
   staticKeys?: StaticKeys;
+  /** With roleArn: AssumeRoleWithWebIdentity with this token instead of any identity of the operator. */
+  webIdentity?: ProviderWebIdentity;
   roleArn?: string;
   externalId?: string;
   /** The caller passes its default (`infra-operator-<namespace>-<name>`); without it, 'infra-operator'. */
@@ -94,27 +108,56 @@ export function roleSessionName(name: string | undefined): string {
 export type CredentialPlan =
   | { kind: 'static' }
   | { kind: 'assumeRole'; base: 'static' | 'defaultChain' }
+  /** The provider's own token (its ServiceAccount's). */
+  | { kind: 'providerWebIdentity' }
+  /** The operator's own token (IRSA). */
   | { kind: 'webIdentity'; tokenFile: string }
   | { kind: 'defaultChain' };
 
+/** The plan would use the operator's own identity with an endpoint the provider named. */
+export class OperatorIdentityRefusedError extends Error {
+  constructor() {
+    super("the operator's own identity is never used with a provider's own endpoint; the provider needs credentials of its own");
+    this.name = 'OperatorIdentityRefusedError';
+  }
+}
+
+/** Whether a plan acts as the operator (its token, its default chain) rather than as the provider. */
+export function usesOperatorIdentity(plan: CredentialPlan): boolean {
+  return plan.kind === 'defaultChain' || plan.kind === 'webIdentity' || (plan.kind === 'assumeRole' && plan.base === 'defaultChain');
+}
+
 /**
- * As the API documents roleARN: with a web-identity token (IRSA) the role is assumed with that token
- * (one STS call, no chaining through the operator's own role); otherwise it is assumed from the base
- * credentials, the provider's static keys when given, else the operator's default chain.
+ * The provider's own credentials come first: its static keys (then roleARN is assumed with them), or
+ * its own web-identity token for roleARN. Only without either is the operator's identity used: with
+ * roleARN, its web-identity token (IRSA: one STS call, no chaining through the operator's role) or
+ * AssumeRole from its default chain; without, the default chain itself. Throws
+ * OperatorIdentityRefusedError when that would happen with the provider's own endpoint.
  */
 export function planCredentials(source: CredentialSource, env: OperatorAwsEnvironment): CredentialPlan {
   const roleArn = nonEmpty(source.roleArn);
-  if (!roleArn) return source.staticKeys ? { kind: 'static' } : { kind: 'defaultChain' };
-  if (env.webIdentityTokenFile) return { kind: 'webIdentity', tokenFile: env.webIdentityTokenFile };
-  if (source.staticKeys) return { kind: 'assumeRole', base: 'static' };
-  return { kind: 'assumeRole', base: 'defaultChain' };
+  let plan: CredentialPlan;
+  if (source.webIdentity) {
+    if (!roleArn) throw new Error('a web-identity token needs a role to assume');
+    plan = { kind: 'providerWebIdentity' };
+  } else if (source.staticKeys) {
+    plan = roleArn ? { kind: 'assumeRole', base: 'static' } : { kind: 'static' };
+  } else if (!roleArn) {
+    plan = { kind: 'defaultChain' };
+  } else if (env.webIdentityTokenFile) {
+    plan = { kind: 'webIdentity', tokenFile: env.webIdentityTokenFile };
+  } else {
+    plan = { kind: 'assumeRole', base: 'defaultChain' };
+  }
+  if (usesOperatorIdentity(plan) && nonEmpty(source.endpoint)) throw new OperatorIdentityRefusedError();
+  return plan;
 }
 
 /** Where and as whom an STS client for credential calls talks. */
 export interface StsClientConfig {
   region: string;
   endpoint?: string;
-  /** Absent for AssumeRoleWithWebIdentity, which is not signed. */
+  /** NO_CREDENTIALS for AssumeRoleWithWebIdentity, which is not signed. */
   credentials?: AwsCredentialIdentityProvider;
 }
 
@@ -138,8 +181,23 @@ export interface CredentialProviderDeps {
 }
 
 export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
+/**
+ * The SDK's clients memoize the identity a provider returns and ask the provider again only when it
+ * expires within this window (@smithy/core's EXPIRATION_MS). A larger renewal margin would never take
+ * effect, so the expiration handed out is moved earlier by the difference: the SDK then asks exactly
+ * when the margin says.
+ */
+const SDK_IDENTITY_WINDOW_MS = 5 * 60_000;
 /** Credentials this close to expiry are not handed out even when renewing them failed. */
 const USABLE_MARGIN_MS = 30_000;
+
+/**
+ * The credentials of an STS client that makes only unsigned calls (AssumeRoleWithWebIdentity): without
+ * them the SDK would fall back to its default chain, the operator's identity, if a call were signed.
+ */
+export const NO_CREDENTIALS: AwsCredentialIdentityProvider = async () => {
+  throw new Error('this STS client makes unsigned calls only');
+};
 
 function defaultStsClientFactory(config: StsClientConfig): StsCredentialsApi {
   return new STSClient({ region: config.region, endpoint: config.endpoint, credentials: config.credentials });
@@ -177,17 +235,24 @@ export function refreshingProvider(
   refreshBeforeMs: number = REFRESH_BEFORE_EXPIRY_MS,
 ): AwsCredentialIdentityProvider {
   let current: AwsCredentialIdentity | undefined;
+  /** `current` as handed out: its expiration moved to when the SDK's cache must ask again. */
+  let handedOut: AwsCredentialIdentity | undefined;
   let inflight: Promise<AwsCredentialIdentity> | undefined;
   const remaining = (c: AwsCredentialIdentity) => (c.expiration ? c.expiration.getTime() - clock() : Infinity);
+  const forSdk = (c: AwsCredentialIdentity): AwsCredentialIdentity => {
+    if (!c.expiration || refreshBeforeMs <= SDK_IDENTITY_WINDOW_MS) return c;
+    return { ...c, expiration: new Date(c.expiration.getTime() - (refreshBeforeMs - SDK_IDENTITY_WINDOW_MS)) };
+  };
 
   return async (props?: Record<string, unknown>) => {
-    if (current && !props?.forceRefresh && remaining(current) > refreshBeforeMs) return current;
+    if (current && handedOut && !props?.forceRefresh && remaining(current) > refreshBeforeMs) return handedOut;
     if (!inflight) {
       inflight = fetch().then(
         (fresh) => {
           current = fresh;
+          handedOut = forSdk(fresh);
           inflight = undefined;
-          return fresh;
+          return handedOut;
         },
         (err: unknown) => {
           inflight = undefined;
@@ -198,7 +263,7 @@ export function refreshingProvider(
     try {
       return await inflight;
     } catch (err) {
-      if (current && remaining(current) > USABLE_MARGIN_MS) return current;
+      if (current && handedOut && remaining(current) > USABLE_MARGIN_MS) return handedOut;
       throw err;
     }
   };
@@ -251,14 +316,25 @@ export function createCredentialProvider(source: CredentialSource, deps: Credent
         deps.refreshBeforeMs,
       );
     }
-    case 'webIdentity': {
-      const sts = stsFactory(where);
+    case 'webIdentity':
+    case 'providerWebIdentity': {
+      const sts = stsFactory({ ...where, credentials: NO_CREDENTIALS });
       const roleArn = (source.roleArn as string).trim();
-      return refreshingProvider(
-        async () => {
+      const readToken = plan.kind === 'webIdentity'
+        ? async () => {
           // Read on every renewal: the kubelet rotates the projected token file.
           const token = (await readFile(plan.tokenFile)).trim();
           if (!token) throw new Error(`web identity token file ${plan.tokenFile} is empty`);
+          return token;
+        }
+        : async () => {
+          const token = (await (source.webIdentity as ProviderWebIdentity).token()).trim();
+          if (!token) throw new Error(`the token of ${(source.webIdentity as ProviderWebIdentity).subject} is empty`);
+          return token;
+        };
+      return refreshingProvider(
+        async () => {
+          const token = await readToken();
           return toIdentity('AssumeRoleWithWebIdentity', await stsCall('AssumeRoleWithWebIdentity', () => sts.send(new AssumeRoleWithWebIdentityCommand({
             RoleArn: roleArn,
             RoleSessionName: sessionName,
@@ -298,6 +374,7 @@ export function sourceFingerprint(source: CredentialSource): string {
     source.externalId ?? null,
     source.sessionName ?? null,
     source.staticKeys ? [source.staticKeys.accessKeyId, source.staticKeys.secretAccessKey, source.staticKeys.sessionToken ?? null] : null,
+    source.webIdentity?.subject ?? null,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
 }

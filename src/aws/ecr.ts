@@ -12,10 +12,10 @@ import {
   DeleteLifecyclePolicyCommand,
   DeleteRepositoryCommand,
   DeleteRepositoryPolicyCommand,
+  DescribeImagesCommand,
   DescribeRepositoriesCommand,
   GetLifecyclePolicyCommand,
   GetRepositoryPolicyCommand,
-  ListImagesCommand,
   ListTagsForResourceCommand,
   PutImageScanningConfigurationCommand,
   PutImageTagMutabilityCommand,
@@ -24,17 +24,27 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
   type ECRClient,
+  type ImageTagMutabilityExclusionFilter,
   type Repository,
   type Tag,
 } from '@aws-sdk/client-ecr';
+import type { LifecycleImage } from '../lifecycle/evaluator.js';
 import { classifyAwsError, isAwsError, type AwsError } from './errors.js';
+import { summarizeImages, toLifecycleImage, type ImageInventory } from './images.js';
 import { RepositoryDirectory, type DirectorySource } from './repository-directory.js';
 
-export type ImageTagMutabilitySetting = 'MUTABLE' | 'IMMUTABLE';
-export type EncryptionTypeSetting = 'AES256' | 'KMS';
+export type ImageTagMutabilitySetting = 'MUTABLE' | 'IMMUTABLE' | 'MUTABLE_WITH_EXCLUSION' | 'IMMUTABLE_WITH_EXCLUSION';
+export type EncryptionTypeSetting = 'AES256' | 'KMS' | 'KMS_DSSE';
+
+export interface ExclusionFilter {
+  filter: string;
+  filterType: 'WILDCARD';
+}
 
 export interface RepositorySettings {
   imageTagMutability: ImageTagMutabilitySetting;
+  /** Only with the `*_WITH_EXCLUSION` modes (ECR refuses them otherwise); absent means none. */
+  imageTagMutabilityExclusionFilters?: ExclusionFilter[];
   scanOnPush: boolean;
   encryption: { encryptionType: EncryptionTypeSetting; kmsKey?: string };
 }
@@ -51,12 +61,18 @@ export interface RepositoryDetails {
   tags: Record<string, string>;
   lifecyclePolicyText?: string;
   repositoryPolicyText?: string;
-  /** Distinct images (by digest) over every page; an image with three tags counts once. */
+  /** Active images (by digest) over every page; an image with three tags counts once. */
   imageCount: number;
+  /** Counts, size and times of the images, active and archived (set by `details`). */
+  inventory?: ImageInventory;
+  /** Every image, active and archived, for the lifecycle preview (set by `details`). */
+  images?: LifecycleImage[];
 }
 
 export interface RepositoryChanges {
+  /** PutImageTagMutability: the mode, sent with `imageTagMutabilityExclusionFilters` for `*_WITH_EXCLUSION`. */
   imageTagMutability?: ImageTagMutabilitySetting;
+  imageTagMutabilityExclusionFilters?: ExclusionFilter[];
   scanOnPush?: boolean;
   lifecyclePolicy?: { text: string } | 'delete';
   repositoryPolicy?: { text: string } | 'delete';
@@ -86,7 +102,7 @@ export interface EcrGatewayOptions {
   clock?: () => number;
 }
 
-/** ECR's page size limit for DescribeRepositories and ListImages. */
+/** ECR's page size limit for DescribeRepositories and DescribeImages. */
 const PAGE_SIZE = 1000;
 /** ECR's limit of tags in one TagResource call (and on a repository). */
 const TAGS_PER_CALL = 50;
@@ -133,10 +149,10 @@ export class EcrGateway {
     }
   }
 
-  /** Tags, policies and image count of an existing repository, read live (never cached). */
+  /** Tags, policies and image inventory of an existing repository, read live (never cached). */
   async details(live: LiveRepository): Promise<RepositoryDetails> {
     const repo = repositoryRef(live);
-    const [tags, lifecyclePolicyText, repositoryPolicyText, imageCount] = await Promise.allSettled([
+    const [tags, lifecyclePolicyText, repositoryPolicyText, images] = await Promise.allSettled([
       this.call('ListTagsForResource', () => this.client.send(new ListTagsForResourceCommand({ resourceArn: live.arn }))).then(
         (out) => fromTagList(out.tags),
       ),
@@ -146,12 +162,13 @@ export class EcrGateway {
       this.call('GetRepositoryPolicy', () => this.client.send(new GetRepositoryPolicyCommand(repo)), 'RepositoryPolicyNotFoundException').then(
         (out) => out?.policyText,
       ),
-      this.countImages(live),
+      this.listImages(live),
     ]);
-    if (tags.status === 'rejected' || lifecyclePolicyText.status === 'rejected' || repositoryPolicyText.status === 'rejected' || imageCount.status === 'rejected') {
-      throw this.failure(live.name, [tags, lifecyclePolicyText, repositoryPolicyText, imageCount]);
+    if (tags.status === 'rejected' || lifecyclePolicyText.status === 'rejected' || repositoryPolicyText.status === 'rejected' || images.status === 'rejected') {
+      throw this.failure(live.name, [tags, lifecyclePolicyText, repositoryPolicyText, images]);
     }
-    const details: RepositoryDetails = { tags: tags.value, imageCount: imageCount.value };
+    const inventory = summarizeImages(images.value);
+    const details: RepositoryDetails = { tags: tags.value, imageCount: inventory.imageCount, inventory, images: images.value };
     if (lifecyclePolicyText.value !== undefined) details.lifecyclePolicyText = lifecyclePolicyText.value;
     if (repositoryPolicyText.value !== undefined) details.repositoryPolicyText = repositoryPolicyText.value;
     return details;
@@ -159,9 +176,11 @@ export class EcrGateway {
 
   /** One CreateRepository carrying every setting and tag, so a new repository is never half set up. */
   async create(name: string, settings: RepositorySettings, tags: Record<string, string>): Promise<LiveRepository> {
-    const encryption = settings.encryption.encryptionType === 'KMS'
-      ? { encryptionType: 'KMS' as const, ...(settings.encryption.kmsKey ? { kmsKey: settings.encryption.kmsKey } : {}) }
+    const type = settings.encryption.encryptionType;
+    const encryption = type === 'KMS' || type === 'KMS_DSSE'
+      ? { encryptionType: type, ...(settings.encryption.kmsKey ? { kmsKey: settings.encryption.kmsKey } : {}) }
       : { encryptionType: 'AES256' as const };
+    const filters = exclusionFiltersFor(settings.imageTagMutability, settings.imageTagMutabilityExclusionFilters);
     const tagList = toTagList(tags);
     try {
       const out = await this.call('CreateRepository', () =>
@@ -169,6 +188,7 @@ export class EcrGateway {
           new CreateRepositoryCommand({
             repositoryName: name,
             imageTagMutability: settings.imageTagMutability,
+            ...(filters ? { imageTagMutabilityExclusionFilters: filters } : {}),
             imageScanningConfiguration: { scanOnPush: settings.scanOnPush },
             encryptionConfiguration: encryption,
             ...(tagList.length > 0 ? { tags: tagList } : {}),
@@ -198,11 +218,14 @@ export class EcrGateway {
 
     const mutability = changes.imageTagMutability;
     if (mutability !== undefined) {
+      const filters = exclusionFiltersFor(mutability, changes.imageTagMutabilityExclusionFilters);
       settingsTasks.push(
         this.call('PutImageTagMutability', () =>
-          this.client.send(new PutImageTagMutabilityCommand({ ...repo, imageTagMutability: mutability })),
+          this.client.send(new PutImageTagMutabilityCommand({ ...repo, imageTagMutability: mutability, ...(filters ? { imageTagMutabilityExclusionFilters: filters } : {}) })),
         ).then(() => {
           patched.imageTagMutability = mutability;
+          delete patched.imageTagMutabilityExclusionFilters;
+          if (filters) patched.imageTagMutabilityExclusionFilters = filters.map((f) => ({ filter: f.filter as string, filterType: 'WILDCARD' }));
         }),
       );
     }
@@ -330,29 +353,33 @@ export class EcrGateway {
     return repo ? toLive(repo) : undefined;
   }
 
-  private async countImages(live: LiveRepository): Promise<number> {
-    // ListImages lists one entry per tag; an untagged image appears once without a tag.
-    const digests = new Set<string>();
-    let untaggedWithoutDigest = 0;
+  /**
+   * Every image, active and archived, from DescribeImages pages of 1,000: one entry per image (not
+   * per tag, as ListImages has), so no more pages than ListImages needed for the active ones.
+   */
+  private async listImages(live: LiveRepository): Promise<LifecycleImage[]> {
+    const images: LifecycleImage[] = [];
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      const out = await this.call('ListImages', () =>
+      const out = await this.call('DescribeImages', () =>
         this.client.send(
-          new ListImagesCommand({
+          new DescribeImagesCommand({
             ...repositoryRef(live),
+            // Without this filter ECR answers with ACTIVE images only.
+            filter: { imageStatus: 'ANY' },
             maxResults: PAGE_SIZE,
             ...(token ? { nextToken: token } : {}),
           }),
         ),
       );
-      for (const id of out.imageIds ?? []) {
-        if (id.imageDigest) digests.add(id.imageDigest);
-        else untaggedWithoutDigest += 1;
+      for (const detail of out.imageDetails ?? []) {
+        const image = toLifecycleImage(detail);
+        if (image) images.push(image);
       }
       nextToken = out.nextToken;
     } while (nextToken);
-    return digests.size + untaggedWithoutDigest;
+    return images;
   }
 
   /**
@@ -403,24 +430,44 @@ function fromTagList(tags: Tag[] | undefined): Record<string, string> {
   return out;
 }
 
+/** The filters to send with a mutability mode: only the `*_WITH_EXCLUSION` modes take them. */
+function exclusionFiltersFor(mode: ImageTagMutabilitySetting, filters: ExclusionFilter[] | undefined): ImageTagMutabilityExclusionFilter[] | undefined {
+  if (!mode.endsWith('_WITH_EXCLUSION') || !filters || filters.length === 0) return undefined;
+  return filters.map((f) => ({ filter: f.filter, filterType: f.filterType }));
+}
+
+const MUTABILITY_VALUES: readonly ImageTagMutabilitySetting[] = ['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'];
+const ENCRYPTION_VALUES: readonly EncryptionTypeSetting[] = ['AES256', 'KMS', 'KMS_DSSE'];
+
 /**
- * ECR's repository description in our terms. ECR's newer variants are folded into the two values
- * the API offers: `*_WITH_EXCLUSION` mutability into its base value, `KMS_DSSE` into KMS.
+ * ECR's repository description in our terms, faithfully: all four mutability modes with their
+ * exclusion filters, and all three encryption types. A value this API does not know yet keeps
+ * its nearest known meaning (an unknown `IMMUTABLE...` is immutable; any other encryption is KMS).
  * `fallback` fills what a CreateRepository answer may leave out.
  */
 function toLive(repo: Repository, fallback?: { name: string; settings: RepositorySettings }): LiveRepository {
   const mutability = repo.imageTagMutability ?? fallback?.settings.imageTagMutability ?? 'MUTABLE';
   const type = repo.encryptionConfiguration?.encryptionType ?? fallback?.settings.encryption.encryptionType ?? 'AES256';
-  const encryptionType: EncryptionTypeSetting = type === 'AES256' ? 'AES256' : 'KMS';
+  const encryptionType: EncryptionTypeSetting = (ENCRYPTION_VALUES as readonly string[]).includes(type) ? (type as EncryptionTypeSetting) : 'KMS';
   const kmsKey = repo.encryptionConfiguration?.kmsKey ?? fallback?.settings.encryption.kmsKey;
-  return {
+  const imageTagMutability: ImageTagMutabilitySetting = (MUTABILITY_VALUES as readonly string[]).includes(mutability)
+    ? (mutability as ImageTagMutabilitySetting)
+    : mutability.startsWith('IMMUTABLE') ? 'IMMUTABLE' : 'MUTABLE';
+  const filters = repo.imageTagMutability !== undefined
+    ? repo.imageTagMutabilityExclusionFilters
+    : fallback?.settings.imageTagMutabilityExclusionFilters;
+  const live: LiveRepository = {
     name: repo.repositoryName ?? fallback?.name ?? '',
     arn: repo.repositoryArn ?? '',
     uri: repo.repositoryUri ?? '',
     registryId: repo.registryId ?? '',
     createdAt: repo.createdAt ?? new Date(0),
-    imageTagMutability: mutability.startsWith('IMMUTABLE') ? 'IMMUTABLE' : 'MUTABLE',
+    imageTagMutability,
     scanOnPush: repo.imageScanningConfiguration?.scanOnPush ?? fallback?.settings.scanOnPush ?? false,
-    encryption: encryptionType === 'KMS' && kmsKey ? { encryptionType, kmsKey } : { encryptionType },
+    encryption: encryptionType !== 'AES256' && kmsKey ? { encryptionType, kmsKey } : { encryptionType },
   };
+  if (filters && filters.length > 0) {
+    live.imageTagMutabilityExclusionFilters = filters.map((f) => ({ filter: f.filter ?? '', filterType: 'WILDCARD' }));
+  }
+  return live;
 }

@@ -11,8 +11,8 @@
  *   condition values, a single string equals a one-element list and lists are sets; action names
  *   are case-insensitive (as IAM treats them); an account id principal equals its `:root` ARN;
  *   scalar condition values compare as strings (IAM compares them as strings);
- * - lifecycle policies (a `rules` list): rules are ordered by `rulePriority`, and the tag prefix
- *   and pattern lists of a selection are sets.
+ * - lifecycle policies (a `rules` list): rules are ordered by `rulePriority`, the tag prefix
+ *   and pattern lists of a selection are sets, and storageClass standard equals no storageClass.
  */
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -115,6 +115,8 @@ function normalizeLifecycleRule(rule: Json): Json {
   for (const key of ['tagPrefixList', 'tagPatternList']) {
     if (Array.isArray(selection[key])) selection[key] = asSet(selection[key]);
   }
+  // standard is ECR's default storage class: saying it equals leaving it out.
+  if (selection.storageClass === 'standard') delete selection.storageClass;
   return { ...rule, selection };
 }
 

@@ -1,32 +1,35 @@
 import type { AWSProvider, SecretKeyRef } from '../api/types.js';
 import type { AwsClientFactory, AwsSession } from '../aws/clients.js';
 import { sourceFingerprint, type CredentialSource, type StaticKeys } from '../aws/credentials.js';
+import { chooseIdentity, describeIdentity, ProviderConfigError, type TenancyPolicy } from './identity.js';
+import { ServiceAccountTokens, type TokenRequestClient } from './serviceaccount-tokens.js';
 import { createRegistryView, EcrGateway, type CallHook, type LiveRepository } from '../aws/ecr.js';
 import type { RepositoryDirectory } from '../aws/repository-directory.js';
-import { resourcePath, type KubeClient } from '../runtime/kube.js';
+import { resourcePath } from '../runtime/kube.js';
 
 /**
- * Turns an AWSProvider and the Secrets it references into an AWS session and an ECR gateway.
- * The one place that reads credentials out of Kubernetes; aws/ never sees a Secret.
+ * Turns an AWSProvider and the Secrets or ServiceAccount it references into an AWS session and an
+ * ECR gateway. The one place that reads credentials out of Kubernetes; aws/ never sees a Secret.
+ * Every refusal of the tenancy policy is a ProviderConfigError thrown before any AWS call.
  */
 
-export type ProviderProblemReason = 'SecretNotFound' | 'SecretKeyMissing';
-
-/** The provider cannot be used as it stands: the user must change it or its Secrets. */
-export class ProviderConfigError extends Error {
-  constructor(
-    readonly reason: ProviderProblemReason,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ProviderConfigError, type ProviderProblemReason, type TenancyPolicy } from './identity.js';
 
 export interface Connection {
   session: AwsSession;
   ecr: EcrGateway;
   /** Changes when the provider's spec or the content of a referenced Secret changes. */
   fingerprint: string;
+  /**
+   * Which identity the session acts as, for status: `static keys from Secret ns/name`,
+   * `ServiceAccount ns/name` or `operator identity`, with `, assuming <roleARN>` when a role is assumed.
+   */
+  identity: string;
+}
+
+/** The part of the Kubernetes client used here; KubeClient fits. */
+export interface ProviderKubeClient extends TokenRequestClient {
+  getOrUndefined<T>(path: string): Promise<T | undefined>;
 }
 
 interface SecretObject {
@@ -54,13 +57,21 @@ export class ProviderConnections {
 
   constructor(
     private readonly deps: {
-      kube: KubeClient;
+      kube: ProviderKubeClient;
       factory: AwsClientFactory;
+      /** What the administrator allows (--allow-custom-endpoints, --ambient-identity-namespaces). */
+      tenancy: TenancyPolicy;
+      /** Tokens of tenants' ServiceAccounts; by default requested through `kube`. */
+      tokens?: ServiceAccountTokens;
       onEcrCall?: CallHook;
       /** How long one listing of a registry serves drift checks of its repositories. */
       registrySnapshotMaxAgeMs: number;
     },
-  ) {}
+  ) {
+    this.tokens = deps.tokens ?? new ServiceAccountTokens({ client: deps.kube });
+  }
+
+  private readonly tokens: ServiceAccountTokens;
 
   /**
    * Reads the provider's Secrets and returns its connection, rebuilding the session when anything
@@ -68,7 +79,7 @@ export class ProviderConnections {
    */
   async refresh(provider: AWSProvider): Promise<Connection> {
     const key = providerKey(provider);
-    const source = await this.sourceOf(provider);
+    const { source, identity } = await this.sourceOf(provider);
     const fingerprint = sourceFingerprint(source);
     const cached = this.connections.get(key);
     if (cached && cached.connection.fingerprint === fingerprint) {
@@ -76,7 +87,7 @@ export class ProviderConnections {
       return this.withSharedRegistry(cached);
     }
     const session = this.deps.factory.session(key, fingerprint, source);
-    const entry: CachedConnection = { connection: { session, ecr: this.gateway(session), fingerprint }, generation: provider.metadata.generation };
+    const entry: CachedConnection = { connection: { session, ecr: this.gateway(session), fingerprint, identity }, generation: provider.metadata.generation };
     this.connections.set(key, entry);
     return entry.connection;
   }
@@ -128,15 +139,32 @@ export class ProviderConnections {
     this.deps.factory.drop(key);
   }
 
-  private async sourceOf(provider: AWSProvider): Promise<CredentialSource> {
+  /**
+   * The credential source the tenancy policy allows, or a ProviderConfigError. Reads only what the
+   * provider's own namespace holds: its Secrets, a token of its own ServiceAccount.
+   */
+  private async sourceOf(provider: AWSProvider): Promise<{ source: CredentialSource; identity: string }> {
     const { spec } = provider;
+    const namespace = provider.metadata.namespace;
+    const choice = chooseIdentity(provider, this.deps.tenancy);
     const source: CredentialSource = { region: spec.region };
-    if (spec.endpoint) source.endpoint = spec.endpoint;
+    if (spec.endpoint?.trim()) source.endpoint = spec.endpoint.trim();
     if (spec.roleARN) source.roleArn = spec.roleARN;
     if (spec.externalID) source.externalId = spec.externalID;
-    source.sessionName = spec.sessionName ?? `infra-operator-${provider.metadata.namespace}-${provider.metadata.name}`.slice(0, 64);
+    source.sessionName = spec.sessionName ?? `infra-operator-${namespace}-${provider.metadata.name}`.slice(0, 64);
+    const identity = describeIdentity(choice, namespace, spec.roleARN);
+    if (choice.kind === 'serviceAccount') {
+      const serviceAccount = choice.serviceAccountName;
+      // Requested now, so that a missing ServiceAccount is reported before any AWS call; renewals of
+      // the AWS credentials ask for a fresh token.
+      await this.tokens.token(namespace, serviceAccount);
+      source.webIdentity = {
+        subject: `${namespace}/${serviceAccount}`,
+        token: async () => (await this.tokens.request(namespace, serviceAccount)).token,
+      };
+      return { source, identity };
+    }
     if (spec.accessKeyIDRef && spec.secretAccessKeyRef) {
-      const namespace = provider.metadata.namespace;
       const keys: StaticKeys = {
         accessKeyId: await this.secretValue(namespace, spec.accessKeyIDRef, 'spec.accessKeyIDRef'),
         secretAccessKey: await this.secretValue(namespace, spec.secretAccessKeyRef, 'spec.secretAccessKeyRef'),
@@ -144,7 +172,7 @@ export class ProviderConnections {
       if (spec.sessionTokenRef) keys.sessionToken = await this.secretValue(namespace, spec.sessionTokenRef, 'spec.sessionTokenRef');
       source.staticKeys = keys;
     }
-    return source;
+    return { source, identity };
   }
 
   private async secretValue(namespace: string, ref: SecretKeyRef, field: string): Promise<string> {

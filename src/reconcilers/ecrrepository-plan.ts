@@ -1,6 +1,9 @@
-import { OWNER_TAG, SPEC_DEFAULTS, type ECRRepository, type ECRRepositoryStatus, type EncryptionType, type ImageTagMutability } from '../api/types.js';
-import type { LiveRepository, RepositoryChanges, RepositoryDetails, RepositorySettings } from '../aws/ecr.js';
+import { OWNER_TAG, SPEC_DEFAULTS, type ECRRepository, type ECRRepositoryStatus, type EncryptionType, type ImageTagMutability, type LifecyclePreview } from '../api/types.js';
+import type { ExclusionFilter, LiveRepository, RepositoryChanges, RepositoryDetails, RepositorySettings } from '../aws/ecr.js';
+import type { ImageInventory } from '../aws/images.js';
 import { policiesEqual } from '../aws/policy.js';
+import { evaluateLifecyclePolicy, type LifecycleImage } from '../lifecycle/evaluator.js';
+import { parseLifecyclePolicy } from '../lifecycle/policy.js';
 
 /**
  * The pure decisions of the ECRRepository reconciler: what the repository should look like, who owns
@@ -13,6 +16,8 @@ export interface DesiredRepository {
   /** Provider defaultTags, overlaid by the spec's tags, plus the owner tag. */
   tags: Record<string, string>;
   lifecyclePolicyText: string | undefined;
+  /** spec.lifecyclePolicy.maxImagesToExpire: above this preview, the policy is not applied. */
+  maxImagesToExpire?: number;
   repositoryPolicyText: string | undefined;
 }
 
@@ -24,18 +29,39 @@ export function desiredRepository(obj: ECRRepository, defaultTags: Record<string
   const spec = obj.spec;
   const encryptionType: EncryptionType = spec.encryptionConfiguration?.encryptionType ?? SPEC_DEFAULTS.encryptionType;
   const encryption: RepositorySettings['encryption'] = { encryptionType };
-  if (encryptionType === 'KMS' && spec.encryptionConfiguration?.kmsKey) encryption.kmsKey = spec.encryptionConfiguration.kmsKey;
-  return {
+  if (encryptionType !== 'AES256' && spec.encryptionConfiguration?.kmsKey) encryption.kmsKey = spec.encryptionConfiguration.kmsKey;
+  const imageTagMutability = spec.imageTagMutability ?? SPEC_DEFAULTS.imageTagMutability;
+  const settings: RepositorySettings = { imageTagMutability, scanOnPush: spec.scanOnPush ?? SPEC_DEFAULTS.scanOnPush, encryption };
+  // The CRD allows filters only with the *_WITH_EXCLUSION modes; an object written before that
+  // rule may still carry some, and ECR would refuse them with any other mode.
+  if (withExclusion(imageTagMutability) && spec.imageTagMutabilityExclusionFilters?.length) {
+    settings.imageTagMutabilityExclusionFilters = spec.imageTagMutabilityExclusionFilters.map((f) => ({ filter: f.filter, filterType: f.filterType ?? 'WILDCARD' }));
+  }
+  const desired: DesiredRepository = {
     name: spec.repositoryName,
-    settings: {
-      imageTagMutability: spec.imageTagMutability ?? SPEC_DEFAULTS.imageTagMutability,
-      scanOnPush: spec.scanOnPush ?? SPEC_DEFAULTS.scanOnPush,
-      encryption,
-    },
+    settings,
     tags: { ...(defaultTags ?? {}), ...(spec.tags ?? {}), [OWNER_TAG]: ownerValue(obj) },
     lifecyclePolicyText: nonEmpty(spec.lifecyclePolicy?.policyText),
     repositoryPolicyText: nonEmpty(spec.repositoryPolicyText),
   };
+  if (spec.lifecyclePolicy?.maxImagesToExpire !== undefined) desired.maxImagesToExpire = spec.lifecyclePolicy.maxImagesToExpire;
+  return desired;
+}
+
+function withExclusion(mode: string): boolean {
+  return mode === 'MUTABLE_WITH_EXCLUSION' || mode === 'IMMUTABLE_WITH_EXCLUSION';
+}
+
+/** Exclusion filters as a set: order and repeats do not count. */
+export function exclusionFiltersEqual(a: ExclusionFilter[] | undefined, b: ExclusionFilter[] | undefined): boolean {
+  const key = (filters: ExclusionFilter[] | undefined) => [...new Set((filters ?? []).map((f) => `${f.filterType}\u0000${f.filter}`))].sort().join('\u0001');
+  return key(a) === key(b);
+}
+
+/** True when the live mode and filters are what the desired settings ask for. */
+export function tagMutabilityMatches(desired: RepositorySettings, live: RepositorySettings): boolean {
+  if (desired.imageTagMutability !== live.imageTagMutability) return false;
+  return !withExclusion(desired.imageTagMutability) || exclusionFiltersEqual(desired.imageTagMutabilityExclusionFilters, live.imageTagMutabilityExclusionFilters);
 }
 
 /** AWS's limit of tags on one repository, the operator's owner tag included. */
@@ -82,7 +108,11 @@ function reservedTag(key: string): boolean {
 /** The calls that bring the live repository to the desired one; an empty object when none is needed. */
 export function changesBetween(desired: DesiredRepository, live: LiveRepository, details: RepositoryDetails): RepositoryChanges {
   const changes: RepositoryChanges = {};
-  if (desired.settings.imageTagMutability !== live.imageTagMutability) changes.imageTagMutability = desired.settings.imageTagMutability;
+  if (!tagMutabilityMatches(desired.settings, live)) {
+    // One PutImageTagMutability carries the mode and its whole filter list.
+    changes.imageTagMutability = desired.settings.imageTagMutability;
+    if (desired.settings.imageTagMutabilityExclusionFilters) changes.imageTagMutabilityExclusionFilters = desired.settings.imageTagMutabilityExclusionFilters;
+  }
   if (desired.settings.scanOnPush !== live.scanOnPush) changes.scanOnPush = desired.settings.scanOnPush;
 
   if (desired.lifecyclePolicyText === undefined) {
@@ -107,7 +137,10 @@ export function changesBetween(desired: DesiredRepository, live: LiveRepository,
 /** Names of what a change set touches, for events and logs. */
 export function describeChanges(changes: RepositoryChanges): string[] {
   const out: string[] = [];
-  if (changes.imageTagMutability) out.push(`imageTagMutability=${changes.imageTagMutability}`);
+  if (changes.imageTagMutability) {
+    const filters = changes.imageTagMutabilityExclusionFilters?.map((f) => f.filter).join(',');
+    out.push(`imageTagMutability=${changes.imageTagMutability}${filters ? ` (exclusions: ${filters})` : ''}`);
+  }
   if (changes.scanOnPush !== undefined) out.push(`scanOnPush=${changes.scanOnPush}`);
   if (changes.lifecyclePolicy) out.push(changes.lifecyclePolicy === 'delete' ? 'lifecycle policy removed' : 'lifecycle policy');
   if (changes.repositoryPolicy) out.push(changes.repositoryPolicy === 'delete' ? 'repository policy removed' : 'repository policy');
@@ -120,19 +153,87 @@ export function isEmpty(changes: RepositoryChanges): boolean {
   return describeChanges(changes).length === 0;
 }
 
-/** The status fields that describe the repository as AWS has it. */
-export function repositoryStatus(
-  live: LiveRepository,
-  imageCount: number,
-): Pick<ECRRepositoryStatus, 'repositoryArn' | 'repositoryUri' | 'registryId' | 'creationDate' | 'imageCount' | 'imageTagMutability' | 'encryptionType' | 'imageScanningConfiguration'> {
-  return {
+function rfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+type RepositoryStatusFields = Pick<
+  ECRRepositoryStatus,
+  | 'repositoryArn' | 'repositoryUri' | 'registryId' | 'creationDate' | 'imageCount' | 'archivedImageCount' | 'imageSizeBytes'
+  | 'lastImagePushedAt' | 'lastImagePulledAt' | 'imageTagMutability' | 'imageTagMutabilityExclusionFilters' | 'encryptionType'
+  | 'imageScanningConfiguration'
+>;
+
+/**
+ * The status fields that describe the repository as AWS has it. Pass the details' `inventory` to
+ * report archived images, size and times; a bare count reports only imageCount. Fields that AWS no
+ * longer reports are present as undefined, so that a status write removes them.
+ */
+export function repositoryStatus(live: LiveRepository, images: number | ImageInventory): RepositoryStatusFields {
+  const inventory: ImageInventory | undefined = typeof images === 'number' ? undefined : images;
+  const status: RepositoryStatusFields = {
     repositoryArn: live.arn,
     repositoryUri: live.uri,
     registryId: live.registryId,
-    creationDate: live.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    imageCount,
+    creationDate: rfc3339(live.createdAt),
+    imageCount: typeof images === 'number' ? images : images.imageCount,
     imageTagMutability: live.imageTagMutability as ImageTagMutability,
+    imageTagMutabilityExclusionFilters: live.imageTagMutabilityExclusionFilters?.map((f) => ({ filter: f.filter, filterType: f.filterType })),
     encryptionType: live.encryption.encryptionType as EncryptionType,
     imageScanningConfiguration: { scanOnPush: live.scanOnPush },
   };
+  if (inventory) {
+    status.archivedImageCount = inventory.archivedImageCount;
+    status.imageSizeBytes = inventory.imageSizeBytes;
+    status.lastImagePushedAt = inventory.lastImagePushedAt && rfc3339(inventory.lastImagePushedAt);
+    status.lastImagePulledAt = inventory.lastImagePulledAt && rfc3339(inventory.lastImagePulledAt);
+  }
+  return status;
+}
+
+/** The repository as it is after `changes` were applied: what status should report after an update. */
+export function liveAfter(live: LiveRepository, changes: RepositoryChanges): LiveRepository {
+  const after: LiveRepository = { ...live, scanOnPush: changes.scanOnPush ?? live.scanOnPush };
+  if (changes.imageTagMutability !== undefined) {
+    after.imageTagMutability = changes.imageTagMutability;
+    delete after.imageTagMutabilityExclusionFilters;
+    if (withExclusion(changes.imageTagMutability) && changes.imageTagMutabilityExclusionFilters?.length) {
+      after.imageTagMutabilityExclusionFilters = changes.imageTagMutabilityExclusionFilters;
+    }
+  }
+  return after;
+}
+
+/**
+ * What the desired lifecycle policy would do to the repository's images now (status.lifecyclePreview);
+ * undefined when no policy is desired or the images are unknown.
+ */
+export function lifecyclePreview(desired: DesiredRepository, images: LifecycleImage[] | undefined, now: Date): LifecyclePreview | undefined {
+  if (desired.lifecyclePolicyText === undefined || images === undefined) return undefined;
+  const result = evaluateLifecyclePolicy(parseLifecyclePolicy(desired.lifecyclePolicyText), images, now);
+  return { imagesToExpire: result.imagesToExpire, imagesToArchive: result.imagesToArchive, evaluatedAt: rfc3339(now), sample: result.sample };
+}
+
+export const LIFECYCLE_POLICY_UNSAFE = 'LifecyclePolicyUnsafe';
+
+/**
+ * The safety gate of spec.lifecyclePolicy.maxImagesToExpire: a message (for a Stalled condition with
+ * reason LIFECYCLE_POLICY_UNSAFE) when `changes` would put a lifecycle policy whose preview expires
+ * more images than allowed; undefined when the change may go ahead. A policy already in place is
+ * not gated: the gate is about not applying, and removing a policy is always safe.
+ */
+export function lifecycleGate(desired: DesiredRepository, changes: RepositoryChanges, preview: LifecyclePreview | undefined): string | undefined {
+  const limit = desired.maxImagesToExpire;
+  if (limit === undefined || preview === undefined) return undefined;
+  if (changes.lifecyclePolicy === undefined || changes.lifecyclePolicy === 'delete') return undefined;
+  if (preview.imagesToExpire <= limit) return undefined;
+  const sample = preview.sample.length > 0 ? ` (first: ${preview.sample.slice(0, 5).join(', ')})` : '';
+  return `the lifecycle policy was not applied: it would expire ${preview.imagesToExpire} images now, more than spec.lifecyclePolicy.maxImagesToExpire ${limit}${sample}; raise the limit or change the policy`;
+}
+
+/** The Event text announcing a policy change that expires images, before it is applied; undefined when it expires none. */
+export function lifecycleChangeNotice(changes: RepositoryChanges, preview: LifecyclePreview | undefined): string | undefined {
+  if (preview === undefined || changes.lifecyclePolicy === undefined || changes.lifecyclePolicy === 'delete') return undefined;
+  if (preview.imagesToExpire === 0 && preview.imagesToArchive === 0) return undefined;
+  return `applying a lifecycle policy that would expire ${preview.imagesToExpire} and archive ${preview.imagesToArchive} images now`;
 }

@@ -6,10 +6,14 @@ import { realClock, type Clock } from './clock.js';
 import type { Informer, InformerEventType } from './informer.js';
 import { errorText } from './kube.js';
 import { keyOf, keyString, parseKey, type KubeObject, type ObjectKey, type ReconcileFn } from './types.js';
-import { WorkQueue, type WorkQueueOptions } from './workqueue.js';
+import { WorkQueue, type Priority, type WorkQueueOptions } from './workqueue.js';
 
 /** The annotation whose change asks for an immediate full reconcile. */
 export const FORCE_SYNC_ANNOTATION = 'force-sync';
+/** The annotation that allows taking over an existing AWS resource; setting or changing it asks for work too. */
+export const ADOPT_ANNOTATION = 'aws-infra-operator.runner.codes/adopt';
+/** Annotations whose change is a user's request for a reconcile (every other metadata change is not). */
+export const TRIGGER_ANNOTATIONS: readonly string[] = [FORCE_SYNC_ANNOTATION, ADOPT_ANNOTATION];
 
 /** Decides whether an informer event enqueues its object. `type` is given for ADDED/MODIFIED/DELETED. */
 export type Predicate<T extends KubeObject> = (old: T | undefined, obj: T, type?: InformerEventType) => boolean;
@@ -23,7 +27,8 @@ function finalizerRemoved(old: string[] | undefined, obj: string[] | undefined):
 /**
  * Enqueue on ADDED and DELETED; on MODIFIED only for changes that ask for work: a new generation
  * (spec), a deletion timestamp, a removed finalizer (ours must be put back; during deletion another
- * controller's removal can unblock us), a new `force-sync` value, or a recreated object (new uid).
+ * controller's removal can unblock us), a new `force-sync` or adopt annotation value, or a recreated
+ * object (new uid).
  * Status-only and other metadata updates, above all our own status and finalizer writes, enqueue
  * nothing; otherwise every object would be reconciled twice on create, or in a loop.
  */
@@ -35,7 +40,7 @@ export function defaultPredicate<T extends KubeObject>(old: T | undefined, obj: 
     || o.generation !== n.generation
     || o.deletionTimestamp !== n.deletionTimestamp
     || finalizerRemoved(o.finalizers, n.finalizers)
-    || o.annotations?.[FORCE_SYNC_ANNOTATION] !== n.annotations?.[FORCE_SYNC_ANNOTATION];
+    || TRIGGER_ANNOTATIONS.some((a) => o.annotations?.[a] !== n.annotations?.[a]);
 }
 
 type EventSource<T extends KubeObject> = Pick<Informer<T>, 'onEvent' | 'list'>;
@@ -48,6 +53,8 @@ export interface SecondaryWatch {
   map: (obj: KubeObject) => ObjectKey[];
   /** Default: every change of the secondary object (a status flip of a dependency matters). */
   predicate?: Predicate<KubeObject>;
+  /** Priority of the keys this watch enqueues (default high: a change of a dependency is news). */
+  priority?: Priority;
 }
 
 export interface ControllerOptions<T extends KubeObject> {
@@ -69,15 +76,26 @@ export interface ControllerOptions<T extends KubeObject> {
 /** Share of the resync period over which one resync pass is spread. */
 const RESYNC_SPREAD = 0.1;
 
+/** The `result` label values of controller_runtime_reconcile_total. */
+const RESULTS = ['success', 'error', 'requeue', 'requeue_after'] as const;
+
 /**
  * controller-runtime's controller: informer events pass the predicate into a work queue of keys,
  * `concurrency` workers reconcile keys, and the queue owns retries (error → per-key backoff,
  * success → reset, requeueAfterMs → delayed add).
+ *
+ * The queue exists only between start() and stop(), that is while this replica leads: a standby
+ * replica's informers fill their caches, but it holds no queue and no keys. start() makes up for
+ * everything it did not see with one full pass over the cache.
+ *
+ * Priorities: what users did (an event that passes the predicate: create, spec change, deletion,
+ * force-sync, adopt) is queued high; the full pass at start, periodic resyncs, error retries and
+ * requeues are queued low, and the queue keeps a share of its handouts for them.
  */
 export class Controller<T extends KubeObject> {
   readonly name: string;
-  readonly queue: WorkQueue;
   private readonly opts: ControllerOptions<T>;
+  private workQueue?: WorkQueue;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly unsubscribe: Array<() => void> = [];
@@ -91,30 +109,40 @@ export class Controller<T extends KubeObject> {
     this.name = opts.name;
     this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
-    this.queue = new WorkQueue({ ...opts.queue, name: opts.name, clock: this.clock });
-    const predicate = opts.predicate ?? defaultPredicate;
-    // Subscribed now, not in start(): events of the informer's first list (which may come before
-    // this replica leads) are kept in the queue, deduplicated, until the workers start.
-    this.unsubscribe.push(opts.informer.onEvent((e) => {
-      if (e.type === 'DELETED' || predicate(e.old, e.object, e.type)) this.queue.add(keyString(keyOf(e.object)));
-    }));
-    for (const s of opts.secondary ?? []) {
-      this.unsubscribe.push(s.informer.onEvent((e) => {
-        if (s.predicate && !s.predicate(e.old, e.object, e.type)) return;
-        const keys = [...s.map(e.object), ...(e.type === 'MODIFIED' && e.old ? s.map(e.old) : [])];
-        for (const k of keys) this.queue.add(keyString(k));
-      }));
-    }
-    maxConcurrentReconciles.set({ controller: this.name }, opts.concurrency);
-    activeWorkers.set({ controller: this.name }, 0);
+    // Every series of the controller exists from the start, at zero, as controller-runtime
+    // initialises them: dashboards and alerts see 0, not "no data".
+    const controller = this.name;
+    maxConcurrentReconciles.set({ controller }, opts.concurrency);
+    activeWorkers.set({ controller }, 0);
+    for (const result of RESULTS) reconcileTotal.inc({ controller, result }, 0);
+    reconcileErrors.inc({ controller }, 0);
+  }
+
+  /** The work queue while the controller runs (after start(), before stop()); undefined otherwise. */
+  get queue(): WorkQueue | undefined {
+    return this.workQueue;
   }
 
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
+    const queue = new WorkQueue({ ...this.opts.queue, name: this.name, clock: this.clock });
+    this.workQueue = queue;
+    const predicate = this.opts.predicate ?? defaultPredicate;
+    // Subscribed in the same synchronous step as the full pass below: no event falls in between.
+    this.unsubscribe.push(this.opts.informer.onEvent((e) => {
+      if (e.type === 'DELETED' || predicate(e.old, e.object, e.type)) queue.add(keyString(keyOf(e.object)), 'high');
+    }));
+    for (const s of this.opts.secondary ?? []) {
+      this.unsubscribe.push(s.informer.onEvent((e) => {
+        if (s.predicate && !s.predicate(e.old, e.object, e.type)) return;
+        const keys = [...s.map(e.object), ...(e.type === 'MODIFIED' && e.old ? s.map(e.old) : [])];
+        for (const k of keys) queue.add(keyString(k), s.priority ?? 'high');
+      }));
+    }
     // A full pass at start: whatever happened while another replica (or no one) was leading.
-    for (const obj of this.opts.informer.list()) this.queue.add(keyString(keyOf(obj)));
-    for (let i = 0; i < Math.max(1, this.opts.concurrency); i++) this.workers.push(this.worker());
+    for (const obj of this.opts.informer.list()) queue.add(keyString(keyOf(obj)), 'low');
+    for (let i = 0; i < Math.max(1, this.opts.concurrency); i++) this.workers.push(this.worker(queue));
     if (this.opts.resyncPeriodMs > 0) this.scheduleResync();
     this.opts.logger.info({ controller: this.name, workers: this.opts.concurrency }, 'controller started');
   }
@@ -128,8 +156,10 @@ export class Controller<T extends KubeObject> {
     this.stopped = true;
     this.clock.clearTimeout(this.resyncHandle);
     for (const u of this.unsubscribe.splice(0)) u();
-    const inFlight = this.queue.inFlight();
-    const drained = await this.queue.shutDownWithDrain(drainTimeoutMs);
+    const queue = this.workQueue;
+    if (!queue) return;
+    const inFlight = queue.inFlight();
+    const drained = await queue.shutDownWithDrain(drainTimeoutMs);
     if (drained) await Promise.all(this.workers);
     this.opts.logger.info({ controller: this.name, inFlight, drained }, drained
       ? 'controller stopped'
@@ -138,24 +168,25 @@ export class Controller<T extends KubeObject> {
 
   private scheduleResync(): void {
     this.resyncHandle = this.clock.setTimeout(() => {
-      if (this.stopped) return;
+      const queue = this.workQueue;
+      if (this.stopped || !queue) return;
       const spread = this.opts.resyncPeriodMs * RESYNC_SPREAD;
       for (const obj of this.opts.informer.list()) {
-        this.queue.addAfter(keyString(keyOf(obj)), this.random() * spread);
+        queue.addAfter(keyString(keyOf(obj)), this.random() * spread, 'low');
       }
       this.scheduleResync();
     }, this.opts.resyncPeriodMs);
   }
 
-  private async worker(): Promise<void> {
+  private async worker(queue: WorkQueue): Promise<void> {
     for (;;) {
-      const key = await this.queue.get();
+      const key = await queue.get();
       if (key === undefined) return;
-      await this.process(key);
+      await this.process(queue, key);
     }
   }
 
-  private async process(key: string): Promise<void> {
+  private async process(queue: WorkQueue, key: string): Promise<void> {
     const controller = this.name;
     const { namespace, name } = parseKey(key);
     const started = this.clock.now();
@@ -167,26 +198,26 @@ export class Controller<T extends KubeObject> {
     try {
       const res = await this.opts.reconcile({ namespace, name });
       if (res?.requeue) {
-        this.queue.addRateLimited(key);
+        queue.addRateLimited(key);
         result = 'requeue';
         metricResult = 'requeue';
       } else {
-        this.queue.forget(key);
+        queue.forget(key);
         if (res?.requeueAfterMs && res.requeueAfterMs > 0) {
           requeueAfterMs = res.requeueAfterMs;
-          this.queue.addAfter(key, requeueAfterMs);
+          queue.addAfter(key, requeueAfterMs, 'low');
           result = 'requeue';
           metricResult = 'requeue_after';
         }
       }
     } catch (err) {
       error = err;
-      this.queue.addRateLimited(key);
+      queue.addRateLimited(key);
       result = 'error';
       metricResult = 'error';
       reconcileErrors.inc({ controller });
     } finally {
-      this.queue.done(key);
+      queue.done(key);
       activeWorkers.dec({ controller });
     }
     const durationMs = this.clock.now() - started;

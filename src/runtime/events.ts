@@ -65,6 +65,8 @@ export class EventRecorder {
   private readonly maxEntries: number;
   private readonly aggregates = new Map<string, Aggregate>();
   private readonly buckets = new Map<string, Bucket>();
+  /** Write chains not yet settled, even those of aggregates evicted from the map meanwhile. */
+  private readonly pending = new Set<Promise<void>>();
   private seq = 0;
 
   constructor(opts: EventRecorderOptions) {
@@ -86,9 +88,12 @@ export class EventRecorder {
     }
   }
 
-  /** Resolves when every write started so far has finished (for tests and shutdown). */
+  /**
+   * Resolves when every write recorded so far has finished, including repeats recorded while
+   * waiting (for shutdown and tests). Never rejects: a failed write is already logged and counted.
+   */
   async flush(): Promise<void> {
-    await Promise.all([...this.aggregates.values()].map((a) => a.chain));
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
   private recordUnsafe(obj: KubeObject, type: EventType, reason: string, message: string): void {
@@ -116,12 +121,15 @@ export class EventRecorder {
     agg.lastSeen = now;
     const entry = agg;
     const count = agg.count;
-    entry.chain = entry.chain
+    const chain = entry.chain
       .then(() => this.write(entry, count, obj, type, reason, text, now))
       .catch((err: unknown) => {
         eventsDropped.inc({ reason: 'error' });
         this.opts.logger.warn({ err: errorText(err), namespace: meta.namespace, name: meta.name, reason }, 'could not write event');
-      });
+      })
+      .finally(() => this.pending.delete(chain));
+    entry.chain = chain;
+    this.pending.add(chain);
   }
 
   private async write(agg: Aggregate, count: number, obj: KubeObject, type: EventType, reason: string, message: string, now: number): Promise<void> {

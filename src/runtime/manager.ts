@@ -21,8 +21,13 @@ export interface ManagerOptions {
   leaderElection: LeaderElectionConfig;
   metricsAddr: string;
   probeAddr: string;
-  /** Bound on stop(): draining reconciles, releasing the lease, closing the servers. */
+  /** Bound on stop(): draining reconciles, flushing Events, releasing the lease, closing the servers. */
   shutdownTimeoutMs?: number;
+  /**
+   * The event recorder (anything with flush()): stop() waits for the Events that the last
+   * reconciles recorded to be written, within the shutdown bound, instead of losing them on exit.
+   */
+  events?: { flush(): Promise<void> };
   /**
    * Called after leadership was lost and every controller stopped. Default: stop the rest and
    * exit with status 1, as controller-runtime does: the process restarts clean and campaigns again.
@@ -152,8 +157,23 @@ export class Manager {
     const total = this.opts.shutdownTimeoutMs ?? 30_000;
     // Keep part of the budget for releasing the lease and closing the servers.
     const drainMs = Math.max(0, total - Math.min(5_000, total * 0.2));
+    const started = Date.now();
     log.info({ drainMs }, 'shutting down');
     await Promise.all(this.controllers.map((c) => c.stop(drainMs)));
+    // The Events of the reconciles just finished (what `kubectl describe` shows) are written before
+    // exit, within what is left of the drain budget.
+    if (this.opts.events) {
+      const flushMs = Math.max(1_000, drainMs - (Date.now() - started));
+      let timer: NodeJS.Timeout | undefined;
+      const flushed = await Promise.race([
+        this.opts.events.flush().then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), flushMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!flushed) log.warn({ flushMs }, 'events not all written before shutdown');
+    }
     for (const i of this.informers) i.stop();
     // Released only now: another replica may reconcile as soon as the lease is free.
     await this.elector?.release();

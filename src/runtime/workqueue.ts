@@ -4,6 +4,13 @@ import {
 } from '../observability/metrics.js';
 import { realClock, type Clock } from './clock.js';
 
+/**
+ * Who asked for the work. `high`: a user's change (create, spec change, deletion, force-sync,
+ * adopt); `low`: periodic resyncs, retries after errors, requeues. controller-runtime's priority
+ * queue makes the same split (its LowPriority for resyncs and the informer's initial list).
+ */
+export type Priority = 'high' | 'low';
+
 export interface WorkQueueOptions {
   /** The `name` label of the workqueue_* metrics. */
   name: string;
@@ -14,6 +21,12 @@ export interface WorkQueueOptions {
   /** Overall token bucket for rate-limited adds (client-go's default controller rate limiter: 10 qps, burst 100). */
   qps?: number;
   burst?: number;
+  /**
+   * While low-priority keys wait, at most this many high-priority keys are handed out in a row
+   * before one low-priority key is (default 5: low priority gets at least one slot in six), so that
+   * a stream of user changes never starves resyncs and retries.
+   */
+  maxHighInARow?: number;
   clock?: Clock;
 }
 
@@ -23,6 +36,8 @@ export interface WorkQueueOptions {
  * - a key handed to a worker is never handed to a second worker until `done`; a key added while
  *   being processed is marked dirty and queued again on `done`;
  * - `addRateLimited` waits the larger of the key's exponential backoff and the overall bucket.
+ * - Priorities: `high` keys are handed out before `low` ones; adding a queued low key as high
+ *   moves it up (never down). Low keys still get a share of the handouts (`maxHighInARow`).
  * One deliberate difference: after `shutDown`, `get` returns undefined at once even when keys are
  * still queued. State is level-based, so abandoned keys are picked up by the next start's full pass.
  */
@@ -33,15 +48,20 @@ export class WorkQueue {
   private readonly maxDelayMs: number;
   private readonly qps: number;
   private readonly burst: number;
+  private readonly maxHighInARow: number;
 
-  private queue: string[] = [];
-  /** Keys that need processing: queued, or re-added while processing. */
-  private readonly dirty = new Set<string>();
+  /** Keys waiting to be handed out, by priority, each in the order it was added (Sets keep insertion order). */
+  private high = new Set<string>();
+  private low = new Set<string>();
+  /** High-priority handouts since the last low-priority one while low keys were waiting. */
+  private highInARow = 0;
+  /** Keys that need processing (queued, or re-added while processing), with their priority. */
+  private readonly dirty = new Map<string, Priority>();
   /** Keys handed to a worker, with the time they were handed out. */
   private readonly processing = new Map<string, number>();
   /** When each dirty key was first added, for the queue-duration metric. */
   private readonly addedAt = new Map<string, number>();
-  private readonly delayed = new Map<string, { readyAt: number; handle: unknown }>();
+  private readonly delayed = new Map<string, { readyAt: number; handle: unknown; priority: Priority }>();
   private readonly failures = new Map<string, number>();
   private readonly getters: Array<(key: string | undefined) => void> = [];
   private drainWaiters: Array<() => void> = [];
@@ -57,49 +77,76 @@ export class WorkQueue {
     this.maxDelayMs = opts.maxDelayMs ?? 1_000_000;
     this.qps = opts.qps ?? 10;
     this.burst = opts.burst ?? 100;
+    this.maxHighInARow = Math.max(1, opts.maxHighInARow ?? 5);
     this.tokens = this.burst;
     this.lastRefill = this.clock.now();
-    workqueueDepth.set({ name: this.name }, 0);
+    // Every series of the queue exists from the start, at zero, as client-go's metrics provider makes them.
+    const labels = { name: this.name };
+    workqueueDepth.set(labels, 0);
+    workqueueAdds.inc(labels, 0);
+    workqueueRetries.inc(labels, 0);
+    workqueueUnfinishedWork.set(labels, 0);
+    workqueueLongestRunning.set(labels, 0);
     // client-go refreshes the in-progress gauges every 500 ms rather than on scrape.
     this.metricsTimer = setInterval(() => this.updateUnfinishedWork(), 500);
     this.metricsTimer.unref();
   }
 
-  add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+  /**
+   * Queues the key (default: high priority). A key already queued stays queued once; adding it with
+   * a higher priority than it has moves it up.
+   */
+  add(key: string, priority: Priority = 'high'): void {
+    if (this.shuttingDown) return;
+    const queued = this.dirty.get(key);
+    if (queued !== undefined) {
+      if (queued === 'low' && priority === 'high') {
+        this.dirty.set(key, 'high');
+        if (this.low.delete(key)) this.high.add(key);
+      }
+      return;
+    }
     workqueueAdds.inc({ name: this.name });
-    this.dirty.add(key);
+    this.dirty.set(key, priority);
     if (!this.addedAt.has(key)) this.addedAt.set(key, this.clock.now());
     this.updateDepth();
     if (this.processing.has(key)) return;
-    this.enqueue(key);
+    this.enqueue(key, priority);
   }
 
-  /** Adds the key after `ms`. When the key is already waiting, the earlier time wins. */
-  addAfter(key: string, ms: number): void {
+  /**
+   * Adds the key after `ms` (default: low priority, as periodic work is). When the key is already
+   * waiting, the earlier time and the higher priority win.
+   */
+  addAfter(key: string, ms: number, priority: Priority = 'low'): void {
     if (this.shuttingDown) return;
     if (ms <= 0) {
-      this.add(key);
+      this.add(key, priority);
       return;
     }
     const readyAt = this.clock.now() + ms;
     const existing = this.delayed.get(key);
     if (existing) {
+      if (priority === 'high') existing.priority = 'high';
       if (existing.readyAt <= readyAt) return;
       this.clock.clearTimeout(existing.handle);
     }
-    const handle = this.clock.setTimeout(() => {
+    const entry = { readyAt, handle: undefined as unknown, priority: existing?.priority ?? priority };
+    entry.handle = this.clock.setTimeout(() => {
       this.delayed.delete(key);
-      this.add(key);
+      this.add(key, entry.priority);
     }, ms);
-    this.delayed.set(key, { readyAt, handle });
+    this.delayed.set(key, entry);
   }
 
-  /** Adds the key after its backoff: per-key exponential, max'ed with the overall token bucket. */
+  /**
+   * Adds the key after its backoff: per-key exponential, max'ed with the overall token bucket.
+   * A retry is low priority: a user's change of another object goes first.
+   */
   addRateLimited(key: string): void {
     if (this.shuttingDown) return;
     workqueueRetries.inc({ name: this.name });
-    this.addAfter(key, this.when(key));
+    this.addAfter(key, this.when(key), 'low');
   }
 
   /** The delay the next `addRateLimited` would use; counts as a failure of the key. */
@@ -122,7 +169,7 @@ export class WorkQueue {
   /** The next key to process; undefined once the queue is shut down. Call `done(key)` when finished. */
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.queue.shift();
+    const key = this.next();
     if (key !== undefined) return Promise.resolve(this.handOut(key));
     return new Promise((resolve) => this.getters.push(resolve));
   }
@@ -132,7 +179,8 @@ export class WorkQueue {
     if (started === undefined) return;
     this.processing.delete(key);
     workqueueWorkDuration.observe({ name: this.name }, (this.clock.now() - started) / 1000);
-    if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key);
+    const again = this.dirty.get(key);
+    if (again !== undefined && !this.shuttingDown) this.enqueue(key, again);
     if (this.processing.size === 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
@@ -142,7 +190,12 @@ export class WorkQueue {
 
   /** Keys waiting to be handed out (not counting delayed or in-process ones). */
   len(): number {
-    return this.queue.length;
+    return this.high.size + this.low.size;
+  }
+
+  /** The priority a queued (or re-added in-process) key has; undefined when it is not waiting. */
+  priorityOf(key: string): Priority | undefined {
+    return this.dirty.get(key);
   }
 
   /** Keys handed out and not yet done. */
@@ -160,7 +213,8 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { handle } of this.delayed.values()) this.clock.clearTimeout(handle);
     this.delayed.clear();
-    this.queue = [];
+    this.high = new Set();
+    this.low = new Set();
     this.dirty.clear();
     this.addedAt.clear();
     this.updateDepth();
@@ -186,10 +240,29 @@ export class WorkQueue {
     return result;
   }
 
-  private enqueue(key: string): void {
+  private enqueue(key: string, priority: Priority): void {
     const getter = this.getters.shift();
     if (getter) getter(this.handOut(key));
-    else this.queue.push(key);
+    else (priority === 'high' ? this.high : this.low).add(key);
+  }
+
+  /** High before low, except that low gets one turn after `maxHighInARow` high ones. */
+  private next(): string | undefined {
+    const take = (set: Set<string>): string | undefined => {
+      const key = set.values().next().value;
+      if (key !== undefined) set.delete(key);
+      return key;
+    };
+    if (this.low.size === 0) {
+      this.highInARow = 0;
+      return take(this.high);
+    }
+    if (this.high.size > 0 && this.highInARow < this.maxHighInARow) {
+      this.highInARow += 1;
+      return take(this.high);
+    }
+    this.highInARow = 0;
+    return take(this.low);
   }
 
   private handOut(key: string): string {

@@ -64,10 +64,12 @@ describe('documented examples', () => {
   it('kustomization.yaml lists every sample file', () => {
     const kustomization = parse(readFileSync(SAMPLES_DIR + 'kustomization.yaml', 'utf8')) as { resources: string[] };
     expect([...kustomization.resources].sort()).toEqual(sampleFiles());
-    expect(sampleFiles().length).toBe(10);
+    expect(sampleFiles().length).toBe(11);
   });
 
-  it.each(sampleFiles())('%s is created as written, then deleted', async (file) => {
+  // The archive sample sits in archive/ (moto needs the archive emulation to apply its policy);
+  // the API server must still take it as written.
+  it.each([...sampleFiles(), 'archive/aws_v1alpha1_ecrrepository_archive_policy.yaml'])('%s is created as written, then deleted', async (file) => {
     const ns = namespaces.samples;
     const objects = sampleObjects(file, ns);
     // create, not apply --dry-run: the object must really pass validation and be stored.
@@ -98,11 +100,27 @@ describe('kubectl explain', () => {
     expect(out).toContain('enum: Delete, Retain, Orphan');
   });
 
+  // kubectl wraps descriptions to the terminal width: compare with whitespace folded.
+  const explain = async (path: string) => (await kubectl.ok(['explain', path])).replace(/\s+/g, ' ');
+
   it('documents nested and status fields of both kinds', async () => {
-    expect(await kubectl.ok(['explain', 'ecrrepository.spec.encryptionConfiguration.kmsKey'])).toContain('alias/name or an alias ARN');
-    expect(await kubectl.ok(['explain', 'ecrrepository.status.imageCount'])).toContain('counted over every page');
+    expect(await explain('ecrrepository.spec.encryptionConfiguration.kmsKey')).toContain('alias/name or an alias ARN');
+    expect(await explain('ecrrepository.status.imageCount')).toContain('counted over every page');
     expect(await kubectl.ok(['explain', 'awsprovider.spec.roleARN'])).toContain('sts:AssumeRoleWithWebIdentity');
     expect(await kubectl.ok(['explain', 'awsp.status.conditions.reason'])).toContain('CamelCase');
+  });
+
+  it('documents the fields of tag mutability exclusions, archive, inventory and the lifecycle preview', async () => {
+    expect(await explain('ecrrepository.spec.imageTagMutability')).toContain('IMMUTABLE_WITH_EXCLUSION');
+    expect(await explain('ecrrepository.spec.imageTagMutabilityExclusionFilters')).toContain('1 to 5 wildcard filters');
+    expect(await explain('ecrrepository.spec.imageTagMutabilityExclusionFilters.filter')).toContain('dev-* matches dev-1');
+    expect(await explain('ecrrepository.spec.encryptionConfiguration.encryptionType')).toContain('KMS_DSSE');
+    expect(await explain('ecrrepository.spec.lifecyclePolicy.policyText')).toContain('"targetStorageClass": "archive"');
+    expect(await explain('ecrrepository.spec.lifecyclePolicy.maxImagesToExpire')).toContain('LifecyclePolicyUnsafe');
+    expect(await explain('ecrrepository.status.archivedImageCount')).toContain('archive storage class');
+    expect(await explain('ecrrepository.status.imageSizeBytes')).toContain('active images');
+    expect(await explain('ecrrepository.status.lifecyclePreview.sample')).toContain('Up to 10 tags');
+    expect(await explain('ecrrepository.status.imageTagMutabilityExclusionFilters')).toContain('exclusion filters');
   });
 });
 
@@ -178,6 +196,9 @@ function set(path: string, value: unknown): (o: Obj) => void {
 const many = (n: number, value = 'v'): Obj => Object.fromEntries(Array.from({ length: n }, (_, i) => [`key-${i}`, value]));
 const ref = { name: 'aws-credentials', key: 'access-key-id' };
 const kms = { encryptionType: 'KMS', kmsKey: 'alias/ecr-encryption' };
+const both = (...mutations: Array<(o: Obj) => void>) => (o: Obj): void => mutations.forEach((m) => m(o));
+const wildcard = (filter: string): Obj => ({ filter, filterType: 'WILDCARD' });
+const exclusion = (filters: unknown) => both(set('spec.imageTagMutability', 'IMMUTABLE_WITH_EXCLUSION'), set('spec.imageTagMutabilityExclusionFilters', filters));
 
 type Kind = 'ecr' | 'awsp';
 /** name, kind of the valid base object, the one broken rule, text the API server's answer must contain. */
@@ -198,6 +219,18 @@ const invalid: Case[] = [
   ['repositoryName with a space', 'ecr', set('spec.repositoryName', 'my app'), 'spec.repositoryName in body should match'],
   ['misspelt field', 'ecr', set('spec.repositoryname', 'app/x'), 'unknown field "spec.repositoryname"'],
   ['imageTagMutability in lowercase', 'ecr', set('spec.imageTagMutability', 'mutable'), 'spec.imageTagMutability: Unsupported value: "mutable"'],
+  ['exclusion mode without filters', 'ecr', set('spec.imageTagMutability', 'MUTABLE_WITH_EXCLUSION'),
+    'spec.imageTagMutabilityExclusionFilters: Required value: spec.imageTagMutabilityExclusionFilters is required when imageTagMutability is MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION'],
+  ['exclusion filters with a plain mode', 'ecr', both(set('spec.imageTagMutability', 'IMMUTABLE'), set('spec.imageTagMutabilityExclusionFilters', [wildcard('latest')])),
+    'spec.imageTagMutabilityExclusionFilters: Forbidden: spec.imageTagMutabilityExclusionFilters is only allowed when imageTagMutability is MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION'],
+  ['exclusion filters with the defaulted mode', 'ecr', set('spec.imageTagMutabilityExclusionFilters', [wildcard('latest')]), 'spec.imageTagMutabilityExclusionFilters: Forbidden'],
+  ['no exclusion filter', 'ecr', exclusion([]), 'spec.imageTagMutabilityExclusionFilters: Invalid value: 0: spec.imageTagMutabilityExclusionFilters in body should have at least 1 items'],
+  ['six exclusion filters', 'ecr', exclusion(['a', 'b', 'c', 'd', 'e', 'f'].map(wildcard)), 'spec.imageTagMutabilityExclusionFilters: Too many: 6: must have at most 5 items'],
+  ['exclusion filter with a slash', 'ecr', exclusion([wildcard('release/1')]), 'spec.imageTagMutabilityExclusionFilters[0].filter in body should match'],
+  ['exclusion filter of 129 characters', 'ecr', exclusion([wildcard('a'.repeat(129))]), 'spec.imageTagMutabilityExclusionFilters[0].filter: Too long'],
+  ['exclusion filter of another type', 'ecr', exclusion([{ filter: 'latest', filterType: 'REGEX' }]), 'spec.imageTagMutabilityExclusionFilters[0].filterType: Unsupported value: "REGEX"'],
+  ['the same exclusion filter twice', 'ecr', exclusion([wildcard('latest'), wildcard('latest')]), 'spec.imageTagMutabilityExclusionFilters[1]: Duplicate value'],
+  ['negative maxImagesToExpire', 'ecr', set('spec.lifecyclePolicy', { maxImagesToExpire: -1 }), 'spec.lifecyclePolicy.maxImagesToExpire in body should be greater than or equal to 0'],
   ['scanOnPush as a string', 'ecr', set('spec.scanOnPush', 'yes'), 'spec.scanOnPush in body must be of type boolean'],
   ['unknown encryptionType', 'ecr', set('spec.encryptionConfiguration', { encryptionType: 'SSE' }), 'spec.encryptionConfiguration.encryptionType: Unsupported value: "SSE"'],
   ['KMS without kmsKey', 'ecr', set('spec.encryptionConfiguration', { encryptionType: 'KMS' }), 'spec.encryptionConfiguration.kmsKey: Required value: spec.encryptionConfiguration.kmsKey is required when encryptionType is KMS'],
@@ -268,6 +301,11 @@ const valid: Array<[string, Kind, (o: Obj) => void]> = [
   ['repositoryName of 256 characters', 'ecr', set('spec.repositoryName', `a/${'b'.repeat(254)}`)],
   ['repositoryName of 2 characters', 'ecr', set('spec.repositoryName', 'ab')],
   ['repositoryName with nested prefixes and separators', 'ecr', set('spec.repositoryName', 'team.a/app_1/back-end.v2')],
+  ['five exclusion filters, filterType defaulted', 'ecr', exclusion([wildcard('latest'), { filter: 'dev-*' }, wildcard('*-rc*'), wildcard('v1.2_3'), wildcard('a'.repeat(128))])],
+  ['MUTABLE_WITH_EXCLUSION with one filter', 'ecr', both(set('spec.imageTagMutability', 'MUTABLE_WITH_EXCLUSION'), set('spec.imageTagMutabilityExclusionFilters', [wildcard('release-*')]))],
+  ['KMS_DSSE with a key', 'ecr', set('spec.encryptionConfiguration', { encryptionType: 'KMS_DSSE', kmsKey: 'arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/12345678-1234-1234-1234-123456789012' })],
+  ['KMS_DSSE with the AWS managed key', 'ecr', set('spec.encryptionConfiguration', { encryptionType: 'KMS_DSSE' })],
+  ['maxImagesToExpire 0', 'ecr', set('spec.lifecyclePolicy', { maxImagesToExpire: 0 })],
   ['kmsKey as a key ARN', 'ecr', set('spec.encryptionConfiguration', { encryptionType: 'KMS', kmsKey: 'arn:aws:kms:us-east-1:123456789012:key/12345678-1234-1234-1234-123456789012' })],
   ['kmsKey as an alias ARN in another partition', 'ecr', set('spec.encryptionConfiguration', { encryptionType: 'KMS', kmsKey: 'arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/ecr' })],
   ['kmsKey as a key ID', 'ecr', set('spec.encryptionConfiguration', { encryptionType: 'KMS', kmsKey: '1234abcd-12ab-34cd-56ef-1234567890ab' })],

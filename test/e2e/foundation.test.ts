@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { documentedKmsKeys } from './env/environment.js';
 import { sharedEnv } from './support/context.js';
 import { AwsCli } from './support/aws.js';
 import { Kubectl, eventually } from './support/kubectl.js';
@@ -72,6 +73,72 @@ describe('local environment', () => {
     expect(payload.iss).toBe(env.serviceAccountIssuer);
   });
 
+  it('deletes a namespace with its contents, as kube-controller-manager does in a cluster', async () => {
+    const ns = `foundation-nsdel-${Date.now().toString(36)}`;
+    await kubectl.ok(['create', 'namespace', ns]);
+    await kubectl.ok(['create', 'configmap', 'content', '-n', ns, '--from-literal=k=v']);
+    await kubectl.ok(['delete', 'namespace', ns, '--wait=false']);
+    await eventually(`namespace ${ns} to disappear`, async () => {
+      const result = await kubectl.run(['get', 'namespace', ns, '-o', 'name']);
+      return result.code !== 0 && result.stderr.includes('NotFound') ? true : undefined;
+    }, 60_000);
+    const left = await kubectl.run(['get', 'configmap', 'content', '-n', ns, '-o', 'name']);
+    expect(left.code).not.toBe(0);
+    expect(left.stderr).toContain('NotFound');
+  });
+
+  it('gives a new namespace its default ServiceAccount and root CA ConfigMap', async () => {
+    const ns = `foundation-sa-${Date.now().toString(36)}`;
+    await kubectl.ok(['create', 'namespace', ns]);
+    try {
+      const sa = await eventually(`ServiceAccount ${ns}/default`, async () => {
+        const result = await kubectl.run(['get', 'serviceaccount', 'default', '-n', ns, '-o', 'json']);
+        return result.code === 0 ? (JSON.parse(result.stdout) as { metadata: { name: string; namespace: string } }) : undefined;
+      }, 60_000);
+      expect(sa.metadata).toMatchObject({ name: 'default', namespace: ns });
+      const ca = await eventually(`ConfigMap ${ns}/kube-root-ca.crt`, async () => {
+        const result = await kubectl.run(['get', 'configmap', 'kube-root-ca.crt', '-n', ns, '-o', 'json']);
+        return result.code === 0 ? (JSON.parse(result.stdout) as { data: Record<string, string> }) : undefined;
+      }, 60_000);
+      expect(ca.data['ca.crt']).toBe(readFileSync(env.caCert, 'utf8'));
+      // The ServiceAccount admission plugin gives a pod its ServiceAccount and a projected token, as in a cluster.
+      const pod = JSON.parse(await kubectl.ok(['run', 'probe', '-n', ns, '--image=registry.k8s.io/pause:3.10', '--dry-run=server', '-o', 'json'])) as {
+        spec: { serviceAccountName: string; volumes?: Array<{ name: string; projected?: { sources: Array<Record<string, unknown>> } }> };
+      };
+      expect(pod.spec.serviceAccountName).toBe('default');
+      const tokenVolume = pod.spec.volumes?.find((v) => v.name.startsWith('kube-api-access-'));
+      expect(tokenVolume?.projected?.sources.some((s) => 'serviceAccountToken' in s)).toBe(true);
+    } finally {
+      await kubectl.run(['delete', 'namespace', ns, '--wait=false']);
+    }
+  });
+
+  it('garbage-collects an object whose owner is deleted', async () => {
+    const suffix = Date.now().toString(36);
+    const owner = JSON.parse(await kubectl.ok(['create', 'configmap', `gc-owner-${suffix}`, '-n', 'default', '-o', 'json'])) as { metadata: { uid: string } };
+    await kubectl.apply(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: gc-dependent-${suffix}
+  namespace: default
+  ownerReferences:
+  - apiVersion: v1
+    kind: ConfigMap
+    name: gc-owner-${suffix}
+    uid: ${owner.metadata.uid}
+data:
+  k: v
+`);
+    // Still there while its owner lives.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await kubectl.ok(['get', 'configmap', `gc-dependent-${suffix}`, '-n', 'default', '-o', 'name'])).trim()).toBe(`configmap/gc-dependent-${suffix}`);
+    await kubectl.ok(['delete', 'configmap', `gc-owner-${suffix}`, '-n', 'default']);
+    await eventually(`configmap gc-dependent-${suffix} to be garbage-collected`, async () => {
+      const result = await kubectl.run(['get', 'configmap', `gc-dependent-${suffix}`, '-n', 'default', '-o', 'name']);
+      return result.code !== 0 && result.stderr.includes('NotFound') ? true : undefined;
+    }, 60_000);
+  });
+
   it('answers AWS calls through moto behind the paging layer', async () => {
     const aws = new AwsCli(env);
     const before = (await aws.calls())['STS:GetCallerIdentity'] ?? 0;
@@ -80,7 +147,66 @@ describe('local environment', () => {
     expect((await aws.calls())['STS:GetCallerIdentity']).toBe(before + 1);
   });
 
-  it('leaves no etcd, kube-apiserver or moto behind when a test run is interrupted', async () => {
+  it('reports the KMS key ARN of a repository, as ECR does, whatever form of the key it was given', async () => {
+    const aws = new AwsCli(env);
+    const suffix = Date.now().toString(36);
+    const key = (await aws.json<{ KeyMetadata: { KeyId: string; Arn: string } }>(['kms', 'create-key', '--description', 'foundation'])).KeyMetadata;
+    expect(key.Arn).toBe(`arn:aws:kms:${env.region}:123456789012:key/${key.KeyId}`);
+    await aws.json(['kms', 'create-alias', '--alias-name', `alias/foundation-${suffix}`, '--target-key-id', key.KeyId]);
+    const forms = {
+      alias: `alias/foundation-${suffix}`,
+      aliasArn: `arn:aws:kms:${env.region}:123456789012:alias/foundation-${suffix}`,
+      keyId: key.KeyId,
+      keyArn: key.Arn,
+    };
+    for (const [form, kmsKey] of Object.entries(forms)) {
+      const name = `foundation-kms-${suffix}-${form.toLowerCase()}`;
+      type Repo = { repositoryName: string; encryptionConfiguration: { encryptionType: string; kmsKey: string } };
+      const created = (await aws.json<{ repository: Repo }>(['ecr', 'create-repository', '--repository-name', name,
+        '--encryption-configuration', `encryptionType=KMS,kmsKey=${kmsKey}`])).repository;
+      expect(created.encryptionConfiguration, form).toEqual({ encryptionType: 'KMS', kmsKey: key.Arn });
+      const described = (await aws.json<{ repositories: Repo[] }>(['ecr', 'describe-repositories', '--repository-names', name])).repositories[0];
+      expect(described?.encryptionConfiguration, form).toEqual({ encryptionType: 'KMS', kmsKey: key.Arn });
+      // The paged listing (no names given) reports the same.
+      const listed = (await aws.json<{ repositories: Repo[] }>(['ecr', 'describe-repositories'])).repositories.find((r) => r.repositoryName === name);
+      expect(listed?.encryptionConfiguration.kmsKey, form).toBe(key.Arn);
+    }
+  });
+
+  it('refuses a KMS key that does not exist or is disabled with KmsException, as ECR does, and creates nothing', async () => {
+    const aws = new AwsCli(env);
+    const suffix = Date.now().toString(36);
+    const missing = await aws.attempt(['ecr', 'create-repository', '--repository-name', `foundation-nokey-${suffix}`,
+      '--encryption-configuration', `encryptionType=KMS,kmsKey=alias/missing-${suffix}`]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('KmsException');
+    expect(missing.stderr).toContain(`alias/missing-${suffix}`);
+    const absent = await aws.attempt(['ecr', 'describe-repositories', '--repository-names', `foundation-nokey-${suffix}`]);
+    expect(absent.stderr).toContain('RepositoryNotFoundException');
+
+    const key = (await aws.json<{ KeyMetadata: { KeyId: string; Arn: string } }>(['kms', 'create-key'])).KeyMetadata;
+    await aws.json(['kms', 'disable-key', '--key-id', key.KeyId]);
+    const disabled = await aws.attempt(['ecr', 'create-repository', '--repository-name', `foundation-disabled-${suffix}`,
+      '--encryption-configuration', `encryptionType=KMS,kmsKey=${key.KeyId}`]);
+    expect(disabled.code).not.toBe(0);
+    expect(disabled.stderr).toContain('KmsException');
+    expect(disabled.stderr).toContain('disabled');
+  });
+
+  it('holds the KMS keys that the documentation names', async () => {
+    const aws = new AwsCli(env);
+    const documented = documentedKmsKeys();
+    expect(documented.length).toBeGreaterThan(0);
+    const suffix = Date.now().toString(36);
+    for (const [i, kmsKey] of documented.entries()) {
+      const created = (await aws.json<{ repository: { encryptionConfiguration: { kmsKey: string } } }>(['ecr', 'create-repository',
+        '--repository-name', `foundation-documented-${suffix}-${i}`, '--encryption-configuration', `encryptionType=KMS,kmsKey=${kmsKey}`])).repository;
+      expect(created.encryptionConfiguration.kmsKey, kmsKey).toMatch(/^arn:aws:kms:[a-z0-9-]+:123456789012:key\/[0-9a-f-]+$/);
+      if (kmsKey.includes(':key/')) expect(created.encryptionConfiguration.kmsKey).toBe(kmsKey);
+    }
+  });
+
+  it('leaves no etcd, kube-apiserver, kube-controller-manager or moto behind when a test run is interrupted', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-interrupt-'));
     const groupsFile = path.join(dir, 'groups.json');
     const child = spawn(process.execPath, [
@@ -89,7 +215,8 @@ describe('local environment', () => {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const groups = await eventually('the interrupted run to start its environment', async () =>
       existsSync(groupsFile) ? (JSON.parse(readFileSync(groupsFile, 'utf8')) as number[]) : undefined, 120_000);
-    expect(groups.length).toBe(3);
+    // etcd, kube-apiserver, kube-controller-manager and moto.
+    expect(groups.length).toBe(4);
     expect(groups.every(groupAlive)).toBe(true);
     child.kill('SIGINT');
     await exited;

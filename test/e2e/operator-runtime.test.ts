@@ -61,6 +61,12 @@ describe('operator process', () => {
     await eventually('the force-sync reconcile', async () => (reconcilesOf(operator, ns, 'idle') === settled + 1 ? true : undefined), 15_000);
     await new Promise((r) => setTimeout(r, 3000));
     expect(reconcilesOf(operator, ns, 'idle')).toBe(settled + 1);
+
+    // Setting the adopt annotation is a user's request too: one reconcile.
+    await kubectl.ok(['annotate', 'ecrrepository', 'idle', '-n', ns, 'aws-infra-operator.runner.codes/adopt=true']);
+    await eventually('the adopt reconcile', async () => (reconcilesOf(operator, ns, 'idle') === settled + 2 ? true : undefined), 15_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(reconcilesOf(operator, ns, 'idle')).toBe(settled + 2);
     await operator.stop();
     running.pop();
   });
@@ -104,6 +110,15 @@ describe('operator process', () => {
     const [leader, follower] = aLeads ? [a, b] : [b, a];
     expect(await follower.metricValue('controller_runtime_reconcile_total', { controller: 'ecrrepository' })).toBe(0);
     expect(await leader.metricValue('controller_runtime_reconcile_total', { controller: 'ecrrepository' })).toBeGreaterThan(0);
+    // The standby shows its controllers' series at zero (dashboards see 0, not "no data") and holds
+    // no work queue: no workqueue series exist for its controllers.
+    const standby = await follower.metrics();
+    for (const result of ['success', 'error', 'requeue', 'requeue_after']) {
+      expect(standby).toContain(`controller_runtime_reconcile_total{controller="ecrrepository",result="${result}"} 0`);
+    }
+    expect(standby).toContain('controller_runtime_reconcile_errors_total{controller="ecrrepository"} 0');
+    expect(standby).not.toContain('workqueue_depth{name="ecrrepository"}');
+    expect(standby).not.toContain('workqueue_adds_total{name="awsprovider"}');
 
     leader.kill9();
     const killedAt = Date.now();

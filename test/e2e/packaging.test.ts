@@ -267,6 +267,12 @@ metadata:
   labels:
     pod-security.kubernetes.io/enforce: restricted
     pod-security.kubernetes.io/enforce-version: latest
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: infra-operator-controller-manager
+  namespace: ${RESTRICTED_NS}
 `);
     const deployment = find(rendered, 'Deployment') as unknown as { spec: { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
     const template = deployment.spec.template;
@@ -277,8 +283,8 @@ metadata:
       spec,
     });
 
-    // No kube-controller-manager runs here, so no ReplicaSet would ever create the pod: create it
-    // directly, in dry-run, which still goes through admission (Pod Security included).
+    // Created directly, in dry-run, which still goes through admission (Pod Security and the
+    // ServiceAccount plugin, hence the chart's ServiceAccount above), without running the image.
     const admitted = await kubectl.run(['create', '--dry-run=server', '-o', 'name', '-f', '-'], pod(template.spec));
     expect(admitted.code, admitted.stderr).toBe(0);
     expect(admitted.stderr).not.toContain('violate');
@@ -334,6 +340,33 @@ metadata:
     expect(await canI(SA_USER, ['delete', 'ecrrepositories.aws-infra-operator.runner.codes', '-n', 'default'])).toBe('no');
     expect(await canI(SA_USER, ['update', 'leases.coordination.k8s.io', '-n', NAMESPACE])).toBe('yes');
     expect(await canI(SA_USER, ['update', 'leases.coordination.k8s.io', '-n', 'default'])).toBe('no');
+    // AWSProvider.spec.serviceAccountRef: tokens only; ServiceAccounts themselves stay out of reach.
+    expect(await canI(SA_USER, ['create', 'serviceaccounts', '--subresource=token', '-n', 'default'])).toBe('yes');
+    expect(await canI(SA_USER, ['get', 'serviceaccounts', '-n', 'default'])).toBe('no');
+    expect(await canI(SA_USER, ['create', 'serviceaccounts', '-n', 'default'])).toBe('no');
+  });
+
+  it('renders the tenancy values as the variables the operator reads, and refuses values it would refuse', async () => {
+    const envOf = (text: string) => {
+      const deployment = find(documents(text), 'Deployment') as unknown as { spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } } };
+      return Object.fromEntries((deployment.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+    };
+    const defaults = envOf(await helmOk(['template', 'infra-operator', CHART, '-n', NAMESPACE]));
+    expect(defaults).toMatchObject({ ALLOW_CUSTOM_ENDPOINTS: 'false', AMBIENT_IDENTITY_NAMESPACES: '*', CREDENTIAL_REFRESH_MARGIN: '5m' });
+    expect(defaults).not.toHaveProperty('CLUSTER_NAME');
+    const shared = envOf(await helmOk([
+      'template', 'infra-operator', CHART, '-n', NAMESPACE,
+      '--set', 'operator.ambientIdentityNamespaces={platform,infra-operator-system}',
+      '--set', 'operator.clusterName=prod-eu-1',
+    ]));
+    expect(shared).toMatchObject({ ALLOW_CUSTOM_ENDPOINTS: 'false', AMBIENT_IDENTITY_NAMESPACES: 'platform,infra-operator-system', CLUSTER_NAME: 'prod-eu-1' });
+    const none = envOf(await helmOk(['template', 'infra-operator', CHART, '-n', NAMESPACE, '--set', 'operator.ambientIdentityNamespaces=null']));
+    expect(none.AMBIENT_IDENTITY_NAMESPACES ?? '').toBe('');
+    for (const bad of ['operator.ambientIdentityNamespaces={*,team-a}', 'operator.ambientIdentityNamespaces={Team_A}', 'operator.clusterName=has space', 'operator.allowCustomEndpoints=yes']) {
+      const result = await helm(['template', 'infra-operator', CHART, '--set', bad]);
+      expect(result.code, bad).not.toBe(0);
+      expect(result.stderr, bad).toMatch(/values don't meet the specifications of the schema|schema/i);
+    }
   });
 
   it('grants the same from the chart alone: a release under other names, checked with a real token', async () => {
@@ -362,12 +395,15 @@ metadata:
     const podEnv: Record<string, string> = { POD_NAMESPACE: ISOLATED };
     for (const e of deployment.spec.template.spec.containers[0]?.env ?? []) if (e.value !== undefined) podEnv[e.name] = e.value;
     expect(podEnv.LEADER_ELECT).toBe('true');
+    // The chart's tenancy defaults: no custom endpoints; the operator's identity in every namespace.
+    expect(podEnv.ALLOW_CUSTOM_ENDPOINTS).toBe('false');
+    expect(podEnv.AMBIENT_IDENTITY_NAMESPACES).toBe('*');
 
     await installCrds(kubectl);
     const replicas: OperatorProcess[] = [];
     const ns = await freshNamespace(kubectl, 'packaging');
     try {
-      for (let i = 0; i < deployment.spec.replicas; i++) replicas.push(await startOperator(env, { env: podEnv, kubeconfig }));
+      for (let i = 0; i < deployment.spec.replicas; i++) replicas.push(await startOperator(env, { env: podEnv, kubeconfig, allowCustomEndpoints: false }));
       expect(replicas).toHaveLength(2);
       const lease = await eventually('the leader election Lease in the release namespace', async () => {
         const result = await kubectl.run(['get', 'lease', 'infra-operator.aws-infra-operator.runner.codes', '-n', ISOLATED, '-o', 'json']);

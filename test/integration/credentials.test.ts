@@ -1,13 +1,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { AwsClientFactory, type AwsClientFactoryOptions } from '../../src/aws/clients.js';
-import { operatorAwsEnvironment, sourceFingerprint, type CredentialSource } from '../../src/aws/credentials.js';
+import { OperatorIdentityRefusedError, operatorAwsEnvironment, sourceFingerprint, type CredentialSource } from '../../src/aws/credentials.js';
 import { AwsError, isAwsError } from '../../src/aws/errors.js';
 import { RateLimiterRegistry } from '../../src/aws/ratelimit.js';
+import type { AWSProvider } from '../../src/api/types.js';
+import { ProviderConfigError, ProviderConnections, type ProviderKubeClient, type TenancyPolicy } from '../../src/providers/connections.js';
+import { KubeApiError } from '../../src/runtime/kube.js';
 
 // moto's default account: every key pair it has not seen before belongs to it.
 const ACCOUNT = '123456789012';
@@ -110,19 +114,46 @@ describe('credentials against moto STS', () => {
     ]);
   });
 
-  it('roleARN with the operator IRSA token: AssumeRoleWithWebIdentity for the provider role', async () => {
+  it("roleARN with the operator's IRSA token: AssumeRoleWithWebIdentity for the provider role, at the administrator's endpoint", async () => {
     const tokenFile = path.join(dir, 'provider-token');
     writeFileSync(tokenFile, fakeJwt('system:serviceaccount:infra-operator-system:infra-operator-controller-manager'));
-    const env = operatorAwsEnvironment({ AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/operator` });
+    const env = operatorAwsEnvironment({ AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/operator`, AWS_ENDPOINT_URL: endpoint });
     const s = session(factory({ env }), 'team-a/irsa', {
       region: 'us-east-1',
-      endpoint,
       roleArn: `arn:aws:iam::${ACCOUNT}:role/team-a-ecr`,
       sessionName: 'infra-operator-team-a-irsa',
     });
     const id = await s.callerIdentity();
     expect(id.arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/team-a-ecr/infra-operator-team-a-irsa`);
     expect(await calls()).toEqual({ 'STS:AssumeRoleWithWebIdentity': 1, 'STS:GetCallerIdentity': 1 });
+  });
+
+  it("roleARN with the provider's own ServiceAccount token: AssumeRoleWithWebIdentity with that token, a fresh one on each renewal", async () => {
+    let issued = 0;
+    const s = session(factory({ credentialDeps: { refreshBeforeMs: 3_600_000 - 3_000 } }), 'team-a/sa', {
+      region: 'us-east-1',
+      endpoint,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/team-a-ecr`,
+      sessionName: 'infra-operator-team-a-sa',
+      webIdentity: { subject: 'team-a/ecr', token: async () => fakeJwt(`system:serviceaccount:team-a:ecr:${++issued}`) },
+    });
+    const id = await s.callerIdentity();
+    expect(id.arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/team-a-ecr/infra-operator-team-a-sa`);
+    // Renewed 3 s after issue (the margin is the lifetime minus 3 s): a second token and a second exchange.
+    await new Promise((r) => setTimeout(r, 3_500));
+    await s.callerIdentity();
+    expect(issued).toBe(2);
+    expect(await calls()).toEqual({ 'STS:AssumeRoleWithWebIdentity': 2, 'STS:GetCallerIdentity': 2 });
+  });
+
+  it("refuses to build a session that would use the operator's identity with the provider's own endpoint", async () => {
+    const tokenFile = path.join(dir, 'operator-token-refused');
+    writeFileSync(tokenFile, fakeJwt('system:serviceaccount:infra-operator-system:infra-operator-controller-manager'));
+    const env = operatorAwsEnvironment({ AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/operator` });
+    const f = factory({ env });
+    expect(() => session(f, 'team-a/role', { region: 'us-east-1', endpoint, roleArn: `arn:aws:iam::${ACCOUNT}:role/x` })).toThrow(OperatorIdentityRefusedError);
+    expect(() => session(f, 'team-a/none', { region: 'us-east-1', endpoint })).toThrow(OperatorIdentityRefusedError);
+    expect(await calls()).toEqual({});
   });
 
   it('no keys and no role under IRSA: the SDK default chain assumes AWS_ROLE_ARN, at AWS_ENDPOINT_URL', async () => {
@@ -166,9 +197,8 @@ describe('credentials against moto STS', () => {
         AWS_CONFIG_FILE: missing,
       },
       async () => {
-        const s = session(factory(), 'team-b/chain', {
+        const s = session(factory({ env: { endpoint } }), 'team-b/chain', {
           region: 'us-east-1',
-          endpoint,
           roleArn: `arn:aws:iam::${ACCOUNT}:role/team-b-ecr`,
         });
         const id = await s.callerIdentity();
@@ -248,5 +278,171 @@ describe('client-side rate limit', () => {
     expect(elapsed).toBeGreaterThanOrEqual(1_000);
     expect(limiters.keys()).toContain(ACCOUNT);
     expect((await calls())['ECR:DescribeRepositories']).toBe(12);
+  });
+});
+
+/**
+ * The attacks of a tenant who may create AWSProviders, on the wire: a recording server stands for
+ * the endpoint the tenant runs, in front of moto so that every flow it allows runs to its end. The
+ * operator's environment holds a planted web-identity token and planted keys; the namespace holds
+ * planted Secret values and a ServiceAccount whose tokens are planted too.
+ */
+describe('tenancy: what reaches an endpoint that a provider names', () => {
+  const PLANTED_OPERATOR_TOKEN = fakeJwt('system:serviceaccount:infra-operator-system:planted-operator-token-7c1e');
+  const PLANTED_OPERATOR_KEY = 'AKIAPLANTEDOPERATOR1';
+  const PLANTED_OPERATOR_SECRET = 'planted-operator-secret-5b2d';
+  const PLANTED_SECRET_KEY = 'AKIAPLANTEDSECRET001';
+  const PLANTED_SECRET_VALUE = 'planted-secret-value-9a4f';
+  const ROLE = `arn:aws:iam::${ACCOUNT}:role/team-a-ecr`;
+  const OPERATOR_ROLE = `arn:aws:iam::${ACCOUNT}:role/planted-operator-role`;
+
+  interface Recorded { method: string; url: string; headers: string; body: string }
+  let recorder: http.Server;
+  let recorderUrl: string;
+  const recorded: Recorded[] = [];
+  let saTokens = 0;
+  const saTokenValues: string[] = [];
+
+  /** Records each request whole, then forwards it to moto and relays the answer. */
+  beforeAll(async () => {
+    recorder = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        recorded.push({ method: req.method ?? '', url: req.url ?? '', headers: JSON.stringify(req.headers), body: body.toString('utf8') });
+        const headers = { ...req.headers };
+        delete headers.host;
+        fetch(`${endpoint}${req.url ?? '/'}`, { method: req.method, headers: headers as Record<string, string>, body: req.method === 'GET' ? undefined : body })
+          .then(async (answer) => {
+            res.writeHead(answer.status, Object.fromEntries(answer.headers.entries()));
+            res.end(Buffer.from(await answer.arrayBuffer()));
+          })
+          .catch(() => {
+            res.writeHead(502);
+            res.end();
+          });
+      });
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+    recorderUrl = `http://127.0.0.1:${(recorder.address() as net.AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => recorder.close(resolve));
+  });
+
+  beforeEach(() => {
+    recorded.length = 0;
+  });
+
+  const kube: ProviderKubeClient = {
+    async getOrUndefined<T>(p: string) {
+      if (!p.endsWith('/secrets/creds')) return undefined;
+      const data = { 'access-key-id': PLANTED_SECRET_KEY, 'secret-access-key': PLANTED_SECRET_VALUE };
+      return { data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) } as T;
+    },
+    async post<T>(p: string) {
+      if (!p.endsWith('/serviceaccounts/ecr/token')) throw new KubeApiError(404, 'not found', 'NotFound');
+      const token = fakeJwt(`system:serviceaccount:team-a:ecr:${++saTokens}`);
+      saTokenValues.push(token);
+      return { status: { token, expirationTimestamp: new Date(Date.now() + 600_000).toISOString() } } as T;
+    },
+  };
+
+  const keys = { accessKeyIDRef: { name: 'creds', key: 'access-key-id' }, secretAccessKeyRef: { name: 'creds', key: 'secret-access-key' } };
+  const combinations: Array<[string, Partial<AWSProvider['spec']>]> = [
+    ['nothing of its own', {}],
+    ['roleARN only', { roleARN: ROLE }],
+    ['static keys', keys],
+    ['static keys and roleARN', { ...keys, roleARN: ROLE }],
+    ['its ServiceAccount and roleARN', { serviceAccountRef: { name: 'ecr' }, roleARN: ROLE }],
+  ];
+
+  function provider(name: string, spec: Partial<AWSProvider['spec']>): AWSProvider {
+    return { apiVersion: 'aws-infra-operator.runner.codes/v1alpha1', kind: 'AWSProvider', metadata: { name, namespace: 'team-a', generation: 1 }, spec: { region: 'us-east-1', endpoint: recorderUrl, ...spec } };
+  }
+
+  /** Everything a provider's connection does: verify, then list repositories, as the reconcilers do. */
+  async function attack(tenancy: TenancyPolicy, name: string, spec: Partial<AWSProvider['spec']>): Promise<string> {
+    const tokenFile = path.join(dir, 'planted-operator-token');
+    writeFileSync(tokenFile, PLANTED_OPERATOR_TOKEN);
+    const missing = path.join(dir, 'no-such-file');
+    return withProcessEnv(
+      {
+        AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+        AWS_ROLE_ARN: OPERATOR_ROLE,
+        AWS_ACCESS_KEY_ID: PLANTED_OPERATOR_KEY,
+        AWS_SECRET_ACCESS_KEY: PLANTED_OPERATOR_SECRET,
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_SHARED_CREDENTIALS_FILE: missing,
+        AWS_CONFIG_FILE: missing,
+      },
+      async () => {
+        const connections = new ProviderConnections({ kube, factory: factory({ env: operatorAwsEnvironment(process.env) }), tenancy, registrySnapshotMaxAgeMs: 5_000 });
+        let connection;
+        try {
+          connection = await connections.refresh(provider(name, spec));
+        } catch (err) {
+          if (err instanceof ProviderConfigError) return err.reason;
+          throw err;
+        }
+        const id = await connection.session.callerIdentity();
+        await connection.session.ecr.send(new DescribeRepositoriesCommand({}));
+        return id.arn;
+      },
+    );
+  }
+
+  const wire = () => recorded.map((r) => `${r.method} ${r.url}\n${r.headers}\n${r.body}`).join('\n');
+  const operatorValues = [PLANTED_OPERATOR_TOKEN, PLANTED_OPERATOR_KEY, PLANTED_OPERATOR_SECRET, 'planted-operator-role', 'planted-operator-token'];
+
+  it.each(combinations)('custom endpoints off, %s: refused as EndpointNotAllowed, and not one request reaches the endpoint', async (_what, spec) => {
+    const before = (await calls());
+    expect(await attack({ allowCustomEndpoints: false, ambientIdentityNamespaces: '*' }, 'off', spec)).toBe('EndpointNotAllowed');
+    expect(recorded).toEqual([]);
+    expect(await calls()).toEqual(before);
+  });
+
+  it.each([
+    ['nothing of its own', {}, 'EndpointRequiresOwnCredentials'],
+    ['roleARN only', { roleARN: ROLE }, 'EndpointRequiresOwnCredentials'],
+    ['static keys', keys, /^arn:aws:(iam|sts)::123456789012:/],
+    ['static keys and roleARN', { ...keys, roleARN: ROLE }, /^arn:aws:sts::123456789012:assumed-role\/team-a-ecr\//],
+    ['its ServiceAccount and roleARN', { serviceAccountRef: { name: 'ecr' }, roleARN: ROLE }, /^arn:aws:sts::123456789012:assumed-role\/team-a-ecr\//],
+  ] as Array<[string, Partial<AWSProvider['spec']>, string | RegExp]>)(
+    "custom endpoints on, %s: the operator's token and keys never reach the endpoint",
+    async (_what, spec, outcome) => {
+      const result = await attack({ allowCustomEndpoints: true, ambientIdentityNamespaces: '*' }, 'on', spec);
+      if (typeof outcome === 'string') {
+        expect(result).toBe(outcome);
+        expect(recorded).toEqual([]);
+        return;
+      }
+      expect(result).toMatch(outcome);
+      // The flow ran to its end through the recorder: the assertions below are about real traffic.
+      expect(recorded.some((r) => r.headers.includes('GetCallerIdentity') || r.body.includes('GetCallerIdentity'))).toBe(true);
+      expect(recorded.some((r) => r.headers.includes('DescribeRepositories'))).toBe(true);
+      const text = wire();
+      for (const value of operatorValues) expect(text).not.toContain(value);
+      // What went is the provider's own: its keys sign requests, its ServiceAccount's token is redeemed.
+      if (spec.accessKeyIDRef) expect(text).toContain(PLANTED_SECRET_KEY);
+      if (spec.serviceAccountRef) expect(text).toContain(encodeURIComponent(saTokenValues.at(-1) ?? 'none'));
+      // A secret access key is never sent, only the signatures made with it.
+      expect(text).not.toContain(PLANTED_SECRET_VALUE);
+    },
+  );
+
+  it("the operator's identity outside the allowed namespaces: IdentityNotAllowed with no STS call anywhere", async () => {
+    const before = await calls();
+    const tenancy: TenancyPolicy = { allowCustomEndpoints: true, ambientIdentityNamespaces: ['platform'] };
+    const connections = new ProviderConnections({ kube, factory: factory({ env: { endpoint } }), tenancy, registrySnapshotMaxAgeMs: 5_000 });
+    const ambient = (spec: Partial<AWSProvider['spec']>): AWSProvider => ({ ...provider('ambient', spec), spec: { region: 'us-east-1', ...spec } });
+    for (const spec of [{}, { roleARN: ROLE }]) {
+      const err = await connections.refresh(ambient(spec)).catch((e: unknown) => e);
+      expect(err).toMatchObject({ reason: 'IdentityNotAllowed' });
+    }
+    expect(await calls()).toEqual(before);
+    expect(recorded).toEqual([]);
   });
 });

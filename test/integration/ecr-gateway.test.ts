@@ -59,12 +59,13 @@ async function rejection(promise: Promise<unknown>): Promise<AwsError> {
 }
 
 /** A distinct, minimal image manifest (moto derives the digest from the manifest text). */
-function manifest(seed: string): string {
+function manifest(seed: string, configSize = 7023): string {
   const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
   return JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-    config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: 7023, digest: digest(`config-${seed}`) },
+    // moto reports the config size as the image size.
+    config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: configSize, digest: digest(`config-${seed}`) },
     layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 32654, digest: digest(`layer-${seed}`) }],
   });
 }
@@ -74,7 +75,7 @@ async function putImages(repositoryName: string, count: number, concurrency = 16
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      await client.send(new PutImageCommand({ repositoryName, imageManifest: manifest(`${repositoryName}-${i}`), imageTag: `v${i}` }));
+      await client.send(new PutImageCommand({ repositoryName, imageManifest: manifest(`${repositoryName}-${i}`, 1000 + i), imageTag: `v${i}` }));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -172,7 +173,7 @@ describe('EcrGateway against moto', () => {
     const live = await gw.create(name('bare'), defaults, {});
     expect(live.encryption).toEqual({ encryptionType: 'AES256' });
     const details = await gw.details(live);
-    expect(details).toEqual({ tags: {}, imageCount: 0 });
+    expect(details).toEqual({ tags: {}, imageCount: 0, inventory: { imageCount: 0, archivedImageCount: 0, imageSizeBytes: 0 }, images: [] });
     expect(counts['GetLifecyclePolicy:success']).toBe(1);
     expect(counts['GetRepositoryPolicy:success']).toBe(1);
     expect(Object.keys(counts).filter((k) => k.endsWith(':error'))).toEqual([]);
@@ -266,19 +267,58 @@ describe('EcrGateway against moto', () => {
     expect(gone.kind).toBe('NotFound');
   });
 
-  it('counts images over every page: 1,050 images, an image with two tags counted once', async () => {
+  it('inventories images over every page: 1,050 images and their size, an image with two tags counted once', async () => {
     const { gw, counts } = gateway();
     const repo = name('many-images');
     const live = await gw.create(repo, defaults, {});
     await putImages(repo, 1050);
     // A second tag on an existing image is the same image.
-    await client.send(new PutImageCommand({ repositoryName: repo, imageManifest: manifest(`${repo}-0`), imageTag: 'latest' }));
-    const before = (await proxyCalls())['ECR:ListImages'] ?? 0;
+    await client.send(new PutImageCommand({ repositoryName: repo, imageManifest: manifest(`${repo}-0`, 1000), imageTag: 'latest' }));
+    const before = (await proxyCalls())['ECR:DescribeImages'] ?? 0;
     const details = await gw.details(live);
     expect(details.imageCount).toBe(1050);
-    expect(counts['ListImages:success']).toBe(2);
-    expect(((await proxyCalls())['ECR:ListImages'] ?? 0) - before).toBeGreaterThanOrEqual(2);
+    // Sizes 1000 + i for i in 0..1049.
+    expect(details.inventory).toMatchObject({ imageCount: 1050, archivedImageCount: 0, imageSizeBytes: 1050 * 1000 + (1049 * 1050) / 2 });
+    expect(details.inventory?.lastImagePushedAt).toBeInstanceOf(Date);
+    expect(details.images?.find((i) => i.tags.includes('latest'))?.tags.sort()).toEqual(['latest', 'v0']);
+    // Two pages of 1,000: what ListImages cost for the same images, and no ListImages at all.
+    expect(counts['DescribeImages:success']).toBe(2);
+    expect(counts['ListImages:success']).toBeUndefined();
+    expect(((await proxyCalls())['ECR:DescribeImages'] ?? 0) - before).toBe(2);
   }, 180_000);
+
+  it('creates IMMUTABLE_WITH_EXCLUSION with its filters, changes them, and sees drift made outside', async () => {
+    const { gw } = gateway(0);
+    const repo = name('exclusions');
+    const filters = [{ filter: 'latest', filterType: 'WILDCARD' as const }, { filter: 'dev-*', filterType: 'WILDCARD' as const }];
+    await gw.create(repo, { ...defaults, imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters }, {});
+    const created = await gateway(0).gw.describe(repo);
+    expect(created?.imageTagMutability).toBe('IMMUTABLE_WITH_EXCLUSION');
+    expect(created?.imageTagMutabilityExclusionFilters).toEqual(filters);
+
+    const changed = [{ filter: 'latest', filterType: 'WILDCARD' as const }, { filter: 'feature-*', filterType: 'WILDCARD' as const }];
+    await gw.update(created!, { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: changed });
+    expect((await gateway(0).gw.describe(repo))?.imageTagMutabilityExclusionFilters).toEqual(changed);
+
+    // Drift, as awscli would make it.
+    await client.send(new PutImageTagMutabilityCommand({ repositoryName: repo, imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filter: 'x*', filterType: 'WILDCARD' }] }));
+    const drifted = await gateway(0).gw.describe(repo);
+    expect(drifted).toMatchObject({ imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filter: 'x*', filterType: 'WILDCARD' }] });
+
+    // Back to a plain mode: the filters go.
+    await gw.update(drifted!, { imageTagMutability: 'IMMUTABLE' });
+    const plain = await gateway(0).gw.describe(repo);
+    expect(plain?.imageTagMutability).toBe('IMMUTABLE');
+    expect(plain?.imageTagMutabilityExclusionFilters).toBeUndefined();
+  });
+
+  it('creates a KMS_DSSE repository and reports it as such', async () => {
+    const { gw } = gateway(0);
+    const repo = name('dsse');
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/0f2e4d6c-1a3b-4c5d-8e9f-0a1b2c3d4e5f';
+    await gw.create(repo, { ...defaults, encryption: { encryptionType: 'KMS_DSSE', kmsKey: key } }, {});
+    expect((await gateway(0).gw.describe(repo))?.encryption).toEqual({ encryptionType: 'KMS_DSSE', kmsKey: key });
+  });
 
   it('a drift sweep over 150 repositories costs at most 2 DescribeRepositories calls', async () => {
     const names = Array.from({ length: 150 }, (_, i) => name(`sweep-${String(i).padStart(3, '0')}`));
@@ -302,7 +342,7 @@ describe('EcrGateway against moto', () => {
       'ListTagsForResource:success': 150,
       'GetLifecyclePolicy:success': 150,
       'GetRepositoryPolicy:success': 150,
-      'ListImages:success': 150,
+      'DescribeImages:success': 150,
     });
   }, 120_000);
 

@@ -46,6 +46,35 @@ describe('parseConfig', () => {
     expect(() => parseConfig([], { AWS_REQUESTS_PER_SECOND: '-1' })).toThrow(/AWS_REQUESTS_PER_SECOND/);
   });
 
+  it('has safe tenancy defaults: no custom endpoints, ambient identity everywhere (single team), no cluster name', () => {
+    const c = config([]);
+    expect(c.allowCustomEndpoints).toBe(false);
+    expect(c.ambientIdentityNamespaces).toBe('*');
+    expect(c.clusterName).toBeUndefined();
+    expect(c.credentialRefreshMarginMs).toBe(300_000);
+  });
+
+  it('reads the tenancy flags and their environment variables', () => {
+    expect(config(['--allow-custom-endpoints']).allowCustomEndpoints).toBe(true);
+    expect(config([], { ALLOW_CUSTOM_ENDPOINTS: 'true' }).allowCustomEndpoints).toBe(true);
+    expect(config(['--allow-custom-endpoints=false'], { ALLOW_CUSTOM_ENDPOINTS: 'true' }).allowCustomEndpoints).toBe(false);
+    expect(config(['--ambient-identity-namespaces=platform, infra-operator-system,platform']).ambientIdentityNamespaces).toEqual(['platform', 'infra-operator-system']);
+    expect(config([], { AMBIENT_IDENTITY_NAMESPACES: '' }).ambientIdentityNamespaces).toEqual([]);
+    expect(config([], { AMBIENT_IDENTITY_NAMESPACES: '*' }).ambientIdentityNamespaces).toBe('*');
+    expect(config(['--cluster-name', 'prod-eu-1']).clusterName).toBe('prod-eu-1');
+    expect(config([], { CLUSTER_NAME: 'staging' }).clusterName).toBe('staging');
+    expect(config(['--credential-refresh-margin=59m50s']).credentialRefreshMarginMs).toBe(3_590_000);
+  });
+
+  it.each([
+    [['--ambient-identity-namespaces=*,team-a'], /--ambient-identity-namespaces.*either \* or a list/],
+    [['--ambient-identity-namespaces=Team_A'], /"Team_A" is not one/],
+    [['--cluster-name=has space'], /--cluster-name.*cluster name/],
+    [['--cluster-name=a~b'], /--cluster-name/],
+  ])('rejects the tenancy value %j', (argv, message) => {
+    expect(() => parseConfig(argv, {})).toThrow(message);
+  });
+
   it('answers --help', () => {
     expect(parseConfig(['--help'], {})).toEqual({ help: true });
     expect(helpText()).toContain('--sync-period');

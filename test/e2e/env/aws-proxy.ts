@@ -8,6 +8,13 @@ import { ReplicationEmulation } from './replication-emulation.js';
  *   layer pages them as ECR does (100 items by default, maxResults up to 1,000, an opaque nextToken).
  * - moto refuses a replication configuration of more than one rule; this layer checks and keeps such
  *   a configuration itself (replication-emulation.ts) and answers DescribeRegistry with it.
+ * - ECR reports a repository's KMS key as the key's ARN, whatever form CreateRepository was given
+ *   (alias name, alias ARN, key id, key ARN); moto keeps the text as given. This layer resolves the
+ *   key through moto's own KMS (DescribeKey, same endpoint) and hands moto the key ARN, so that
+ *   CreateRepository and DescribeRepositories answer as ECR does. A key that does not exist, is
+ *   disabled or pending deletion fails CreateRepository with ECR's KmsException (its kmsError naming
+ *   KMS's error), as AWS does. `knownKeyArns` are keys that exist although moto's KMS cannot hold
+ *   them (moto gives every key a random id; documented examples name fixed ids).
  * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset.
  * - Faults can be injected: POST /__aws/faults with [{operation, accessKeyId?, status, code, message, times?}]:
  *   the matching calls (only those signed with accessKeyId, when given; `times` of them, or all when
@@ -46,6 +53,13 @@ function sendFault(req: http.IncomingMessage, res: http.ServerResponse, fault: F
   res.end(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${escape(fault.code)}</Code><Message>${escape(fault.message)}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`);
 }
 
+export interface AwsProxyOptions {
+  /** Port to listen on (default: a free one). */
+  port?: number;
+  /** KMS key ARNs that exist besides moto's own keys (see above). */
+  knownKeyArns?: string[];
+}
+
 export interface AwsProxy {
   readonly url: string;
   readonly port: number;
@@ -62,6 +76,21 @@ function operationOf(req: http.IncomingMessage, body: string): { service: string
   const action = new URLSearchParams(body).get('Action');
   if (action) return { service: 'STS', operation: action };
   return { service: 'other', operation: `${req.method} ${req.url}` };
+}
+
+/** The region of a SigV4-signed request (its credential scope), us-east-1 when unsigned. */
+function regionOf(req: http.IncomingMessage): string {
+  const auth = req.headers.authorization;
+  return (typeof auth === 'string' ? /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(auth)?.[1] : undefined) ?? 'us-east-1';
+}
+
+type KeyResolution = { arn: string } | { kmsError: string; message: string } | undefined;
+
+const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(.+)$/;
+
+function sendJsonError(res: http.ServerResponse, status: number, body: Record<string, unknown>): void {
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': String(body.__type) });
+  res.end(JSON.stringify(body));
 }
 
 function encodeToken(offset: number): string {
@@ -94,11 +123,55 @@ function forward(target: URL, req: Pick<http.IncomingMessage, 'method' | 'url' |
   });
 }
 
-export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsProxy> {
+export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOptions = {}): Promise<AwsProxy> {
   const target = new URL(upstreamUrl);
   const counts = new Map<string, number>();
   let faults: Fault[] = [];
   const replication = new ReplicationEmulation();
+  const knownKeyArns = options.knownKeyArns ?? [];
+
+  /**
+   * The ARN of the KMS key that `keyId` names, as ECR would use it; a KMS error when ECR would
+   * refuse it; undefined when KMS could not be asked (the request then goes to moto unchanged).
+   */
+  async function resolveKmsKey(req: http.IncomingMessage, keyId: string): Promise<KeyResolution> {
+    const region = regionOf(req);
+    for (const arn of knownKeyArns) {
+      const m = KEY_ARN.exec(arn);
+      if (keyId === arn || (m && m[1] === region && keyId === m[3])) return { arn };
+    }
+    // The caller's own signature headers, with KMS as the service: moto reads region and account from them.
+    const headers: http.IncomingHttpHeaders = {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'TrentService.DescribeKey',
+    };
+    const auth = req.headers.authorization;
+    if (typeof auth === 'string') headers.authorization = auth.replace(/\/ecr\/aws4_request/, '/kms/aws4_request');
+    for (const h of ['x-amz-date', 'x-amz-security-token']) {
+      const value = req.headers[h];
+      if (typeof value === 'string') headers[h] = value;
+    }
+    const body = Buffer.from(JSON.stringify({ KeyId: keyId }));
+    const out = await forward(target, { method: 'POST', url: '/', headers }, body);
+    let answer: Record<string, unknown>;
+    try {
+      answer = JSON.parse(out.body.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    if (out.status === 200) {
+      const meta = answer.KeyMetadata as { Arn?: string; KeyState?: string } | undefined;
+      if (!meta?.Arn) return undefined;
+      if (meta.KeyState === 'Disabled') return { kmsError: 'DisabledException', message: `${meta.Arn} is disabled.` };
+      if (meta.KeyState && meta.KeyState !== 'Enabled') return { kmsError: 'KMSInvalidStateException', message: `${meta.Arn} is ${meta.KeyState === 'PendingDeletion' ? 'pending deletion' : `in state ${meta.KeyState}`}.` };
+      return { arn: meta.Arn };
+    }
+    const code = typeof answer.__type === 'string' ? answer.__type.split('#').pop() ?? '' : '';
+    if (code === 'NotFoundException' || code === 'InvalidArnException') {
+      return { kmsError: code, message: typeof answer.message === 'string' ? answer.message : `Key ${keyId} does not exist` };
+    }
+    return undefined;
+  }
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -130,6 +203,8 @@ export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsP
     if (service === 'ECR' && (operation === 'PutReplicationConfiguration' || operation === 'DescribeRegistry')) {
       return replicationCall(req, res, raw, operation);
     }
+
+    if (service === 'ECR' && operation === 'CreateRepository') return createRepository(req, res, raw);
 
     const paging = service === 'ECR' ? PAGED[operation] : undefined;
     let input: Record<string, unknown> | undefined;
@@ -224,6 +299,29 @@ export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsP
     send(200, registry ? replication.describe(registry, described) : described);
   }
 
+  /** CreateRepository with the KMS key resolved to its ARN (or refused), as ECR does. */
+  async function createRepository(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): Promise<void> {
+    let input: { encryptionConfiguration?: { encryptionType?: string; kmsKey?: string } } | undefined;
+    try {
+      input = JSON.parse(raw.toString('utf8') || '{}') as typeof input;
+    } catch {
+      input = undefined;
+    }
+    const encryption = input?.encryptionConfiguration;
+    let body = raw;
+    if (encryption?.kmsKey && (encryption.encryptionType === 'KMS' || encryption.encryptionType === 'KMS_DSSE')) {
+      const resolved = await resolveKmsKey(req, encryption.kmsKey);
+      if (resolved && 'kmsError' in resolved) {
+        sendJsonError(res, 400, { __type: 'KmsException', message: resolved.message, kmsError: resolved.kmsError });
+        return;
+      }
+      if (resolved) body = Buffer.from(JSON.stringify({ ...input, encryptionConfiguration: { ...encryption, kmsKey: resolved.arn } }));
+    }
+    const out = await forward(target, req, body);
+    res.writeHead(out.status, { ...out.headers, 'content-length': String(out.body.length) });
+    res.end(out.body);
+  }
+
   function control(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void {
     const reply = (status: number, value: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -245,7 +343,7 @@ export async function startAwsProxy(upstreamUrl: string, port = 0): Promise<AwsP
     reply(404, { error: 'unknown control path' });
   }
 
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const address = server.address();
   if (!address || typeof address !== 'object') throw new Error('aws proxy: no address');
   return {

@@ -5,6 +5,7 @@
 #   KUBE_VERSION  (default v1.36.3)  release of k8s.io/kubernetes
 #   ETCD_VERSION  (default: the etcd server version that release's go.mod requires)
 #   INFRA_OPERATOR_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator)
+#   BUILD_KUBECTL=1      also build kubectl of the same release (for machines that have none)
 #
 # Prints the directory that holds the binaries on its last line.
 set -euo pipefail
@@ -55,6 +56,7 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
   (
@@ -71,6 +73,7 @@ GO
 }
 build_kube kube-apiserver
 build_kube kube-controller-manager
+if [ "${BUILD_KUBECTL:-}" = 1 ]; then build_kube kubectl; fi
 
 if [ ! -x "$bin_dir/etcd" ]; then
   start=$(date +%s)

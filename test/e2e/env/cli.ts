@@ -1,7 +1,7 @@
 /**
  * The local environment from the command line.
  *
- *   tsx test/e2e/env/cli.ts up        starts etcd, kube-apiserver and moto in the background, writes .local/env.sh
+ *   tsx test/e2e/env/cli.ts up        starts etcd, kube-apiserver, kube-controller-manager and moto in the background, writes .local/env.sh
  *   tsx test/e2e/env/cli.ts down      stops them; no process is left behind
  *   tsx test/e2e/env/cli.ts status    prints what runs
  *   tsx test/e2e/env/cli.ts serve     the foreground supervisor that `up` starts
@@ -58,7 +58,7 @@ async function up(): Promise<void> {
   });
   child.unref();
   const deadline = Date.now() + 60 * 60_000;
-  process.stderr.write('env: starting (the first run builds kube-apiserver and etcd; see .local/env.log)\n');
+  process.stderr.write('env: starting (the first run builds kube-apiserver, kube-controller-manager and etcd; see .local/env.log)\n');
   while (Date.now() < deadline) {
     if (existsSync(envJson)) {
       const info = readEnvInfo(envJson);

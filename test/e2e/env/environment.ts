@@ -1,18 +1,42 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMoto, type Moto } from './moto.js';
-import { createPki, kubeconfigYaml, type Pki } from './pki.js';
+import { createPki, issueClientCert, kubeconfigYaml, type Pki } from './pki.js';
 import { freePort, startProcess, waitFor, type ManagedProcess } from './processes.js';
 
 /**
- * The local environment: etcd, a real kube-apiserver and moto (behind the paging layer), all on
- * loopback and free ports. Used by the e2e setup, `make env-up` and `make dev` alike.
+ * The local environment: etcd, a real kube-apiserver, kube-controller-manager (namespace deletion,
+ * garbage collection, ServiceAccounts and their tokens, as in a real cluster) and moto (behind the
+ * paging layer), all on loopback and free ports. Used by the e2e setup, `make env-up` and `make dev`
+ * alike.
  */
 
 const BUILD_SCRIPT = fileURLToPath(new URL('./build-binaries.sh', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * The KMS keys that the samples and the documentation name (`kmsKey: ...`, `kmsKey=...`): the local
+ * AWS account has them, so that every documented example applies unchanged; any other key does not
+ * exist there, and ECR refuses it as AWS does.
+ */
+export function documentedKmsKeys(root = REPO_ROOT): string[] {
+  const files = [path.join(root, 'README.md')];
+  for (const dir of ['docs', 'config/samples']) {
+    const full = path.join(root, dir);
+    if (existsSync(full)) files.push(...readdirSync(full).filter((f) => /\.(md|ya?ml)$/.test(f)).map((f) => path.join(full, f)));
+  }
+  const keys = new Set<string>();
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    for (const m of readFileSync(file, 'utf8').matchAll(/kmsKey["']?\s*[:=]\s*["']?((?:arn:|alias\/|mrk-|[0-9a-f]{8}-)[A-Za-z0-9:/_.-]+)/g)) {
+      if (m[1]) keys.add(m[1]);
+    }
+  }
+  return [...keys].sort();
+}
 
 export interface EnvironmentInfo {
   dir: string;
@@ -30,7 +54,7 @@ export interface EnvironmentInfo {
 
 export interface Environment extends EnvironmentInfo {
   pki: Pki;
-  /** Process groups of etcd, kube-apiserver and moto (each led by its reaper). */
+  /** Process groups of etcd, kube-apiserver, kube-controller-manager and moto (each led by its reaper). */
   processGroups(): number[];
   /** Stops kube-apiserver and starts it again on the same port and storage. */
   restartApiServer(): Promise<void>;
@@ -44,7 +68,10 @@ export interface EnvironmentOptions {
   verbose?: boolean;
 }
 
-/** Builds (once; cached by version) and returns the directory that holds kube-apiserver and etcd. */
+/**
+ * Builds (once; cached by version) and returns the directory that holds kube-apiserver,
+ * kube-controller-manager and etcd.
+ */
 export function ensureBinaries(verbose = false): string {
   try {
     const out = execFileSync('bash', [BUILD_SCRIPT], {
@@ -56,7 +83,7 @@ export function ensureBinaries(verbose = false): string {
     return lines[lines.length - 1] ?? '';
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(`building kube-apiserver and etcd failed:\n${stderr.slice(-4000)}`);
+    throw new Error(`building kube-apiserver, kube-controller-manager and etcd failed:\n${stderr.slice(-4000)}`);
   }
 }
 
@@ -92,7 +119,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
   mkdirSync(path.join(dir, 'certs'), { recursive: true });
   mkdirSync(path.join(dir, 'logs'), { recursive: true });
 
-  say('ensuring kube-apiserver and etcd binaries (built once, then cached)');
+  say('ensuring kube-apiserver, kube-controller-manager and etcd binaries (built once, then cached)');
   const binDir = ensureBinaries(options.verbose);
   const pki = createPki(path.join(dir, 'certs'));
   const started: ManagedProcess[] = [];
@@ -136,20 +163,27 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       '--authorization-mode=RBAC',
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=true',
-      '--disable-admission-plugins=ServiceAccount',
+      // The ServiceAccount admission plugin stays on (envtest turns it off): with
+      // kube-controller-manager creating every namespace's `default` ServiceAccount and the
+      // kube-root-ca.crt ConfigMap, pods get their ServiceAccount and projected token as in a cluster.
       `--service-account-issuer=${issuer}`,
       `--service-account-key-file=${pki.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${pki.serviceAccountSigningKey}`,
-      '--api-audiences=https://kubernetes.default.svc,sts.amazonaws.com',
+      '--api-audiences=https://kubernetes.default.svc',
     ];
     const apiLog = path.join(dir, 'logs', 'kube-apiserver.log');
-    let apiServer: ManagedProcess;
+    let apiServer: ManagedProcess | undefined;
     const startApiServer = async () => {
       say(`starting kube-apiserver on ${apiServerUrl}`);
+      const previous = apiServer;
       apiServer = startProcess('kube-apiserver', path.join(binDir, 'kube-apiserver'), apiArgs, apiLog);
-      started.push(apiServer);
+      // A restarted API server takes its predecessor's place, so that processes stop in reverse start order.
+      const slot = previous ? started.indexOf(previous) : -1;
+      if (slot >= 0) started[slot] = apiServer;
+      else started.push(apiServer);
+      const current = apiServer;
       await waitFor('kube-apiserver /readyz', async () => (await httpsGet(`${apiServerUrl}/readyz`, pki)).status === 200, 120_000,
-        () => (apiServer.exited() ? `exited:\n${tail(apiLog)}` : undefined));
+        () => (current.exited() ? `exited:\n${tail(apiLog)}` : undefined));
     };
     await startApiServer();
 
@@ -157,8 +191,38 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
     writeFileSync(kubeconfig, kubeconfigYaml(apiServerUrl, pki.caCert, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
     const version = JSON.parse((await httpsGet(`${apiServerUrl}/version`, pki)).body) as { gitVersion: string };
 
+    // kube-controller-manager: its own client certificate in system:masters; with
+    // --use-service-account-credentials each controller acts as its own ServiceAccount, whose
+    // token it requests with that certificate, as kubeadm clusters run it.
+    const kcmCert = issueClientCert(path.join(dir, 'certs'), 'kube-controller-manager', 'system:kube-controller-manager', ['system:masters']);
+    const kcmKubeconfig = path.join(dir, 'kube-controller-manager.kubeconfig');
+    writeFileSync(kcmKubeconfig, kubeconfigYaml(apiServerUrl, pki.caCert, kcmCert, 'system:kube-controller-manager'), { mode: 0o600 });
+    const kcmLog = path.join(dir, 'logs', 'kube-controller-manager.log');
+    say('starting kube-controller-manager');
+    const controllerManager = startProcess('kube-controller-manager', path.join(binDir, 'kube-controller-manager'), [
+      `--kubeconfig=${kcmKubeconfig}`,
+      '--leader-elect=false',
+      // No serving port at all: nothing here scrapes it, and loopback stays free of extra listeners.
+      '--secure-port=0',
+      '--controllers=*',
+      '--use-service-account-credentials',
+      `--service-account-private-key-file=${pki.serviceAccountSigningKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      // The CSR signer issues from the local CA, as kubeadm configures it.
+      `--cluster-signing-cert-file=${pki.caCert}`,
+      `--cluster-signing-key-file=${pki.caKey}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+    ], kcmLog);
+    started.push(controllerManager);
+    // Ready when the ServiceAccount controller has made the `default` ServiceAccount of `default`.
+    await waitFor('kube-controller-manager (the default ServiceAccount of namespace default)', async () =>
+      (await httpsGet(`${apiServerUrl}/api/v1/namespaces/default/serviceaccounts/default`, pki)).status === 200, 120_000,
+    () => (controllerManager.exited() ? `exited:\n${tail(kcmLog)}` : undefined));
+
     say('starting moto behind the paging layer');
-    moto = await startMoto(path.join(dir, 'logs'));
+    const kmsKeys = documentedKmsKeys();
+    moto = await startMoto(path.join(dir, 'logs'), { kmsKeys, region });
+    say(`KMS keys of the documentation: ${kmsKeys.join(', ') || 'none'}`);
     say(`AWS endpoint ${moto.endpoint} (moto at ${moto.motoEndpoint})`);
 
     return {
@@ -173,8 +237,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       serviceAccountIssuer: issuer,
       pki,
       async restartApiServer() {
-        await apiServer.stop();
-        started.splice(started.indexOf(apiServer), 1);
+        await apiServer?.stop();
         await startApiServer();
       },
       processGroups: () => [...started.map((p) => p.pid), ...(moto ? moto.processGroups() : [])],

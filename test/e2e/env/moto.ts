@@ -23,7 +23,56 @@ function motoCommand(): string {
   }
 }
 
-export async function startMoto(dir: string): Promise<Moto> {
+const DEFAULT_ACCOUNT = '123456789012';
+
+/** One call of moto's JSON protocol (KMS), signed-looking: moto reads the region from the scope. */
+async function motoJson(endpoint: string, target: string, region: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': target,
+      authorization: `AWS4-HMAC-SHA256 Credential=test/20240101/${region}/kms/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`moto ${target} failed (${res.status}): ${text}`);
+  return JSON.parse(text || '{}') as Record<string, unknown>;
+}
+
+/**
+ * Makes the KMS keys in `keys` exist in the local account: an alias (`alias/x` in `region`, or an
+ * alias ARN in its own region) gets a new key in moto's KMS; a key ARN or key id cannot be made in
+ * moto (its key ids are random), so it is returned for the AWS layer to treat as existing.
+ */
+async function seedKmsKeys(motoEndpoint: string, keys: string[], region: string): Promise<string[]> {
+  const known: string[] = [];
+  for (const key of new Set(keys)) {
+    const aliasArn = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:(alias\/.+)$/.exec(key);
+    const aliasName = aliasArn?.[2] ?? (key.startsWith('alias/') ? key : undefined);
+    if (aliasName) {
+      const aliasRegion = aliasArn?.[1] ?? region;
+      const created = await motoJson(motoEndpoint, 'TrentService.CreateKey', aliasRegion, { Description: `local key behind ${aliasName}` });
+      const keyId = (created.KeyMetadata as { KeyId: string }).KeyId;
+      await motoJson(motoEndpoint, 'TrentService.CreateAlias', aliasRegion, { AliasName: aliasName, TargetKeyId: keyId });
+    } else if (/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(key)) {
+      known.push(key);
+    } else if (/^(mrk-)?[0-9a-f-]{32,36}$/.test(key)) {
+      known.push(`arn:aws:kms:${region}:${DEFAULT_ACCOUNT}:key/${key}`);
+    }
+  }
+  return known;
+}
+
+export interface MotoOptions {
+  /** KMS keys (aliases, alias ARNs, key ARNs, key ids) that exist from the start. */
+  kmsKeys?: string[];
+  /** Region of the KMS keys named without one (default us-east-1). */
+  region?: string;
+}
+
+export async function startMoto(dir: string, options: MotoOptions = {}): Promise<Moto> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const motoEndpoint = `http://127.0.0.1:${port}`;
@@ -36,7 +85,14 @@ export async function startMoto(dir: string): Promise<Moto> {
     await moto.stop();
     throw err;
   }
-  const proxy = await startAwsProxy(motoEndpoint);
+  let knownKeyArns: string[];
+  try {
+    knownKeyArns = await seedKmsKeys(motoEndpoint, options.kmsKeys ?? [], options.region ?? 'us-east-1');
+  } catch (err) {
+    await moto.stop();
+    throw err;
+  }
+  const proxy = await startAwsProxy(motoEndpoint, { knownKeyArns });
   return {
     endpoint: proxy.url,
     motoEndpoint,

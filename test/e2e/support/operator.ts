@@ -29,6 +29,11 @@ export interface OperatorOptions {
   kubeconfig?: string;
   /** Wait for /readyz (default true). */
   waitReady?: boolean;
+  /**
+   * Start with --allow-custom-endpoints (default true): the test environment's providers point at
+   * moto through spec.endpoint, as a developer's do. The tenancy tests turn it off.
+   */
+  allowCustomEndpoints?: boolean;
 }
 
 export async function startOperator(info: EnvironmentInfo, opts: OperatorOptions = {}): Promise<OperatorProcess> {
@@ -47,6 +52,7 @@ export async function startOperator(info: EnvironmentInfo, opts: OperatorOptions
     `--metrics-bind-address=127.0.0.1:${metricsPort}`,
     `--health-probe-bind-address=127.0.0.1:${probePort}`,
     '--log-level=debug',
+    ...((opts.allowCustomEndpoints ?? true) ? ['--allow-custom-endpoints'] : []),
     ...(opts.args ?? []),
   ], logFile, env);
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;

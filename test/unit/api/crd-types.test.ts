@@ -22,6 +22,8 @@ import {
   type ECRRepositoryStatus,
   type EncryptionType,
   type ImageTagMutability,
+  type ImageTagMutabilityExclusionFilter,
+  type LifecyclePreview,
   type SecretKeyRef,
 } from '../../../src/api/types.js';
 
@@ -61,6 +63,7 @@ const awsProviderSpec = {
   secretAccessKeyRef: secretRef,
   sessionTokenRef: secretRef,
   endpoint: 'http://localhost:4566',
+  serviceAccountRef: { name: 'ecr-access' },
   defaultTags: { [ANY_KEY]: 'value' },
 } satisfies DeepRequired<AWSProviderSpec>;
 
@@ -68,6 +71,7 @@ const awsProviderStatus = {
   ready: true,
   accountID: '123456789012',
   callerIdentity: 'arn:aws:sts::123456789012:assumed-role/infra-operator-role/session',
+  identitySource: 'ServiceAccount team/ecr-access, assuming arn:aws:iam::123456789012:role/infra-operator-role',
   lastAuthenticationTime: '2025-11-22T20:15:30Z',
   message: '',
   observedGeneration: 1,
@@ -77,10 +81,11 @@ const awsProviderStatus = {
 const ecrRepositorySpec = {
   providerRef: { name: 'production-aws' },
   repositoryName: 'app/backend',
-  imageTagMutability: 'IMMUTABLE',
+  imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+  imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }],
   scanOnPush: true,
   encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'alias/ecr-encryption' },
-  lifecyclePolicy: { policyText: '{}' },
+  lifecyclePolicy: { policyText: '{}', maxImagesToExpire: 5 },
   repositoryPolicyText: '{}',
   tags: { [ANY_KEY]: 'value' },
   deletionPolicy: 'Retain',
@@ -93,7 +98,13 @@ const ecrRepositoryStatus = {
   registryId: '123456789012',
   creationDate: '2025-11-22T20:15:30Z',
   imageCount: 3,
-  imageTagMutability: 'IMMUTABLE',
+  archivedImageCount: 1,
+  imageSizeBytes: 123456,
+  lastImagePushedAt: '2025-11-22T20:15:30Z',
+  lastImagePulledAt: '2025-11-22T20:15:30Z',
+  lifecyclePreview: { imagesToExpire: 2, imagesToArchive: 0, evaluatedAt: '2025-11-22T20:15:45Z', sample: ['v1'] },
+  imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+  imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }],
   encryptionType: 'AES256',
   imageScanningConfiguration: { scanOnPush: true },
   lastSyncTime: '2025-11-22T20:15:45Z',
@@ -220,6 +231,10 @@ const kinds = [
       spec: exactly<RequiredKeys<ECRRepositorySpec>>()(['providerRef', 'repositoryName']),
       'spec.providerRef': exactly<RequiredKeys<ECRRepositorySpec['providerRef']>>()(['name']),
       status: exactly<RequiredKeys<ECRRepositoryStatus>>()([]),
+      'spec.imageTagMutabilityExclusionFilters.[]': exactly<RequiredKeys<ImageTagMutabilityExclusionFilter>>()(['filter', 'filterType']),
+      'spec.lifecyclePolicy': exactly<RequiredKeys<NonNullable<ECRRepositorySpec['lifecyclePolicy']>>>()([]),
+      'status.imageTagMutabilityExclusionFilters.[]': exactly<RequiredKeys<ImageTagMutabilityExclusionFilter>>()(['filter', 'filterType']),
+      'status.lifecyclePreview': exactly<RequiredKeys<LifecyclePreview>>()(['imagesToExpire', 'imagesToArchive', 'evaluatedAt', 'sample']),
       'status.imageScanningConfiguration': exactly<RequiredKeys<NonNullable<ECRRepositoryStatus['imageScanningConfiguration']>>>()(['scanOnPush']),
       'status.conditions.[]': exactly<RequiredKeys<Condition>>()(['type', 'status', 'lastTransitionTime', 'reason', 'message']),
     },
@@ -290,8 +305,8 @@ describe('ECRRepository enums and defaults', () => {
   const spec = at(readCrd(ECR_REPOSITORY.plural).spec.versions[0]!.schema.openAPIV3Schema, 'spec');
 
   it('lists exactly the values of the TypeScript unions', () => {
-    expect(at(spec, 'imageTagMutability').enum).toEqual(exactly<ImageTagMutability>()(['MUTABLE', 'IMMUTABLE']));
-    expect(at(spec, 'encryptionConfiguration.encryptionType').enum).toEqual(exactly<EncryptionType>()(['AES256', 'KMS']));
+    expect(at(spec, 'imageTagMutability').enum).toEqual(exactly<ImageTagMutability>()(['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION']));
+    expect(at(spec, 'encryptionConfiguration.encryptionType').enum).toEqual(exactly<EncryptionType>()(['AES256', 'KMS', 'KMS_DSSE']));
     expect(at(spec, 'deletionPolicy').enum).toEqual(exactly<DeletionPolicy>()(['Delete', 'Retain', 'Orphan']));
   });
 

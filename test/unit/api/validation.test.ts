@@ -155,12 +155,147 @@ interface Case {
   errors?: string[];
 }
 
+const transition = { type: 'transition', targetStorageClass: 'archive' };
+const archivedOlderThan = (days: number): Selection => ({
+  tagStatus: 'any',
+  storageClass: 'archive',
+  countType: 'sinceImageTransitioned',
+  countUnit: 'days',
+  countNumber: days,
+});
+
+/**
+ * The examples of ECR's "Examples of lifecycle policies" page (Amazon ECR User Guide), archive
+ * examples included, in the page's shape: each must be accepted.
+ */
+const ECR_DOC_EXAMPLES: Case[] = [
+  {
+    name: 'ECR docs: filtering on image age',
+    text: rules({ rulePriority: 1, description: 'Expire images older than 14 days', selection: { tagStatus: 'tagged', tagPatternList: ['prod*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 }, action: { type: 'expire' } }),
+  },
+  {
+    name: 'ECR docs: filtering on image count',
+    text: rules({ rulePriority: 1, description: 'Keep last 1 images', selection: { tagStatus: 'tagged', tagPatternList: ['prod*'], countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } }),
+  },
+  {
+    name: 'ECR docs: filtering on multiple rules',
+    text: rules(
+      { rulePriority: 1, description: 'Rule 1', selection: { tagStatus: 'tagged', tagPatternList: ['prod*'], countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
+      { rulePriority: 2, description: 'Rule 2', selection: { tagStatus: 'tagged', tagPatternList: ['beta*'], countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
+    ),
+  },
+  {
+    name: 'ECR docs: filtering on multiple tags in a single rule (patterns)',
+    text: rules({ rulePriority: 1, description: 'Rule 1', selection: { tagStatus: 'tagged', tagPatternList: ['alpha*', 'beta*'], countType: 'sinceImagePushed', countNumber: 5, countUnit: 'days' }, action: { type: 'expire' } }),
+  },
+  {
+    name: 'ECR docs: filtering on multiple tags in a single rule (prefixes)',
+    text: rules({ rulePriority: 1, description: 'Rule 1', selection: { tagStatus: 'tagged', tagPrefixList: ['alpha', 'beta'], countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } }),
+  },
+  {
+    name: 'ECR docs: filtering on all images',
+    text: rules({ rulePriority: 1, description: 'Rule 1', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } }),
+  },
+  {
+    name: 'ECR docs: untagged first, then all images',
+    text: rules(
+      { rulePriority: 1, description: 'Rule 1', selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
+      { rulePriority: 2, description: 'Rule 2', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
+    ),
+  },
+  {
+    name: 'ECR docs: archive images not pulled for 90 days',
+    text: rules({ rulePriority: 1, description: 'Archive images not pulled in 90 days', selection: { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 }, action: transition }),
+  },
+  {
+    name: 'ECR docs: archive images pushed more than 30 days ago',
+    text: rules({ rulePriority: 1, description: 'Archive old prod images', selection: { tagStatus: 'tagged', tagPatternList: ['prod*'], storageClass: 'standard', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 }, action: transition }),
+  },
+  {
+    name: 'ECR docs: keep the newest active images, archive the rest',
+    text: rules({ rulePriority: 1, description: 'Keep 10 active', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 }, action: transition }),
+  },
+  {
+    name: 'ECR docs: archive, then delete what was archived a year ago',
+    text: rules(
+      { rulePriority: 1, description: 'Archive images not pulled in 90 days', selection: { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 }, action: transition },
+      { rulePriority: 2, description: 'Delete images archived for 365 days', selection: archivedOlderThan(365), action: { type: 'expire' } },
+    ),
+  },
+  {
+    name: 'ECR docs: delete archived images after the 90-day minimum',
+    text: rules({ rulePriority: 1, description: 'Delete archived after 90 days', selection: archivedOlderThan(90), action: { type: 'expire' } }),
+  },
+];
+
+/** Each documented misuse of the archive grammar, named by rule and field. */
+const ARCHIVE_MISUSES: Case[] = [
+  {
+    name: 'sinceImageTransitioned without storageClass archive',
+    text: rules(rule(1, { ...archivedOlderThan(120), storageClass: undefined })),
+    errors: ['rules[0].selection.storageClass must be "archive" with countType sinceImageTransitioned'],
+  },
+  {
+    name: 'storageClass archive with sinceImagePushed',
+    text: rules(rule(1, { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 120 })),
+    errors: ['rules[0].selection.storageClass archive is only allowed with countType sinceImageTransitioned (got sinceImagePushed)'],
+  },
+  {
+    name: 'archived images deleted before 90 days',
+    text: rules(rule(1, archivedOlderThan(30))),
+    errors: ['rules[0].selection.countNumber must be at least 90 to expire archived images (got 30)'],
+  },
+  {
+    name: 'transition of archived images',
+    text: rules(rule(1, archivedOlderThan(120), { action: transition })),
+    errors: ['rules[0].action.type must be "expire" with storageClass archive'],
+  },
+  {
+    name: 'sinceImagePulled with expire',
+    text: rules(rule(1, { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 30 })),
+    errors: ['rules[0].selection.countType sinceImagePulled is only allowed with action type transition'],
+  },
+  {
+    name: 'sinceImagePulled without countUnit',
+    text: rules(rule(1, { tagStatus: 'any', countType: 'sinceImagePulled', countNumber: 30 }, { action: transition })),
+    errors: ['rules[0].selection.countUnit is required with countType sinceImagePulled'],
+  },
+  {
+    name: 'transition without targetStorageClass',
+    text: rules(rule(1, keepLast(10), { action: { type: 'transition' } })),
+    errors: ['rules[0].action.targetStorageClass is required with action type transition'],
+  },
+  {
+    name: 'targetStorageClass with expire',
+    text: rules(rule(1, keepLast(10), { action: { type: 'expire', targetStorageClass: 'archive' } })),
+    errors: ['rules[0].action.targetStorageClass is only allowed with action type transition'],
+  },
+  {
+    name: 'targetStorageClass other than archive',
+    text: rules(rule(1, keepLast(10), { action: { type: 'transition', targetStorageClass: 'glacier' } })),
+    errors: ['rules[0].action.targetStorageClass must be "archive" (got "glacier")'],
+  },
+  {
+    name: 'unknown storageClass',
+    text: rules(rule(1, { ...keepLast(10), storageClass: 'STANDARD' })),
+    errors: ['rules[0].selection.storageClass must be one of "standard", "archive" (got "STANDARD")'],
+  },
+  {
+    name: 'an any rule of active images below another active rule',
+    text: rules(rule(1, keepLast(10), { action: transition }), rule(2, untaggedOlderThan(7))),
+    errors: ['rules[0] has tagStatus any and must have the highest rulePriority, but rules[1] has 2 > 1'],
+  },
+];
+
 const lifecycleCases: Case[] = [
+  ...ECR_DOC_EXAMPLES,
   // Valid, as documented.
   { name: 'seed quick start e2e-production-images', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_e2e_production_images.yaml') },
   { name: 'seed quick start app-backend', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_app_backend.yaml') },
   { name: 'seed example encrypted-production', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_encrypted_production.yaml') },
   { name: 'seed example shared-images', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_shared_images.yaml') },
+  { name: 'sample release-images (exclusion filters, gated policy)', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_release_exclusions.yaml') },
+  { name: 'sample archived-builds (archive policy)', text: sampleLifecyclePolicy('archive/aws_v1alpha1_ecrrepository_archive_policy.yaml') },
   { name: 'seed troubleshooting: keep only 10 images', text: SEED_TROUBLESHOOTING_AGGRESSIVE },
   {
     name: 'tagged by prefix, untagged by age, any last',
@@ -249,8 +384,8 @@ const lifecycleCases: Case[] = [
   },
   {
     name: 'unknown countType',
-    text: rules(rule(1, { ...keepLast(1), countType: 'sinceImagePulled' })),
-    errors: ['rules[0].selection.countType must be one of "imageCountMoreThan", "sinceImagePushed" (got "sinceImagePulled")'],
+    text: rules(rule(1, { ...keepLast(1), countType: 'sinceImageCreated' })),
+    errors: ['rules[0].selection.countType must be one of "imageCountMoreThan", "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned" (got "sinceImageCreated")'],
   },
   {
     name: 'countUnit with imageCountMoreThan',
@@ -269,7 +404,8 @@ const lifecycleCases: Case[] = [
     text: rules(rule(1, { ...keepLast(1), tagStatusList: ['x'] })),
     errors: ['rules[0].selection.tagStatusList is not allowed: unknown property'],
   },
-  { name: 'action type delete', text: rules(rule(1, keepLast(1), { action: { type: 'delete' } })), errors: ['rules[0].action.type must be "expire" (got "delete")'] },
+  { name: 'action type delete', text: rules(rule(1, keepLast(1), { action: { type: 'delete' } })), errors: ['rules[0].action.type must be one of "expire", "transition" (got "delete")'] },
+  ...ARCHIVE_MISUSES,
   { name: 'action missing', text: rules({ rulePriority: 1, selection: keepLast(1) }), errors: ['rules[0].action is required'] },
   {
     name: 'several problems are all reported',

@@ -133,7 +133,8 @@ describe('AwsClientFactory calls', () => {
   });
 
   it('paces under the session key until the account is known, then under the account', async () => {
-    const limiters = new RateLimiterRegistry({ requestsPerSecond: 100 });
+    // A bucket that refills too slowly to hide the token taken, however loaded the machine.
+    const limiters = new RateLimiterRegistry({ requestsPerSecond: 0.01, burst: 100 });
     const f = factory({ limiters });
     const s = f.session('ns/p', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
     await s.callerIdentity();

@@ -4,6 +4,8 @@ import {
   createCredentialProvider,
   endpointFor,
   operatorAwsEnvironment,
+  NO_CREDENTIALS,
+  OperatorIdentityRefusedError,
   planCredentials,
   refreshingProvider,
   roleSessionName,
@@ -107,12 +109,28 @@ describe('planCredentials', () => {
     ['static keys', source({ staticKeys: KEYS }), {}, { kind: 'static' }],
     ['nothing: default chain', source(), irsa, { kind: 'defaultChain' }],
     ['role over static keys', source({ staticKeys: KEYS, roleArn: ROLE }), {}, { kind: 'assumeRole', base: 'static' }],
-    ['role with a token: web identity, even with static keys', source({ staticKeys: KEYS, roleArn: ROLE }), irsa, { kind: 'webIdentity', tokenFile: irsa.webIdentityTokenFile }],
+    // The provider's own keys win over the operator's token: the token is the operator's identity.
+    ['role over static keys under IRSA: AssumeRole with the keys, not the operator token', source({ staticKeys: KEYS, roleArn: ROLE }), irsa, { kind: 'assumeRole', base: 'static' }],
+    ['role with its own ServiceAccount token, under IRSA too', source({ roleArn: ROLE, webIdentity: { subject: 'team/sa', token: async () => 't' } }), irsa, { kind: 'providerWebIdentity' }],
     ['role with the IRSA token', source({ roleArn: ROLE }), irsa, { kind: 'webIdentity', tokenFile: '/token' }],
     ['role from the default chain', source({ roleArn: ROLE }), {}, { kind: 'assumeRole', base: 'defaultChain' }],
     ['blank role is no role', source({ roleArn: ' ', staticKeys: KEYS }), irsa, { kind: 'static' }],
   ])('%s', (_name, src, env, plan) => {
     expect(planCredentials(src, env)).toEqual(plan);
+  });
+
+  // Defence in depth: the tenancy policy refuses these first, and this module refuses them again.
+  it.each([
+    ['nothing', source({ endpoint: 'http://attacker:4566' }), irsa],
+    ['role with the IRSA token', source({ endpoint: 'http://attacker:4566', roleArn: ROLE }), irsa],
+    ['role from the default chain', source({ endpoint: 'http://attacker:4566', roleArn: ROLE }), {}],
+  ])("refuses the operator's identity with the provider's own endpoint: %s", (_name, src, env) => {
+    expect(() => planCredentials(src, env)).toThrow(OperatorIdentityRefusedError);
+  });
+
+  it("allows the provider's own credentials with its own endpoint", () => {
+    expect(planCredentials(source({ endpoint: 'http://e:1', staticKeys: KEYS, roleArn: ROLE }), irsa)).toEqual({ kind: 'assumeRole', base: 'static' });
+    expect(planCredentials(source({ endpoint: 'http://e:1', roleArn: ROLE, webIdentity: { subject: 'team/sa', token: async () => 't' } }), irsa)).toEqual({ kind: 'providerWebIdentity' });
   });
 });
 
@@ -157,10 +175,38 @@ describe('createCredentialProvider: source selection', () => {
     });
     expect((await provider()).accessKeyId).toBe('ASIATEMP1');
     expect(reads).toEqual(['/var/run/token']);
-    expect(sts.clients).toEqual([{ region: 'eu-central-1', endpoint: 'http://env:1' }]);
+    // Unsigned, and with credentials that refuse to sign, so the SDK never falls back to its chain.
+    expect(sts.clients).toEqual([{ region: 'eu-central-1', endpoint: 'http://env:1', credentials: NO_CREDENTIALS }]);
     const command = sts.commands[0];
     expect(command).toBeInstanceOf(AssumeRoleWithWebIdentityCommand);
     expect(command?.input).toEqual({ RoleArn: ROLE, RoleSessionName: 'infra-operator', WebIdentityToken: 'header.payload.signature' });
+  });
+
+  it("role with the provider's own ServiceAccount token: a fresh token on every renewal, at the provider endpoint, never the operator's file", async () => {
+    const clock = manualClock();
+    const sts = fakeSts({ clock: clock.now });
+    const reads: string[] = [];
+    let issued = 0;
+    const provider = createCredentialProvider(
+      source({ roleArn: ROLE, sessionName: 'team-a', endpoint: 'http://provider:4566', webIdentity: { subject: 'team-a/ecr', token: async () => `sa-token-${++issued}` } }),
+      {
+        env: { webIdentityTokenFile: '/var/run/operator-token' },
+        stsClientFactory: sts.factory,
+        clock: clock.now,
+        readFile: async (path) => {
+          reads.push(path);
+          return 'operator-token';
+        },
+      },
+    );
+    expect((await provider()).accessKeyId).toBe('ASIATEMP1');
+    expect(sts.clients).toEqual([{ region: 'eu-central-1', endpoint: 'http://provider:4566', credentials: NO_CREDENTIALS }]);
+    expect(sts.commands[0]?.input).toEqual({ RoleArn: ROLE, RoleSessionName: 'team-a', WebIdentityToken: 'sa-token-1' });
+    clock.advance(HOUR - 4 * MINUTE);
+    expect((await provider()).accessKeyId).toBe('ASIATEMP2');
+    expect(sts.commands[1]?.input).toMatchObject({ WebIdentityToken: 'sa-token-2' });
+    expect(reads).toEqual([]);
+    await expect(NO_CREDENTIALS()).rejects.toThrow('unsigned');
   });
 
   it('role without keys or token: AssumeRole signed by the default chain', async () => {
@@ -298,6 +344,22 @@ describe('refreshingProvider', () => {
     const provider = refreshingProvider(async () => ({ accessKeyId: `k${++n}`, secretAccessKey: 's', expiration: new Date(clock.now() + 10 * MINUTE) }), clock.now, MINUTE);
     await provider();
     clock.advance(8 * MINUTE);
+    expect((await provider()).accessKeyId).toBe('k1');
+    clock.advance(MINUTE + 1);
+    expect((await provider()).accessKeyId).toBe('k2');
+  });
+});
+
+describe('refreshingProvider with a margin above the SDK cache window', () => {
+  it("hands out an expiration early enough that the SDK's own cache asks again when the margin says", async () => {
+    const clock = manualClock();
+    let n = 0;
+    const expiresAt = () => new Date(clock.now() + HOUR);
+    const provider = refreshingProvider(async () => ({ accessKeyId: `k${++n}`, secretAccessKey: 's', expiration: expiresAt() }), clock.now, 50 * MINUTE);
+    const first = await provider();
+    // The SDK asks again 5 minutes before the expiration it sees: that is 50 minutes before the real one.
+    expect(first.expiration?.getTime()).toBe(clock.now() + HOUR - 45 * MINUTE);
+    clock.advance(9 * MINUTE);
     expect((await provider()).accessKeyId).toBe('k1');
     clock.advance(MINUTE + 1);
     expect((await provider()).accessKeyId).toBe('k2');

@@ -79,10 +79,26 @@ describe('describe: one shared snapshot of the registry', () => {
     });
   });
 
-  it('folds ECR variants outside the API into the values the API knows', async () => {
-    fake.seed('app/excl', { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', encryptionConfiguration: { encryptionType: 'KMS_DSSE' } });
+  it('reports the exclusion modes with their filters and KMS_DSSE as ECR has them', async () => {
+    fake.seed('app/excl', {
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }, { filter: 'dev-*', filterType: 'WILDCARD' }],
+      encryptionConfiguration: { encryptionType: 'KMS_DSSE', kmsKey: 'arn:aws:kms:us-gov-west-1:123456789012:key/abc' },
+    });
     const live = await gateway().describe('app/excl');
+    expect(live?.imageTagMutability).toBe('IMMUTABLE_WITH_EXCLUSION');
+    expect(live?.imageTagMutabilityExclusionFilters).toEqual([{ filter: 'latest', filterType: 'WILDCARD' }, { filter: 'dev-*', filterType: 'WILDCARD' }]);
+    expect(live?.encryption).toEqual({ encryptionType: 'KMS_DSSE', kmsKey: 'arn:aws:kms:us-gov-west-1:123456789012:key/abc' });
+  });
+
+  it('keeps the nearest meaning of a mode or encryption ECR may add later', async () => {
+    fake.seed('app/future', {
+      imageTagMutability: 'IMMUTABLE_SOMEDAY' as never,
+      encryptionConfiguration: { encryptionType: 'KMS_QUANTUM' as never, kmsKey: 'arn:aws:kms:us-east-1:123456789012:key/q' },
+    });
+    const live = await gateway().describe('app/future');
     expect(live?.imageTagMutability).toBe('IMMUTABLE');
+    expect(live?.imageTagMutabilityExclusionFilters).toBeUndefined();
     expect(live?.encryption.encryptionType).toBe('KMS');
   });
 
@@ -297,12 +313,22 @@ describe('details', () => {
       lifecyclePolicyText: '{"rules":[]}',
       repositoryPolicyText: '{"Version":"2012-10-17","Statement":[]}',
       imageCount: 2302,
+      inventory: { imageCount: 2302, archivedImageCount: 0, imageSizeBytes: 2302 * 1000, lastImagePushedAt: new Date('2024-01-01T00:00:00Z') },
+      images: expect.any(Array) as unknown,
     });
+    expect(details.images).toHaveLength(2302);
+    expect(details.images?.find((i) => i.digest === 'sha256:1')?.tags).toEqual(['v1', 'stable', 'prod']);
     expect(fake.count('ListTagsForResource')).toBe(1);
     expect(fake.count('GetLifecyclePolicy')).toBe(1);
     expect(fake.count('GetRepositoryPolicy')).toBe(1);
-    expect(fake.count('ListImages')).toBe(3);
-    expect(fake.calls.filter((c) => c.op === 'ListImages').map((c) => c.input.maxResults)).toEqual([1000, 1000, 1000]);
+    // One DescribeImages entry per image, not per tag: 3 pages, as ListImages took for the same images.
+    expect(fake.count('DescribeImages')).toBe(3);
+    expect(fake.count('ListImages')).toBe(0);
+    expect(fake.calls.filter((c) => c.op === 'DescribeImages').map((c) => [c.input.maxResults, c.input.filter])).toEqual([
+      [1000, { imageStatus: 'ANY' }],
+      [1000, { imageStatus: 'ANY' }],
+      [1000, { imageStatus: 'ANY' }],
+    ]);
     expect(fake.calls.length).toBe(6);
     expect(fake.maxInFlight).toBeGreaterThanOrEqual(4);
   });
@@ -320,7 +346,31 @@ describe('details', () => {
     const empty = (await gateway().describe('app/empty'))!;
     fake.reset();
     expect((await gateway().details(empty)).imageCount).toBe(0);
-    expect(fake.count('ListImages')).toBe(1);
+    expect(fake.count('DescribeImages')).toBe(1);
+  });
+
+  it('counts archived images apart, and sums the size and times of the active ones', async () => {
+    const repo = fake.seed('app/archive');
+    repo.images.push({ imageDigest: 'sha256:a', imageTag: 'v1' }, { imageDigest: 'sha256:b', imageTag: 'v2' }, { imageDigest: 'sha256:c' }, { imageDigest: 'sha256:d', imageTag: 'old' });
+    repo.imageDetails.set('sha256:a', { imageSizeInBytes: 100, imagePushedAt: new Date('2025-01-01T00:00:00Z'), lastRecordedPullTime: new Date('2025-03-01T00:00:00Z') });
+    repo.imageDetails.set('sha256:b', { imageSizeInBytes: 250, imagePushedAt: new Date('2025-02-01T00:00:00Z') });
+    repo.imageDetails.set('sha256:c', { imageSizeInBytes: 50, imagePushedAt: new Date('2024-12-01T00:00:00Z') });
+    repo.imageDetails.set('sha256:d', { imageSizeInBytes: 9999, imagePushedAt: new Date('2023-01-01T00:00:00Z'), imageStatus: 'ARCHIVED', lastArchivedAt: new Date('2024-06-01T00:00:00Z') });
+    const live = (await gateway().describe('app/archive'))!;
+    fake.reset();
+    const details = await gateway().details(live);
+    expect(details.imageCount).toBe(3);
+    expect(details.inventory).toEqual({
+      imageCount: 3,
+      archivedImageCount: 1,
+      imageSizeBytes: 400,
+      lastImagePushedAt: new Date('2025-02-01T00:00:00Z'),
+      lastImagePulledAt: new Date('2025-03-01T00:00:00Z'),
+    });
+    const archived = details.images?.find((i) => i.digest === 'sha256:d');
+    expect(archived).toMatchObject({ storageClass: 'ARCHIVE', transitionedAt: new Date('2024-06-01T00:00:00Z'), tags: ['old'] });
+    expect(details.images?.find((i) => i.digest === 'sha256:c')?.tags).toEqual([]);
+    expect(fake.count('DescribeImages')).toBe(1);
   });
 
   it('throws NotFound for a repository deleted meanwhile, and forgets it', async () => {
@@ -378,6 +428,28 @@ describe('create', () => {
     });
   });
 
+  it('creates an exclusion mode with its filters in the one CreateRepository, and KMS_DSSE with its key', async () => {
+    const filters = [{ filter: 'latest', filterType: 'WILDCARD' as const }, { filter: 'dev-*', filterType: 'WILDCARD' as const }];
+    const live = await gateway().create(
+      'app/excl',
+      { imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters, scanOnPush: false, encryption: { encryptionType: 'KMS_DSSE', kmsKey: 'alias/dsse' } },
+      {},
+    );
+    expect(fake.calls[0]?.input).toEqual({
+      repositoryName: 'app/excl',
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: filters,
+      imageScanningConfiguration: { scanOnPush: false },
+      encryptionConfiguration: { encryptionType: 'KMS_DSSE', kmsKey: 'alias/dsse' },
+    });
+    expect(live).toMatchObject({ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters, encryption: { encryptionType: 'KMS_DSSE' } });
+  });
+
+  it('never sends filters with a plain mode (ECR refuses them)', async () => {
+    await gateway().create('app/plain', { ...defaults, imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }] }, {});
+    expect(fake.calls[0]?.input).not.toHaveProperty('imageTagMutabilityExclusionFilters');
+  });
+
   it('reports an existing repository as a Conflict with AWS words', async () => {
     fake.seed('app/taken');
     const err = await rejection(gateway().create('app/taken', defaults, {}));
@@ -396,6 +468,22 @@ describe('update: only the calls needed', () => {
     live = (await gateway().describe('app/u'))!;
     fake.reset();
     calls = [];
+  });
+
+  it('puts the mode with its filters in one PutImageTagMutability, and the next describe shows both', async () => {
+    const gw = gateway();
+    await gw.describe('app/u');
+    const filters = [{ filter: 'latest', filterType: 'WILDCARD' as const }];
+    await gw.update(live, { imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters });
+    expect(fake.calls.filter((c) => c.op === 'PutImageTagMutability').map((c) => c.input)).toEqual([
+      { repositoryName: 'app/u', registryId: '123456789012', imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters },
+    ]);
+    fake.reset();
+    const after = await gw.describe('app/u');
+    expect(after).toMatchObject({ imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: filters });
+    await gw.update(after!, { imageTagMutability: 'MUTABLE' });
+    expect(fake.calls.find((c) => c.op === 'PutImageTagMutability')?.input).toEqual({ repositoryName: 'app/u', registryId: '123456789012', imageTagMutability: 'MUTABLE' });
+    expect((await gw.describe('app/u'))?.imageTagMutabilityExclusionFilters).toBeUndefined();
   });
 
   it('makes no call for no changes', async () => {

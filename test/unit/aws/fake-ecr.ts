@@ -10,6 +10,7 @@ import {
   RepositoryAlreadyExistsException,
   RepositoryNotFoundException,
   RepositoryPolicyNotFoundException,
+  type ImageDetail,
   type Repository,
   type Tag,
 } from '@aws-sdk/client-ecr';
@@ -27,6 +28,8 @@ interface FakeRepo {
   policy?: string;
   /** One entry per (digest, tag); tag undefined for an untagged image. */
   images: { imageDigest: string; imageTag?: string }[];
+  /** What DescribeImages adds per digest; defaults: 1,000 bytes, ACTIVE, pushed 2024-01-01. */
+  imageDetails: Map<string, Partial<ImageDetail>>;
 }
 
 const meta = { $metadata: { httpStatusCode: 400 } };
@@ -94,6 +97,7 @@ export class FakeEcr {
       },
       tags: new Map(),
       images: [],
+      imageDetails: new Map(),
     };
     for (let i = 0; i < images; i += 1) repo.images.push({ imageDigest: `sha256:${name}-${i}`, imageTag: `v${i}` });
     this.repos.set(name, repo);
@@ -145,6 +149,9 @@ export class FakeEcr {
         }
         const repo = this.seed(name, {
           imageTagMutability: input.imageTagMutability as Repository['imageTagMutability'],
+          ...(input.imageTagMutabilityExclusionFilters
+            ? { imageTagMutabilityExclusionFilters: input.imageTagMutabilityExclusionFilters as Repository['imageTagMutabilityExclusionFilters'] }
+            : {}),
           imageScanningConfiguration: input.imageScanningConfiguration as Repository['imageScanningConfiguration'],
           encryptionConfiguration: input.encryptionConfiguration as Repository['encryptionConfiguration'],
           createdAt: new Date(),
@@ -157,9 +164,19 @@ export class FakeEcr {
         this.repos.delete(input.repositoryName as string);
         return {};
       }
-      case 'PutImageTagMutability':
-        this.repo(input).repository.imageTagMutability = input.imageTagMutability as Repository['imageTagMutability'];
-        return {};
+      case 'PutImageTagMutability': {
+        const repository = this.repo(input).repository;
+        const filters = input.imageTagMutabilityExclusionFilters as Repository['imageTagMutabilityExclusionFilters'];
+        const mode = input.imageTagMutability as string;
+        // As ECR: filters exactly with the *_WITH_EXCLUSION modes.
+        if (Boolean(filters?.length) !== mode.endsWith('_WITH_EXCLUSION')) {
+          throw new InvalidParameterException({ message: `imageTagMutabilityExclusionFilters do not fit imageTagMutability ${mode}`, ...meta });
+        }
+        repository.imageTagMutability = mode as Repository['imageTagMutability'];
+        if (filters) repository.imageTagMutabilityExclusionFilters = filters;
+        else delete repository.imageTagMutabilityExclusionFilters;
+        return { imageTagMutability: mode };
+      }
       case 'PutImageScanningConfiguration':
         this.repo(input).repository.imageScanningConfiguration = input.imageScanningConfiguration as Repository['imageScanningConfiguration'];
         return {};
@@ -207,6 +224,24 @@ export class FakeEcr {
       }
       case 'ListImages':
         return page(this.repo(input).images, input, 'imageIds');
+      case 'DescribeImages': {
+        const repo = this.repo(input);
+        const status = (input.filter as { imageStatus?: string } | undefined)?.imageStatus ?? 'ACTIVE';
+        const byDigest = new Map<string, ImageDetail>();
+        for (const id of repo.images) {
+          const detail = byDigest.get(id.imageDigest) ?? {
+            imageDigest: id.imageDigest,
+            imageSizeInBytes: 1000,
+            imagePushedAt: new Date('2024-01-01T00:00:00Z'),
+            imageStatus: 'ACTIVE',
+            ...repo.imageDetails.get(id.imageDigest),
+          };
+          if (id.imageTag) detail.imageTags = [...(detail.imageTags ?? []), id.imageTag];
+          byDigest.set(id.imageDigest, detail);
+        }
+        const all = [...byDigest.values()].filter((d) => status === 'ANY' || d.imageStatus === status);
+        return page(all, input, 'imageDetails');
+      }
       default:
         throw new Error(`fake ECR: unexpected operation ${op}`);
     }

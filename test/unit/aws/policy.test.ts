@@ -245,6 +245,33 @@ describe('policiesEqual: lifecycle policies', () => {
     expect(policiesEqual(base, j({ rules: [lifecycle.rules[0]] }))).toBe(false);
   });
 
+  it('equates an explicit storageClass standard with none, and sees archive', () => {
+    const first = lifecycle.rules[0]!;
+    const standard = { rules: [{ ...first, selection: { ...first.selection, storageClass: 'standard' } }, lifecycle.rules[1]] };
+    const archive = { rules: [{ ...first, selection: { ...first.selection, storageClass: 'archive' } }, lifecycle.rules[1]] };
+    expect(policiesEqual(base, j(standard))).toBe(true);
+    expect(policiesEqual(base, j(archive))).toBe(false);
+  });
+
+  it('compares archive rules by meaning: tag patterns as sets, rules by priority', () => {
+    const archiveRule = (patterns: string[], priority: number) => ({
+      rulePriority: priority,
+      selection: { tagStatus: 'tagged', tagPatternList: patterns, countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 },
+      action: { type: 'transition', targetStorageClass: 'archive' },
+    });
+    const expireArchived = {
+      rulePriority: 2,
+      selection: { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 365 },
+      action: { type: 'expire' },
+    };
+    const a = j({ rules: [archiveRule(['prod*', 'rel*'], 1), expireArchived] });
+    const b = j({ rules: [expireArchived, archiveRule(['rel*', 'prod*', 'rel*'], 1)] }, 2);
+    expect(policiesEqual(a, b)).toBe(true);
+    expect(policiesEqual(a, j({ rules: [archiveRule(['prod*'], 1), expireArchived] }))).toBe(false);
+    const expireInstead = { rules: [{ ...archiveRule(['prod*', 'rel*'], 1), action: { type: 'expire' } }, expireArchived] };
+    expect(policiesEqual(a, j(expireInstead))).toBe(false);
+  });
+
   it('does not apply IAM set rules to lifecycle documents', () => {
     expect(policiesEqual(j({ rules: [], Action: ['b', 'a'] }), j({ rules: [], Action: ['a', 'b'] }))).toBe(false);
   });

@@ -25,6 +25,10 @@ interface OperatorValues {
   awsBurst: number;
   shutdownTimeoutSeconds: number;
   awsEndpointUrl: string;
+  allowCustomEndpoints: boolean;
+  ambientIdentityNamespaces: string[];
+  clusterName: string;
+  credentialRefreshMargin: string;
 }
 
 const values = parse(read('values.yaml')) as { operator: OperatorValues; metrics: { port: number }; healthProbe: { port: number } };
@@ -65,6 +69,45 @@ describe('charts/infra-operator', () => {
     expect(op.shutdownTimeoutSeconds * 1000).toBe(flagDefaults.shutdownTimeoutMs);
     expect(`:${values.metrics.port}`).toBe(flagDefaults.metricsBindAddress);
     expect(`:${values.healthProbe.port}`).toBe(flagDefaults.healthProbeBindAddress);
+  });
+
+  it('has the safe tenancy defaults: no custom endpoints, the documented ambient default, no cluster name', () => {
+    const op = values.operator;
+    expect(op.allowCustomEndpoints).toBe(false);
+    expect(op.allowCustomEndpoints).toBe(flagDefaults.allowCustomEndpoints);
+    expect(op.ambientIdentityNamespaces).toEqual(['*']);
+    expect(op.ambientIdentityNamespaces.join(',')).toBe(flagDefaults.ambientIdentityNamespaces);
+    expect(op.clusterName || undefined).toBe(flagDefaults.clusterName);
+    expect(parseDuration(op.credentialRefreshMargin)).toBe(flagDefaults.credentialRefreshMarginMs);
+  });
+
+  it('passes the tenancy values through as the variables the operator parses', () => {
+    const template = read('templates/deployment.yaml');
+    expect(template).toContain('- name: ALLOW_CUSTOM_ENDPOINTS\n          value: {{ $op.allowCustomEndpoints | toString | quote }}');
+    expect(template).toContain('- name: AMBIENT_IDENTITY_NAMESPACES\n          value: {{ join "," $op.ambientIdentityNamespaces | quote }}');
+    // What the template renders for a shared cluster is what the operator accepts.
+    const parsed = parseConfig([], { ALLOW_CUSTOM_ENDPOINTS: 'false', AMBIENT_IDENTITY_NAMESPACES: ['platform', 'infra-operator-system'].join(','), CLUSTER_NAME: 'prod-eu-1' });
+    if (parsed.help) throw new Error('unexpected --help');
+    expect(parsed.config).toMatchObject({ allowCustomEndpoints: false, ambientIdentityNamespaces: ['platform', 'infra-operator-system'], clusterName: 'prod-eu-1' });
+  });
+
+  it('validates the tenancy values in values.schema.json', () => {
+    const schema = JSON.parse(read('values.schema.json')) as { properties: { operator: { properties: Record<string, { type?: string; pattern?: string; items?: { pattern: string } }> } } };
+    const props = schema.properties.operator.properties;
+    expect(props.allowCustomEndpoints?.type).toBe('boolean');
+    expect(props.ambientIdentityNamespaces?.type).toBe('array');
+    const item = new RegExp(props.ambientIdentityNamespaces?.items?.pattern ?? '^$');
+    expect(['*', 'platform', 'team-a'].every((n) => item.test(n))).toBe(true);
+    expect(['Team_A', 'a,b', ''].some((n) => item.test(n))).toBe(false);
+    const cluster = new RegExp(props.clusterName?.pattern ?? '^$');
+    expect(['', 'prod-eu-1', 'prod.cluster:1'].every((n) => cluster.test(n))).toBe(true);
+    expect(['has space', 'a~b', '-lead'].some((n) => cluster.test(n))).toBe(false);
+  });
+
+  it('grants create on serviceaccounts/token and nothing else on ServiceAccounts', () => {
+    const rbac = read('templates/rbac.yaml');
+    expect(rbac).toMatch(/resources: \["serviceaccounts\/token"\]\n\s+verbs: \["create"\]/);
+    expect(rbac).not.toMatch(/"serviceaccounts"/);
   });
 
   it('deploys the operator version of package.json by default', () => {

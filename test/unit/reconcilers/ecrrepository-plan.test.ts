@@ -7,6 +7,11 @@ import {
   desiredRepository,
   encryptionMismatch,
   isEmpty,
+  LIFECYCLE_POLICY_UNSAFE,
+  lifecycleChangeNotice,
+  lifecycleGate,
+  lifecyclePreview,
+  liveAfter,
   ownershipOf,
   repositoryStatus,
 } from '../../../src/reconcilers/ecrrepository-plan.js';
@@ -126,5 +131,124 @@ describe('repositoryStatus', () => {
       encryptionType: 'AES256',
       imageScanningConfiguration: { scanOnPush: false },
     });
+  });
+});
+
+describe('tag mutability with exclusion filters', () => {
+  const latest = { filter: 'latest', filterType: 'WILDCARD' as const };
+  const dev = { filter: 'dev-*', filterType: 'WILDCARD' as const };
+  const exclusionLive: LiveRepository = { ...live, imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [latest, dev] };
+
+  it('carries the filters of an exclusion mode, and none otherwise', () => {
+    const d = desiredRepository(repo({ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [latest, dev] }), undefined);
+    expect(d.settings.imageTagMutabilityExclusionFilters).toEqual([latest, dev]);
+    const stray = desiredRepository(repo({ imageTagMutability: 'IMMUTABLE', imageTagMutabilityExclusionFilters: [latest] }), undefined);
+    expect(stray.settings.imageTagMutabilityExclusionFilters).toBeUndefined();
+  });
+
+  it('compares filters as a set: another order is no change', () => {
+    const d = desiredRepository(repo({ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [dev, latest] }), undefined);
+    expect(changesBetween(d, exclusionLive, details())).toEqual({});
+  });
+
+  it('sends the mode with the whole new filter list when a filter changes', () => {
+    const d = desiredRepository(repo({ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [latest, { filter: 'feature-*', filterType: 'WILDCARD' }] }), undefined);
+    const changes = changesBetween(d, exclusionLive, details());
+    expect(changes).toEqual({ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [latest, { filter: 'feature-*', filterType: 'WILDCARD' }] });
+    expect(describeChanges(changes)).toEqual(['imageTagMutability=IMMUTABLE_WITH_EXCLUSION (exclusions: latest,feature-*)']);
+  });
+
+  it('reverts to a plain mode without filters when the spec asks for one', () => {
+    const d = desiredRepository(repo({ imageTagMutability: 'IMMUTABLE' }), undefined);
+    expect(changesBetween(d, exclusionLive, details())).toEqual({ imageTagMutability: 'IMMUTABLE' });
+  });
+
+  it('adopts a MUTABLE_WITH_EXCLUSION repository declared the same way with no change', () => {
+    const adopted: LiveRepository = { ...live, imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [latest] };
+    const d = desiredRepository(repo({ imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [latest] }), undefined);
+    expect(changesBetween(d, adopted, details())).toEqual({});
+  });
+
+  it('reports the live mode and filters in status, and removes filters the repository no longer has', () => {
+    expect(repositoryStatus(exclusionLive, 3)).toMatchObject({ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [latest, dev], imageCount: 3 });
+    const plain = repositoryStatus(live, 0);
+    expect('imageTagMutabilityExclusionFilters' in plain && plain.imageTagMutabilityExclusionFilters === undefined).toBe(true);
+  });
+
+  it('liveAfter gives the mode and filters that status should show after an update', () => {
+    const after = liveAfter(exclusionLive, { imageTagMutability: 'MUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [dev] });
+    expect(after.imageTagMutability).toBe('MUTABLE_WITH_EXCLUSION');
+    expect(after.imageTagMutabilityExclusionFilters).toEqual([dev]);
+    expect(liveAfter(exclusionLive, { imageTagMutability: 'MUTABLE' }).imageTagMutabilityExclusionFilters).toBeUndefined();
+    expect(liveAfter(exclusionLive, { scanOnPush: true })).toEqual({ ...exclusionLive, scanOnPush: true });
+  });
+
+  it('compares KMS_DSSE as its own encryption type', () => {
+    expect(encryptionMismatch({ encryptionType: 'KMS' }, { encryptionType: 'KMS_DSSE' })).toContain('KMS_DSSE');
+    expect(encryptionMismatch({ encryptionType: 'KMS_DSSE' }, { encryptionType: 'KMS_DSSE', kmsKey: 'arn:aws:kms:us-gov-west-1:123456789012:key/a' })).toBeUndefined();
+    expect(desiredRepository(repo({ encryptionConfiguration: { encryptionType: 'KMS_DSSE', kmsKey: 'alias/dsse' } }), undefined).settings.encryption)
+      .toEqual({ encryptionType: 'KMS_DSSE', kmsKey: 'alias/dsse' });
+  });
+});
+
+describe('inventory in status', () => {
+  it('reports archived images, size and times from the inventory', () => {
+    const status = repositoryStatus(live, {
+      imageCount: 1050,
+      archivedImageCount: 7,
+      imageSizeBytes: 123_456_789,
+      lastImagePushedAt: new Date('2026-05-01T10:00:00.123Z'),
+    });
+    expect(status).toMatchObject({ imageCount: 1050, archivedImageCount: 7, imageSizeBytes: 123_456_789, lastImagePushedAt: '2026-05-01T10:00:00Z' });
+    expect(status.lastImagePulledAt).toBeUndefined();
+  });
+});
+
+describe('lifecycle preview and gate', () => {
+  const keepTen = JSON.stringify({
+    rules: [{ rulePriority: 1, selection: { tagStatus: 'tagged', tagPatternList: ['release-*'], countType: 'imageCountMoreThan', countNumber: 10 }, action: { type: 'expire' } }],
+  });
+  const now = new Date('2026-06-01T00:00:00.500Z');
+  const images = Array.from({ length: 30 }, (_, i) => ({
+    digest: `sha256:${i + 1}`,
+    tags: [`release-${i + 1}`],
+    pushedAt: new Date(now.getTime() - (30 - i) * 3_600_000),
+    storageClass: 'STANDARD' as const,
+    sizeBytes: 10,
+  }));
+
+  it('previews the desired policy over the images', () => {
+    const d = desiredRepository(repo({ lifecyclePolicy: { policyText: keepTen } }), undefined);
+    expect(lifecyclePreview(d, images, now)).toEqual({
+      imagesToExpire: 20,
+      imagesToArchive: 0,
+      evaluatedAt: '2026-06-01T00:00:00Z',
+      sample: Array.from({ length: 10 }, (_, i) => `release-${i + 1}`),
+    });
+    expect(lifecyclePreview(desiredRepository(repo(), undefined), images, now)).toBeUndefined();
+    expect(lifecyclePreview(d, undefined, now)).toBeUndefined();
+  });
+
+  it('stops a policy that would expire more than maxImagesToExpire, naming the number', () => {
+    const d = desiredRepository(repo({ lifecyclePolicy: { policyText: keepTen, maxImagesToExpire: 5 } }), undefined);
+    const preview = lifecyclePreview(d, images, now);
+    const changes = changesBetween(d, live, details());
+    const problem = lifecycleGate(d, changes, preview);
+    expect(problem).toContain('would expire 20 images');
+    expect(problem).toContain('maxImagesToExpire 5');
+    expect(LIFECYCLE_POLICY_UNSAFE).toBe('LifecyclePolicyUnsafe');
+    expect(lifecycleChangeNotice(changes, preview)).toBe('applying a lifecycle policy that would expire 20 and archive 0 images now');
+  });
+
+  it('lets the policy through at or under the limit, without a limit, when already applied, or when removed', () => {
+    const preview = lifecyclePreview(desiredRepository(repo({ lifecyclePolicy: { policyText: keepTen } }), undefined), images, now);
+    const at = desiredRepository(repo({ lifecyclePolicy: { policyText: keepTen, maxImagesToExpire: 20 } }), undefined);
+    expect(lifecycleGate(at, changesBetween(at, live, details()), preview)).toBeUndefined();
+    const unlimited = desiredRepository(repo({ lifecyclePolicy: { policyText: keepTen } }), undefined);
+    expect(lifecycleGate(unlimited, changesBetween(unlimited, live, details()), preview)).toBeUndefined();
+    const strict = desiredRepository(repo({ lifecyclePolicy: { policyText: keepTen, maxImagesToExpire: 0 } }), undefined);
+    expect(lifecycleGate(strict, changesBetween(strict, live, details({ lifecyclePolicyText: keepTen })), preview)).toBeUndefined();
+    expect(lifecycleGate(strict, { lifecyclePolicy: 'delete' }, preview)).toBeUndefined();
+    expect(lifecycleChangeNotice({}, preview)).toBeUndefined();
   });
 });

@@ -155,5 +155,5 @@ export function repository(spec: Partial<ECRRepository['spec']> = {}, meta: Part
 }
 
 export function connectionFor(ecr: FakeEcr): Connection {
-  return { ecr: ecr as unknown as Connection['ecr'], session: {} as Connection['session'], fingerprint: 'f' };
+  return { ecr: ecr as unknown as Connection['ecr'], session: {} as Connection['session'], fingerprint: 'f', identity: 'static keys from Secret team/aws' };
 }

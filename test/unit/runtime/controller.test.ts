@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { reconcileErrors, reconcileTotal, workqueueDepth } from '../../../src/observability/metrics.js';
-import { Controller, defaultPredicate } from '../../../src/runtime/controller.js';
+import { reconcileErrors, reconcileTotal, registry, workqueueDepth } from '../../../src/observability/metrics.js';
+import { ADOPT_ANNOTATION, Controller, defaultPredicate } from '../../../src/runtime/controller.js';
 import type { InformerEvent } from '../../../src/runtime/informer.js';
 import { keyOf, keyString, type KubeObject, type ObjectKey, type ReconcileResult } from '../../../src/runtime/types.js';
 import { FakeClock, captureLogger, deferred, flush, metricValue } from './helpers.js';
@@ -28,6 +28,15 @@ describe('defaultPredicate', () => {
     const synced = m({ annotations: { 'force-sync': '123' } });
     expect(defaultPredicate(synced, { ...synced, metadata: { ...synced.metadata, annotations: { 'force-sync': '124' } } }, 'MODIFIED')).toBe(true);
     expect(defaultPredicate(base, m({ uid: 'other' }), 'MODIFIED')).toBe(true);
+  });
+  it('passes setting, changing and removing the adopt annotation', () => {
+    const m = (annotations: Record<string, string>) => ({ ...base, metadata: { ...base.metadata, resourceVersion: '2', annotations } });
+    expect(ADOPT_ANNOTATION).toBe('aws-infra-operator.runner.codes/adopt');
+    const adopting = m({ x: '1', [ADOPT_ANNOTATION]: 'true' });
+    expect(defaultPredicate(base, adopting, 'MODIFIED')).toBe(true);
+    expect(defaultPredicate(adopting, m({ x: '1', [ADOPT_ANNOTATION]: 'false' }), 'MODIFIED')).toBe(true);
+    expect(defaultPredicate(adopting, m({ x: '1' }), 'MODIFIED')).toBe(true);
+    expect(defaultPredicate(adopting, m({ x: '2', [ADOPT_ANNOTATION]: 'true' }), 'MODIFIED')).toBe(false);
   });
   it('drops status-only and other metadata updates', () => {
     expect(defaultPredicate(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2' }, status: { ready: true } }, 'MODIFIED')).toBe(false);
@@ -101,15 +110,75 @@ describe('Controller', () => {
     await controller.stop(1_000);
   });
 
-  it('queues events that arrive before start and runs a full pass at start', async () => {
-    const { informer, calls, controller } = setup();
+  it('holds no work queue before start (a standby replica); start runs a full pass over the cache', async () => {
+    const { informer, calls, controller, name } = setup();
     informer.objects.set('ns/pre', obj('pre'));
     informer.emit('ADDED', obj('b'));
     await flush();
     expect(calls).toEqual([]);
+    expect(controller.queue).toBeUndefined();
+    // No queue was ever made under this controller's name: no workqueue series exists for it.
+    expect(await registry.metrics()).not.toContain(`workqueue_depth{name="${name}"}`);
     controller.start();
+    expect(controller.queue).toBeDefined();
     await flush();
     expect(calls.sort()).toEqual(['ns/b', 'ns/pre']);
+    await controller.stop(1_000);
+  });
+
+  it('starts its controller_runtime series at zero, before any reconcile', async () => {
+    const { name } = setup();
+    const text = await registry.metrics();
+    for (const result of ['success', 'error', 'requeue', 'requeue_after']) {
+      expect(text).toContain(`controller_runtime_reconcile_total{controller="${name}",result="${result}"} 0`);
+    }
+    expect(text).toContain(`controller_runtime_reconcile_errors_total{controller="${name}"} 0`);
+    expect(text).toContain(`controller_runtime_active_workers{controller="${name}"} 0`);
+    expect(text).toContain(`controller_runtime_max_concurrent_reconciles{controller="${name}"} 1`);
+  });
+
+  it("reconciles a user's change ahead of the start pass, resyncs and retries", async () => {
+    let gate: ReturnType<typeof deferred<void>> | undefined = deferred<void>();
+    const { informer, calls, controller, clock } = setup({
+      resyncPeriodMs: 60_000,
+      reconcile: async (k) => {
+        const blocking = gate;
+        gate = undefined;
+        await blocking?.promise;
+        if (k.name === 'failing') throw new Error('boom');
+        return {};
+      },
+    });
+    for (const x of ['a', 'b', 'c', 'failing']) informer.objects.set(`ns/${x}`, obj(x));
+    const firstGate = gate!;
+    controller.start();
+    await flush();
+    expect(calls).toEqual(['ns/a']);
+    // While the one worker is busy: a user creates one object and changes the spec of another.
+    informer.emit('ADDED', obj('new'));
+    informer.emit('MODIFIED', obj('c', { generation: 2, resourceVersion: '2' }));
+    expect(controller.queue?.priorityOf('ns/c')).toBe('high');
+    expect(controller.queue?.priorityOf('ns/b')).toBe('low');
+    firstGate.resolve();
+    await flush();
+    expect(calls.slice(0, 3)).toEqual(['ns/a', 'ns/new', 'ns/c']);
+    expect(calls.slice(3).sort()).toEqual(['ns/b', 'ns/failing']);
+
+    // The periodic resync queues every object at low priority, and so does the failing key's retry;
+    // a user's change made meanwhile goes first.
+    calls.length = 0;
+    const resyncGate = deferred<void>();
+    gate = resyncGate;
+    await clock.advance(60_000 + 60_000 * 0.1);
+    expect(calls).toHaveLength(1);
+    const waiting = ['ns/a', 'ns/b', 'ns/c', 'ns/new', 'ns/failing'].filter((k) => k !== calls[0]);
+    for (const k of waiting) expect(controller.queue?.priorityOf(k), k).toBe('low');
+    const user = waiting[waiting.length - 1]!;
+    informer.emit('MODIFIED', obj(user.slice(3), { generation: 5, resourceVersion: '9' }));
+    expect(controller.queue?.priorityOf(user)).toBe('high');
+    resyncGate.resolve();
+    await flush();
+    expect(calls[1]).toBe(user);
     await controller.stop(1_000);
   });
 
@@ -133,7 +202,7 @@ describe('Controller', () => {
     expect(calls).toHaveLength(2);
     await clock.advance(1);
     expect(calls).toHaveLength(3);
-    expect(controller.queue.numRequeues('ns/a')).toBe(0);
+    expect(controller.queue?.numRequeues('ns/a')).toBe(0);
     expect(await metricValue(reconcileErrors, { controller: name })).toBe(2);
     expect(await metricValue(reconcileTotal, { controller: name, result: 'error' })).toBe(2);
     const err = lines().find((l) => l.result === 'error');

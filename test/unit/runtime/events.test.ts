@@ -137,4 +137,21 @@ describe('EventRecorder', () => {
     // The failed create is retried as a create, not as a patch of a missing Event.
     expect(api.calls.map((c) => c.method)).toEqual(['post', 'post']);
   });
+
+  it('flush() waits for writes of Events already evicted from its memory', async () => {
+    const { api, recorder } = setup({ maxEntries: 1 });
+    const slow = api.post.bind(api);
+    let delay = 50;
+    api.post = async <T>(path: string, body: unknown): Promise<T> => {
+      const wait = delay;
+      delay = 0;
+      await new Promise((r) => setTimeout(r, wait));
+      return slow<T>(path, body);
+    };
+    recorder.record(repo, 'Warning', 'First', 'slow to write');
+    // A second Event pushes the first one's aggregate out of the bounded map while it is in flight.
+    recorder.record({ ...repo, metadata: { ...repo.metadata, uid: 'u-2', name: 'api' } }, 'Normal', 'Second', 'quick');
+    await recorder.flush();
+    expect([...api.events.values()].map((e) => e.reason).sort()).toEqual(['First', 'Second']);
+  });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { registry } from '../../../src/observability/metrics.js';
 import { Controller } from '../../../src/runtime/controller.js';
+import { EventRecorder } from '../../../src/runtime/events.js';
 import type { Informer, InformerEvent } from '../../../src/runtime/informer.js';
 import { Manager } from '../../../src/runtime/manager.js';
 import { keyString, type KubeObject } from '../../../src/runtime/types.js';
@@ -49,7 +51,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = 3_000): Prom
 }
 
 let n = 0;
-function setup() {
+function setup(opts: { events?: EventRecorder; onReconcile?: (k: { namespace: string; name: string }) => void } = {}) {
   const store = new LeaseStore();
   const client = new LeaseClient(store);
   const { logger } = captureLogger();
@@ -65,6 +67,7 @@ function setup() {
     resyncPeriodMs: 0,
     reconcile: async (k) => {
       reconciled.push(keyString(k));
+      opts.onReconcile?.(k);
       return {};
     },
   });
@@ -77,6 +80,7 @@ function setup() {
     probeAddr: '0',
     shutdownTimeoutMs: 2_000,
     onLeadershipLost: () => lost++,
+    events: opts.events,
   });
   manager.addInformer(asInformer(fast));
   manager.addInformer(asInformer(slow));
@@ -120,5 +124,59 @@ describe('Manager', () => {
     expect(reconciled).not.toContain('ns/b');
     client.down = false;
     await manager.stop();
+  });
+
+  it('a standby replica fills its caches but holds no work queue until it leads', async () => {
+    const { store, manager, fast, slowGate, reconciled, controller } = setup();
+    // Another replica holds a fresh lease.
+    const now = new Date().toISOString().replace('Z', '000Z');
+    store.write({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: `mgr-lease-${n}`, namespace: 'ns' },
+      spec: { holderIdentity: 'other', leaseDurationSeconds: 60, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+    });
+    fast.objects.push({ metadata: { namespace: 'ns', name: 'pre' } });
+    slowGate.resolve();
+    await manager.start();
+    expect(manager.ready().ok).toBe(true);
+    for (let i = 0; i < 20; i++) fast.add({ metadata: { namespace: 'ns', name: `while-standby-${i}` } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(manager.isLeader()).toBe(false);
+    expect(controller.queue).toBeUndefined();
+    expect(await registry.metrics()).not.toContain(`workqueue_depth{name="${controller.name}"}`);
+    expect(reconciled).toEqual([]);
+    // The other replica lets go: this one leads and reconciles what it saw as standby, once each.
+    store.write({ ...store.lease!, spec: { ...store.lease!.spec, holderIdentity: '' } });
+    await until('leading', () => manager.isLeader(), 3_000);
+    await until('the full pass', () => reconciled.length === 21);
+    expect(new Set(reconciled).size).toBe(21);
+    await manager.stop();
+  });
+
+  it('writes the Events of the last reconciles before stop() resolves', async () => {
+    const posted: string[] = [];
+    const slowApi = {
+      async post<T>(_path: string, body: unknown): Promise<T> {
+        await new Promise((r) => setTimeout(r, 300));
+        posted.push((body as { reason: string }).reason);
+        return body as T;
+      },
+      async patch<T>(_path: string, body: unknown): Promise<T> {
+        return body as T;
+      },
+    };
+    const events = new EventRecorder({ client: slowApi, component: 'test', logger: captureLogger().logger, instance: 'me' });
+    const { manager, fast, slowGate, reconciled } = setup({
+      events,
+      onReconcile: (k) => events.record({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...k, uid: `uid-${k.name}` } }, 'Normal', 'Reconciled', `reconciled ${k.name}`),
+    });
+    slowGate.resolve();
+    await manager.start();
+    fast.add({ metadata: { namespace: 'ns', name: 'last' } });
+    await until('the reconcile', () => reconciled.includes('ns/last'));
+    expect(posted).toEqual([]);
+    await manager.stop();
+    expect(posted).toEqual(['Reconciled']);
   });
 });

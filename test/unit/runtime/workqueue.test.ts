@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { workqueueAdds, workqueueDepth, workqueueRetries } from '../../../src/observability/metrics.js';
+import { registry, workqueueAdds, workqueueDepth, workqueueRetries } from '../../../src/observability/metrics.js';
 import { WorkQueue } from '../../../src/runtime/workqueue.js';
 import { FakeClock, flush, metricValue } from './helpers.js';
 
@@ -154,5 +154,97 @@ describe('WorkQueue', () => {
     expect(result).toBeUndefined();
     await other.clock.advance(1);
     expect(result).toBe(false);
+  });
+
+  it('starts every workqueue series of its name at zero', async () => {
+    const { q, name } = queue();
+    const text = await registry.metrics();
+    for (const metric of ['workqueue_depth', 'workqueue_adds_total', 'workqueue_retries_total', 'workqueue_unfinished_work_seconds', 'workqueue_longest_running_processor_seconds']) {
+      expect(text, metric).toContain(`${metric}{name="${name}"} 0`);
+    }
+    q.shutDown();
+  });
+});
+
+describe('WorkQueue priorities', () => {
+  it('hands out high-priority keys before low-priority ones, each in the order added', async () => {
+    const { q } = queue();
+    q.add('resync-1', 'low');
+    q.add('resync-2', 'low');
+    q.add('user-1', 'high');
+    q.add('user-2');
+    const order = [];
+    for (let i = 0; i < 4; i++) order.push(await q.get());
+    expect(order).toEqual(['user-1', 'user-2', 'resync-1', 'resync-2']);
+    q.shutDown();
+  });
+
+  it('moves a queued low-priority key up when it is added as high priority, never down', async () => {
+    const { q, name } = queue();
+    q.add('a', 'low');
+    q.add('b', 'low');
+    q.add('b', 'high');
+    q.add('c', 'high');
+    q.add('c', 'low');
+    expect(q.len()).toBe(3);
+    expect(await metricValue(workqueueAdds, { name })).toBe(3);
+    expect(q.priorityOf('b')).toBe('high');
+    expect(q.priorityOf('c')).toBe('high');
+    expect([await q.get(), await q.get(), await q.get()]).toEqual(['b', 'c', 'a']);
+    q.shutDown();
+  });
+
+  it('keeps a key re-added as high priority while in process at high priority', async () => {
+    const { q } = queue();
+    q.add('busy', 'low');
+    expect(await q.get()).toBe('busy');
+    q.add('busy', 'low');
+    q.add('busy', 'high');
+    q.add('other', 'low');
+    q.done('busy');
+    expect(await q.get()).toBe('busy');
+    q.shutDown();
+  });
+
+  it('never starves low priority: one low key after at most maxHighInARow high ones', async () => {
+    const { q } = queue({ maxHighInARow: 3 });
+    q.add('low-1', 'low');
+    q.add('low-2', 'low');
+    let n = 0;
+    const handed: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      // A steady stream of user changes: there is always a high-priority key waiting.
+      q.add(`high-${n++}`, 'high');
+      q.add(`high-${n++}`, 'high');
+      const key = (await q.get())!;
+      handed.push(key);
+      q.done(key);
+    }
+    expect(handed.slice(0, 8)).toEqual(['high-0', 'high-1', 'high-2', 'low-1', 'high-3', 'high-4', 'high-5', 'low-2']);
+    expect(handed.filter((k) => k.startsWith('low'))).toHaveLength(2);
+    q.shutDown();
+  });
+
+  it('queues retries (addRateLimited) and delayed adds at low priority, behind a user change', async () => {
+    const { q, clock } = queue();
+    q.addRateLimited('failed');
+    q.addAfter('periodic', 5);
+    await clock.advance(5);
+    expect(q.priorityOf('failed')).toBe('low');
+    expect(q.priorityOf('periodic')).toBe('low');
+    q.add('user');
+    expect([await q.get(), await q.get(), await q.get()]).toEqual(['user', 'failed', 'periodic']);
+    q.shutDown();
+  });
+
+  it('a delayed add asked again at high priority fires at high priority', async () => {
+    const { q, clock } = queue();
+    q.addAfter('k', 50, 'low');
+    q.addAfter('k', 100, 'high');
+    q.add('other', 'low');
+    await clock.advance(50);
+    expect(q.priorityOf('k')).toBe('high');
+    expect(await q.get()).toBe('k');
+    q.shutDown();
   });
 });
