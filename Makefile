@@ -72,15 +72,18 @@ install: ## install the CRDs into the cluster of the current KUBECONFIG
 	kubectl apply -f config/crd/bases
 
 .PHONY: run
-run: tools-node node_modules ## run the operator from source against the current KUBECONFIG
-	$(TSX) src/main.ts --metrics-bind-address=$${METRICS_BIND_ADDRESS:-:8080} --health-probe-bind-address=$${HEALTH_PROBE_BIND_ADDRESS:-:8081}
+# --allow-custom-endpoints: the local samples reach moto through AWSProvider.spec.endpoint, which the
+# operator refuses by default (docs/security.md). Never set it for a cluster shared by tenants.
+run: tools-node node_modules ## run the operator from source against the current KUBECONFIG, with --allow-custom-endpoints (for moto)
+	@echo "run: starting the operator with --allow-custom-endpoints: AWSProvider.spec.endpoint is honoured (the local samples point it at moto); by default a custom endpoint is refused, see docs/security.md"
+	$(TSX) src/main.ts --allow-custom-endpoints --metrics-bind-address=$${METRICS_BIND_ADDRESS:-:8080} --health-probe-bind-address=$${HEALTH_PROBE_BIND_ADDRESS:-:8081}
 
 .PHONY: bench
 bench: tools-env build ## the benchmark: prints figures against their targets (BENCH_ARGS="--n 1000 --concurrency 10 --memory-n 10000")
 	$(TSX) bench/run.ts $(BENCH_ARGS)
 
 .PHONY: dev
-dev: tools-env node_modules ## everything locally: control plane, moto, CRDs, the operator and the samples; Ctrl-C stops it all
+dev: tools-env node_modules ## everything locally: control plane, moto, CRDs, the operator (with --allow-custom-endpoints) and the samples; Ctrl-C stops it all
 	$(TSX) test/e2e/env/dev.ts
 
 # ---------------------------------------------------------------------------------------------

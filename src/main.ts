@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const events = new EventRecorder({ client: kube, component: 'infra-operator', logger });
 
   const providerReconciler = new AwsProviderReconciler({
-    providers, connections, writer, events, logger,
+    providers, repositories, connections, writer, events, logger,
     verifyPeriodMs: config.providerVerifyPeriodMs,
     secretPollPeriodMs: config.secretPollPeriodMs,
   });
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   });
   manager.addInformer(providers);
   manager.addInformer(repositories);
-  manager.addController(awsProviderController({ providers, reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
+  manager.addController(awsProviderController({ providers, repositories, reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
   manager.addController(ecrRepositoryController({
     repositories, providers, reconciler: repositoryReconciler, logger,
     concurrency: config.maxConcurrentReconciles,

@@ -137,6 +137,8 @@ export interface ECRRepositoryStatus {
   encryptionType?: EncryptionType;
   imageScanningConfiguration?: { scanOnPush: boolean };
   lastSyncTime?: string;
+  /** The value of the force-sync annotation that the last successful sync served. */
+  lastForceSync?: string;
   message?: string;
   observedGeneration?: number;
   conditions?: Condition[];

@@ -29,7 +29,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ecr';
 import type { LifecycleImage } from '../lifecycle/evaluator.js';
-import { classifyAwsError, isAwsError, type AwsError } from './errors.js';
+import { classifyAwsError, isAwsError, isExpectedAbsence, type AwsError } from './errors.js';
 import { summarizeImages, toLifecycleImage, type ImageInventory } from './images.js';
 import { RepositoryDirectory, type DirectorySource } from './repository-directory.js';
 
@@ -120,6 +120,8 @@ export function createRegistryView(opts: { maxAgeMs: number; clock?: () => numbe
   });
 }
 
+export { isExpectedAbsence };
+
 export class EcrGateway {
   private readonly client: EcrClientLike;
   private readonly onCall: CallHook | undefined;
@@ -133,9 +135,12 @@ export class EcrGateway {
     this.directory = opts.registry ?? createRegistryView({ maxAgeMs: opts.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS, ...(opts.clock ? { clock: opts.clock } : {}) });
   }
 
-  /** The repository's settings, or undefined when it does not exist. */
-  describe(name: string): Promise<LiveRepository | undefined> {
-    return this.directory.get(name, this.source);
+  /**
+   * The repository's settings, or undefined when it does not exist. Served from the shared registry
+   * listing unless `fresh` asks AWS for this repository now (a reconcile the user asked for).
+   */
+  describe(name: string, opts: { fresh?: boolean } = {}): Promise<LiveRepository | undefined> {
+    return opts.fresh ? this.directory.refresh(name, this.source) : this.directory.get(name, this.source);
   }
 
   /** Only the tags of an existing repository: all that deciding ownership needs. */
@@ -156,10 +161,10 @@ export class EcrGateway {
       this.call('ListTagsForResource', () => this.client.send(new ListTagsForResourceCommand({ resourceArn: live.arn }))).then(
         (out) => fromTagList(out.tags),
       ),
-      this.call('GetLifecyclePolicy', () => this.client.send(new GetLifecyclePolicyCommand(repo)), 'LifecyclePolicyNotFoundException').then(
+      this.call('GetLifecyclePolicy', () => this.client.send(new GetLifecyclePolicyCommand(repo)), 'absent').then(
         (out) => out?.lifecyclePolicyText,
       ),
-      this.call('GetRepositoryPolicy', () => this.client.send(new GetRepositoryPolicyCommand(repo)), 'RepositoryPolicyNotFoundException').then(
+      this.call('GetRepositoryPolicy', () => this.client.send(new GetRepositoryPolicyCommand(repo)), 'absent').then(
         (out) => out?.policyText,
       ),
       this.listImages(live),
@@ -243,7 +248,7 @@ export class EcrGateway {
     const lifecycle = changes.lifecyclePolicy;
     if (lifecycle === 'delete') {
       otherTasks.push(
-        this.call('DeleteLifecyclePolicy', () => this.client.send(new DeleteLifecyclePolicyCommand(repo)), 'LifecyclePolicyNotFoundException').then(noop),
+        this.call('DeleteLifecyclePolicy', () => this.client.send(new DeleteLifecyclePolicyCommand(repo)), 'absent').then(noop),
       );
     } else if (lifecycle !== undefined) {
       otherTasks.push(
@@ -256,7 +261,7 @@ export class EcrGateway {
     const policy = changes.repositoryPolicy;
     if (policy === 'delete') {
       otherTasks.push(
-        this.call('DeleteRepositoryPolicy', () => this.client.send(new DeleteRepositoryPolicyCommand(repo)), 'RepositoryPolicyNotFoundException').then(noop),
+        this.call('DeleteRepositoryPolicy', () => this.client.send(new DeleteRepositoryPolicyCommand(repo)), 'absent').then(noop),
       );
     } else if (policy !== undefined) {
       otherTasks.push(
@@ -289,7 +294,7 @@ export class EcrGateway {
       await this.call(
         'DeleteRepository',
         () => this.client.send(new DeleteRepositoryCommand({ repositoryName: name, force: true })),
-        'RepositoryNotFoundException',
+        'absent',
       );
     } finally {
       this.directory.forget(name);
@@ -347,7 +352,7 @@ export class EcrGateway {
     const out = await this.call(
       'DescribeRepositories',
       () => this.client.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })),
-      'RepositoryNotFoundException',
+      'absent',
     );
     const repo = out?.repositories?.find((r) => r.repositoryName === name);
     return repo ? toLive(repo) : undefined;
@@ -383,12 +388,12 @@ export class EcrGateway {
   }
 
   /**
-   * Sends one request, reports it to the metrics hook and classifies its failure. When
-   * `absentCode` is given, that AWS error means "nothing there" and yields undefined.
+   * Sends one request, reports it to the metrics hook and classifies its failure. With `absent`,
+   * the operation's expected "not found" (EXPECTED_ABSENCE) means "nothing there" and yields undefined.
    */
   private call<T>(operation: string, send: () => Promise<T>): Promise<T>;
-  private call<T>(operation: string, send: () => Promise<T>, absentCode: string): Promise<T | undefined>;
-  private async call<T>(operation: string, send: () => Promise<T>, absentCode?: string): Promise<T | undefined> {
+  private call<T>(operation: string, send: () => Promise<T>, absent: 'absent'): Promise<T | undefined>;
+  private async call<T>(operation: string, send: () => Promise<T>, absent?: 'absent'): Promise<T | undefined> {
     const started = performance.now();
     const report = (outcome: CallOutcome) => this.onCall?.(operation, outcome, (performance.now() - started) / 1000);
     try {
@@ -397,7 +402,7 @@ export class EcrGateway {
       return out;
     } catch (err) {
       const classified = classifyAwsError(err, operation);
-      if (absentCode !== undefined && classified.code === absentCode) {
+      if (absent !== undefined && isExpectedAbsence(operation, classified)) {
         report('success');
         return undefined;
       }

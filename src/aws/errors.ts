@@ -283,3 +283,24 @@ export function classifyAwsError(err: unknown, operation: string, service = 'ECR
     requestId: str(e.$metadata?.requestId),
   });
 }
+
+/**
+ * AWS error codes that mean "nothing there" where absence is a normal state, per operation: no
+ * lifecycle or repository policy, a repository asked for by name or deleted that is already gone.
+ * Such an answer is a successful call; the metrics hook of the AWS clients uses the same table
+ * (isExpectedAbsence), so aws_api_calls_total counts it once and as a success.
+ */
+const EXPECTED_ABSENCE: Readonly<Record<string, string>> = {
+  GetLifecyclePolicy: 'LifecyclePolicyNotFoundException',
+  GetRepositoryPolicy: 'RepositoryPolicyNotFoundException',
+  DeleteLifecyclePolicy: 'LifecyclePolicyNotFoundException',
+  DeleteRepositoryPolicy: 'RepositoryPolicyNotFoundException',
+  DeleteRepository: 'RepositoryNotFoundException',
+  DescribeRepositories: 'RepositoryNotFoundException',
+};
+
+/** Whether a failed ECR call only says that what it asked about does not exist (see EXPECTED_ABSENCE). */
+export function isExpectedAbsence(operation: string, err: unknown): boolean {
+  const code = EXPECTED_ABSENCE[operation];
+  return code !== undefined && classifyAwsError(err, operation).code === code;
+}

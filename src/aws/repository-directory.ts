@@ -78,6 +78,17 @@ export class RepositoryDirectory<T> {
     return item;
   }
 
+  /**
+   * Asks the source for one name, around any listing, and records the answer: for a reconcile a
+   * user asked for, which must see what AWS has now and not what a listing saw a minute ago.
+   */
+  async refresh(name: string, source: DirectorySource<T> | undefined = this.opts.source): Promise<T | undefined> {
+    if (!source) throw new Error('repository directory: no source to read from');
+    const item = await source.lookup(name);
+    this.record(name, item);
+    return item;
+  }
+
   /** Records an item this process has just created or changed. */
   put(item: T): void {
     this.record(this.opts.nameOf(item), item);

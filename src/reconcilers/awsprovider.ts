@@ -1,18 +1,21 @@
-import { conditionsFor, findCondition, READY, type Phase } from '../api/conditions.js';
-import { AWS_PROVIDER, GROUP, VERSION, type AWSProvider, type AWSProviderStatus } from '../api/types.js';
+import { findCondition, READY, type Phase } from '../api/conditions.js';
+import { AWS_PROVIDER, FINALIZER, GROUP, VERSION, type AWSProvider, type AWSProviderStatus, type ECRRepository } from '../api/types.js';
 import { isAwsError, type AwsError } from '../aws/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { ProviderConfigError, providerKey, type Connection } from '../providers/connections.js';
 import type { ResourceRef } from '../runtime/kube.js';
 import type { ObjectKey, ReconcileResult } from '../runtime/types.js';
-import type { EventRecorderLike, Lookup, ObjectWriterLike } from './dependencies.js';
-import { StallBackoff } from './stall-backoff.js';
+import type { EventRecorderLike, Lister, Lookup, ObjectWriterLike } from './dependencies.js';
+import { Failure, isoSeconds, ManagedReconciler, type Deletion, type ExternalClient, type Observation } from './managed.js';
 
 /**
- * AWSProvider: reads the referenced Secrets, builds the credentials and proves them with
- * sts:GetCallerIdentity. Secrets are read (never listed or cached cluster-wide) on every pass, so a
- * rotated key is picked up within one secret poll period; STS is asked again when anything that feeds
- * the credentials changed, when the provider is not Ready, and once per verify period.
+ * AWSProvider: the external client of the managed reconciler. It reads the referenced Secrets, builds
+ * the credentials and proves them with sts:GetCallerIdentity. Secrets are read (never listed or
+ * cached cluster-wide) on every pass, so a rotated key is picked up within one secret poll period;
+ * STS is asked again when anything that feeds the credentials changed, when the provider is not
+ * Ready, and once per verify period. Deleting a provider waits until no ECRRepository of its
+ * namespace that references it still has its finalizer: they need the provider to carry out their
+ * deletion policies.
  */
 
 export const AWS_PROVIDER_REF: ResourceRef = { group: GROUP, version: VERSION, plural: AWS_PROVIDER.plural };
@@ -24,6 +27,8 @@ export interface ProviderConnectionsLike {
 
 export interface AwsProviderReconcilerDeps {
   providers: Lookup<AWSProvider>;
+  /** The repositories of a namespace, to know whether any still needs the provider. */
+  repositories: Lister<ECRRepository>;
   connections: ProviderConnectionsLike;
   writer: ObjectWriterLike;
   events: EventRecorderLike;
@@ -38,12 +43,22 @@ export interface AwsProviderReconcilerDeps {
  * verified yet does not count against it: the new credentials are tried and fail on their own merits,
  * and dependents do not flap to ProviderNotReady on every edit of defaultTags.
  */
-export function providerReadiness(provider: AWSProvider | undefined): { ready: boolean; message: string } {
-  if (!provider) return { ready: false, message: 'not found' };
+export interface ProviderReadiness {
+  ready: boolean;
+  message: string;
+  /** Ready was False (a failure), rather than not yet known. */
+  failed: boolean;
+  /** The generation whose credentials were last verified, when they ever were. */
+  verifiedGeneration: number | undefined;
+}
+
+export function providerReadiness(provider: AWSProvider | undefined): ProviderReadiness {
+  if (!provider) return { ready: false, failed: false, message: 'not found', verifiedGeneration: undefined };
   const ready = findCondition(provider.status?.conditions, READY);
-  if (!ready) return { ready: false, message: 'credentials not verified yet' };
-  if (ready.status !== 'True') return { ready: false, message: `${ready.reason}: ${ready.message}` };
-  return { ready: true, message: ready.message };
+  const verifiedBefore = provider.status?.accountID ? provider.status.observedGeneration : undefined;
+  if (!ready) return { ready: false, failed: false, message: 'credentials not verified yet', verifiedGeneration: undefined };
+  if (ready.status !== 'True') return { ready: false, failed: true, message: `${ready.reason}: ${ready.message}`, verifiedGeneration: verifiedBefore };
+  return { ready: true, failed: false, message: ready.message, verifiedGeneration: ready.observedGeneration ?? verifiedBefore };
 }
 
 function credentialHint(provider: AWSProvider): string {
@@ -74,34 +89,61 @@ interface Verification {
   at: number;
 }
 
-export class AwsProviderReconciler {
-  private readonly clock: () => Date;
-  private readonly verified = new Map<string, Verification>();
-  private readonly stalls = new StallBackoff();
+/** How often a deleting provider looks again at the repositories it waits for (their watch wakes it). */
+const IN_USE_RECHECK_MS = 60_000;
 
-  constructor(private readonly deps: AwsProviderReconcilerDeps) {
-    this.clock = deps.clock ?? (() => new Date());
+export class AwsProviderReconciler {
+  private readonly verified = new Map<string, Verification>();
+  private readonly managed: ManagedReconciler<AWSProvider, AWSProviderStatus>;
+
+  constructor(deps: AwsProviderReconcilerDeps) {
+    const clock = deps.clock ?? (() => new Date());
+    this.managed = new ManagedReconciler<AWSProvider, AWSProviderStatus>(
+      {
+        name: 'awsprovider',
+        ref: AWS_PROVIDER_REF,
+        finalizer: FINALIZER,
+        objects: deps.providers,
+        connect: () => new AwsProviderClient(deps, this.verified, clock),
+        userDriven: (obj) => obj.metadata.generation !== obj.status?.observedGeneration,
+        classify: (err) =>
+          err instanceof ProviderConfigError
+            // The user must fix the provider or its Secret; new Secret data is looked for each poll.
+            ? new Failure({ kind: 'stalled', reason: err.reason, message: err.message }, 'wait', { waitMs: deps.secretPollPeriodMs })
+            : undefined,
+        readyRequeueMs: deps.secretPollPeriodMs,
+        forget: (key) => {
+          const id = `${key.namespace}/${key.name}`;
+          this.verified.delete(id);
+          deps.connections.drop(id);
+        },
+      },
+      deps,
+    );
   }
 
-  async reconcile(key: ObjectKey): Promise<ReconcileResult> {
-    const provider = this.deps.providers.get(key.namespace, key.name);
-    const id = `${key.namespace}/${key.name}`;
-    if (!provider) {
-      this.verified.delete(id);
-      this.deps.connections.drop(id);
-      return {};
-    }
-    const poll = { requeueAfterMs: this.deps.secretPollPeriodMs };
+  reconcile(key: ObjectKey): Promise<ReconcileResult> {
+    return this.managed.reconcile(key);
+  }
+}
+
+/** The provider's "external resource" is its verified identity. */
+class AwsProviderClient implements ExternalClient<AWSProvider, AWSProviderStatus> {
+  constructor(
+    private readonly deps: AwsProviderReconcilerDeps,
+    private readonly verified: Map<string, Verification>,
+    private readonly clock: () => Date,
+  ) {}
+
+  async observe(provider: AWSProvider): Promise<Observation<AWSProviderStatus>> {
+    const id = providerKey(provider);
     let connection: Connection;
     try {
       connection = await this.deps.connections.refresh(provider);
     } catch (err) {
-      if (!(err instanceof ProviderConfigError)) throw err;
       this.verified.delete(id);
-      await this.writeStatus(provider, { kind: 'stalled', reason: err.reason, message: err.message }, {});
-      return poll;
+      throw err;
     }
-
     const now = this.clock().getTime();
     const last = this.verified.get(id);
     const current = providerReadiness(provider).ready;
@@ -109,50 +151,52 @@ export class AwsProviderReconciler {
       current && last && last.fingerprint === connection.fingerprint &&
       last.generation === provider.metadata.generation && now - last.at < this.deps.verifyPeriodMs
     ) {
-      return poll;
+      return { exists: true, upToDate: true, status: {}, reason: 'Authenticated', message: provider.status?.message ?? 'authenticated' };
     }
-
     try {
       const identity = await connection.session.callerIdentity();
       this.verified.set(id, { fingerprint: connection.fingerprint, generation: provider.metadata.generation, at: now });
-      this.stalls.reset(id);
       const changed = !last || last.fingerprint !== connection.fingerprint || !current;
       if (changed) {
-        this.deps.events.record(provider, 'Normal', 'Authenticated', `authenticated as ${identity.arn} in account ${identity.accountId}`);
-        this.deps.logger.info({ controller: 'awsprovider', namespace: key.namespace, name: key.name, account: identity.accountId, identity: identity.arn }, 'credentials verified');
+        this.deps.logger.info({ controller: 'awsprovider', namespace: provider.metadata.namespace, name: provider.metadata.name, account: identity.accountId, identity: identity.arn }, 'credentials verified');
       }
-      await this.writeStatus(provider, { kind: 'ready', reason: 'Authenticated', message: `authenticated as ${identity.arn}` }, {
-        accountID: identity.accountId,
-        callerIdentity: identity.arn,
-        lastAuthenticationTime: this.clock().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      });
-      return poll;
+      return {
+        exists: true,
+        upToDate: true,
+        status: { accountID: identity.accountId, callerIdentity: identity.arn, lastAuthenticationTime: isoSeconds(this.clock()) },
+        reason: 'Authenticated',
+        message: `authenticated as ${identity.arn}`,
+        ...(changed ? { event: { reason: 'Authenticated', message: `authenticated as ${identity.arn} in account ${identity.accountId}` } } : {}),
+      };
     } catch (err) {
       if (!isAwsError(err)) throw err;
       this.verified.delete(id);
       const phase = authenticationPhase(provider, err);
-      await this.writeStatus(provider, phase, {});
-      if (phase.kind === 'progressing') throw err;
+      if (phase.kind === 'progressing') throw new Failure(phase, 'backoff', { cause: err, keepsReady: err.kind === 'Throttled' });
       // Wait at most until the next secret poll: new keys in the Secret are a likely fix.
-      return { requeueAfterMs: Math.min(this.stalls.next(id, provider.metadata.generation), this.deps.secretPollPeriodMs) };
+      throw new Failure(phase, 'stall', { cause: err, maxDelayMs: this.deps.secretPollPeriodMs });
     }
   }
 
-  private async writeStatus(provider: AWSProvider, phase: Phase, fields: Partial<AWSProviderStatus>): Promise<void> {
-    const previous = provider.status ?? {};
-    const status: AWSProviderStatus = {
-      ...previous,
-      ...fields,
-      ready: phase.kind === 'ready',
-      message: phase.message,
-      observedGeneration: provider.metadata.generation,
-      conditions: conditionsFor(previous.conditions, phase, provider.metadata.generation, this.clock()),
-    };
-    const before = findCondition(previous.conditions, READY);
-    if (phase.kind !== 'ready' && (before?.reason !== phase.reason || before.message !== phase.message)) {
-      this.deps.events.record(provider, 'Warning', phase.reason, phase.message);
+  create(): never {
+    throw new Error('an AWSProvider has nothing to create');
+  }
+
+  update(): never {
+    throw new Error('an AWSProvider has nothing to update');
+  }
+
+  /** Done once no ECRRepository of the namespace that names this provider keeps its finalizer. */
+  async delete(provider: AWSProvider): Promise<Deletion> {
+    const users = this.deps.repositories
+      .list(provider.metadata.namespace)
+      .filter((r) => r.spec.providerRef.name === provider.metadata.name && r.metadata.finalizers?.includes(FINALIZER))
+      .map((r) => r.metadata.name);
+    if (users.length > 0) {
+      const shown = users.slice(0, 5).join(', ') + (users.length > 5 ? `, and ${users.length - 5} more` : '');
+      return { done: false, waitMs: IN_USE_RECHECK_MS, message: `deletion waits for ${users.length} ECRRepositories that use this provider: ${shown}` };
     }
-    await this.deps.writer.patchStatus(AWS_PROVIDER_REF, provider, status);
+    return { done: true };
   }
 }
 

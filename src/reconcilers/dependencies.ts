@@ -1,4 +1,5 @@
 import type { ResourceRef } from '../runtime/kube.js';
+import type { StatusUpdate } from '../runtime/status.js';
 import type { KubeObject } from '../runtime/types.js';
 
 /**
@@ -11,9 +12,14 @@ export interface Lookup<T> {
 }
 
 export interface ObjectWriterLike {
-  patchStatus<T extends KubeObject>(ref: ResourceRef, obj: T, status: object): Promise<T | undefined>;
+  /** Writes the status computed from the object as the server has it, when it differs. */
+  patchStatus<T extends KubeObject>(ref: ResourceRef, obj: T, status: StatusUpdate<T>): Promise<T | undefined>;
   ensureFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<T>;
   removeFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<void>;
+}
+
+export interface Lister<T> {
+  list(namespace?: string): T[];
 }
 
 export interface EventRecorderLike {

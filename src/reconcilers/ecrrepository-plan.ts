@@ -87,15 +87,30 @@ export function ownershipOf(tags: Record<string, string>, obj: ECRRepository): O
 }
 
 /**
- * ECR cannot change encryption after creation. The KMS key is compared only when both sides name it
- * the same way; ECR reports the key's ARN where the spec may hold an alias or a key id.
+ * The key id a KMS key reference names, when it names one: a key ARN
+ * (arn:aws:kms:REGION:ACCOUNT:key/ID) or a bare key id (a UUID, or mrk-... for a multi-Region key).
+ * An alias (alias/NAME or its ARN) names no key id: only AWS can resolve it.
+ */
+export function kmsKeyId(ref: string): string | undefined {
+  const arn = /^arn:[^:]+:kms:[^:]*:[^:]*:key\/(.+)$/.exec(ref);
+  if (arn) return arn[1];
+  if (ref.startsWith('arn:') || ref.startsWith('alias/')) return undefined;
+  return ref;
+}
+
+/**
+ * ECR cannot change encryption after creation. ECR reports the key ARN even when the repository was
+ * created with an alias, an alias ARN or a key id, so keys are compared by key id where both sides
+ * name one; an alias cannot be resolved here and counts as matching.
  */
 export function encryptionMismatch(desired: RepositorySettings['encryption'], live: RepositorySettings['encryption']): string | undefined {
   if (desired.encryptionType !== live.encryptionType) {
     return `spec.encryptionConfiguration.encryptionType is ${desired.encryptionType} but the repository was created with ${live.encryptionType}; ECR cannot change encryption after creation`;
   }
-  if (desired.kmsKey && live.kmsKey && desired.kmsKey.startsWith('arn:') && desired.kmsKey !== live.kmsKey) {
-    return `spec.encryptionConfiguration.kmsKey is ${desired.kmsKey} but the repository is encrypted with ${live.kmsKey}; ECR cannot change encryption after creation`;
+  const wanted = desired.kmsKey ? kmsKeyId(desired.kmsKey) : undefined;
+  const actual = live.kmsKey ? kmsKeyId(live.kmsKey) : undefined;
+  if (wanted && actual && wanted !== actual) {
+    return `spec.encryptionConfiguration.kmsKey is ${desired.kmsKey ?? ''} but the repository is encrypted with ${live.kmsKey ?? ''}; ECR cannot change encryption after creation`;
   }
   return undefined;
 }

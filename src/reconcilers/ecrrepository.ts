@@ -1,8 +1,9 @@
-import { conditionsFor, findCondition, READY, type Phase } from '../api/conditions.js';
+import { findCondition, READY } from '../api/conditions.js';
 import {
   ADOPT_ANNOTATION,
   ECR_REPOSITORY,
   FINALIZER,
+  FORCE_SYNC_ANNOTATION,
   GROUP,
   OWNER_TAG,
   SPEC_DEFAULTS,
@@ -12,14 +13,15 @@ import {
   type ECRRepositoryStatus,
 } from '../api/types.js';
 import { validateECRRepositorySpec } from '../api/validation.js';
-import type { EcrGateway, LiveRepository } from '../aws/ecr.js';
-import { AwsError, isAwsError } from '../aws/errors.js';
+import type { LiveRepository, RepositoryChanges } from '../aws/ecr.js';
+import { isAwsError } from '../aws/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { ProviderConfigError, type Connection } from '../providers/connections.js';
 import type { ResourceRef } from '../runtime/kube.js';
 import type { ObjectKey, ReconcileResult } from '../runtime/types.js';
+import { awsFailure } from './aws-failure.js';
+import { providerReadiness } from './awsprovider.js';
 import type { EventRecorderLike, Lookup, ObjectWriterLike } from './dependencies.js';
-import { StallBackoff } from './stall-backoff.js';
 import {
   changesBetween,
   describeChanges,
@@ -31,11 +33,23 @@ import {
   tagLimitProblem,
   type DesiredRepository,
 } from './ecrrepository-plan.js';
-import { providerReadiness } from './awsprovider.js';
+import {
+  Failure,
+  isoSeconds,
+  ManagedReconciler,
+  type Creation,
+  type Deletion,
+  type ExternalClient,
+  type ManagedKind,
+  type Observation,
+  type ReconcileContext,
+  type Update,
+} from './managed.js';
 
 /**
- * ECRRepository: desired (spec + provider defaultTags) vs observed (AWS) -> the calls that close the
- * gap -> status, conditions and events. Safe to run any number of times; the queue owns retries.
+ * ECRRepository: the external client of the managed reconciler. It observes the repository in AWS
+ * (desired = spec + provider defaultTags), decides ownership and what differs, and makes the calls
+ * that close the gap; conditions, events, status writes and retries are the managed reconciler's.
  */
 
 export const ECR_REPOSITORY_REF: ResourceRef = { group: GROUP, version: VERSION, plural: ECR_REPOSITORY.plural };
@@ -54,264 +68,230 @@ export interface EcrRepositoryReconcilerDeps {
   clock?: () => Date;
 }
 
+/** Ready reasons after which the next attempt must look before creating. */
+const FOUND_EXISTING = new Set(['AlreadyExists', 'AlreadyOwned']);
+
 /**
- * A repository waiting on its provider is woken by the AWSProvider watch the moment the provider
- * turns Ready; this slow recheck is only a safety net.
+ * Whether the user asked for this reconcile, judged from what the object asks for against what its
+ * status says was last served: a new object, a new generation, a force-sync value not yet served,
+ * or the adopt annotation on an object stalled for lack of it. Kept in the object itself (not in
+ * memory), so it holds across restarts and leader changes; the periodic sweep is the only reconcile
+ * that finds nothing new and so may read the shared registry listing.
  */
-const WAIT_RECHECK_MS = 300_000;
-
-/** How a classified AWS failure shows in the Ready condition, and whether only the user can fix it. */
-function phaseForAwsError(err: AwsError): Phase {
-  const message = err.message;
-  switch (err.kind) {
-    case 'Throttled':
-      return { kind: 'progressing', reason: 'Throttled', message };
-    case 'AccessDenied':
-      return { kind: 'stalled', reason: 'AccessDenied', message };
-    case 'KMSKeyInvalid':
-      return { kind: 'stalled', reason: 'KMSKeyInvalid', message };
-    case 'LimitExceeded':
-      return { kind: 'stalled', reason: 'LimitExceeded', message };
-    case 'InvalidParameter':
-      return { kind: 'stalled', reason: 'InvalidSpec', message };
-    default:
-      return { kind: 'progressing', reason: 'AWSError', message };
-  }
-}
-
-/** Stops the current reconcile with a status to show; the queue backs off and tries again. */
-class Outcome extends Error {
-  constructor(
-    readonly phase: Phase,
-    readonly result: 'backoff' | 'error' | 'wait',
-    override readonly cause?: unknown,
-  ) {
-    super(phase.message);
-  }
+export function userDriven(obj: ECRRepository): boolean {
+  const status = obj.status;
+  if (!status?.conditions?.length) return true;
+  if (obj.metadata.generation !== status.observedGeneration) return true;
+  const forceSync = obj.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
+  if (forceSync !== undefined && forceSync !== status.lastForceSync) return true;
+  return obj.metadata.annotations?.[ADOPT_ANNOTATION] === 'true' && findCondition(status.conditions, READY)?.reason === 'AlreadyExists';
 }
 
 export class EcrRepositoryReconciler {
-  private readonly clock: () => Date;
-  private readonly stalls = new StallBackoff();
+  private readonly managed: ManagedReconciler<ECRRepository, ECRRepositoryStatus>;
 
-  constructor(private readonly deps: EcrRepositoryReconcilerDeps) {
-    this.clock = deps.clock ?? (() => new Date());
+  constructor(deps: EcrRepositoryReconcilerDeps) {
+    const kind: ManagedKind<ECRRepository, ECRRepositoryStatus> = {
+      name: 'ecrrepository',
+      ref: ECR_REPOSITORY_REF,
+      finalizer: FINALIZER,
+      objects: deps.repositories,
+      connect: (obj) => new EcrRepositoryClient(obj, deps),
+      validate: (obj) => {
+        const issues = validateECRRepositorySpec(obj.spec);
+        return issues.length > 0 ? issues.map((i) => `${i.field}: ${i.message}`).join('; ') : undefined;
+      },
+      userDriven,
+      served: (obj, now) => {
+        const served: Partial<ECRRepositoryStatus> = { lastSyncTime: isoSeconds(now) };
+        const forceSync = obj.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
+        if (forceSync !== undefined) served.lastForceSync = forceSync;
+        return served;
+      },
+      classify: (err) => (isAwsError(err) ? awsFailure(err) : undefined),
+    };
+    this.managed = new ManagedReconciler(kind, deps);
   }
 
-  async reconcile(key: ObjectKey): Promise<ReconcileResult> {
-    const cached = this.deps.repositories.get(key.namespace, key.name);
-    if (!cached) {
-      this.stalls.reset(`${key.namespace}/${key.name}`);
-      return {};
-    }
-    let obj = cached;
-    try {
-      if (obj.metadata.deletionTimestamp) return await this.finalize(obj);
-      if (!obj.metadata.finalizers?.includes(FINALIZER)) {
-        obj = await this.deps.writer.ensureFinalizer(ECR_REPOSITORY_REF, obj, FINALIZER);
-      }
-      return await this.sync(obj);
-    } catch (err) {
-      return this.fail(obj, err);
-    }
+  reconcile(key: ObjectKey): Promise<ReconcileResult> {
+    return this.managed.reconcile(key);
   }
+}
 
-  private async sync(obj: ECRRepository): Promise<ReconcileResult> {
-    const issues = validateECRRepositorySpec(obj.spec);
-    if (issues.length > 0) {
-      const message = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
-      // Nothing reaches AWS and nothing is retried: the next spec change brings the object back.
-      await this.writeStatus(obj, { kind: 'stalled', reason: 'InvalidSpec', message }, {}, 'Warning');
-      return {};
-    }
+function available(live: LiveRepository): string {
+  return `repository ${live.name} is available`;
+}
 
-    const { provider, connection } = await this.connect(obj);
-    const desired = desiredRepository(obj, provider.spec.defaultTags);
-    const tooManyTags = tagLimitProblem(desired);
-    if (tooManyTags) {
-      await this.writeStatus(obj, { kind: 'stalled', reason: 'InvalidSpec', message: tooManyTags }, {}, 'Warning');
-      return {};
-    }
-    const known = Boolean(obj.status?.repositoryArn);
+/** One reconcile's view of one repository: the connection, the live repository and what differs. */
+class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepositoryStatus> {
+  private connected: Promise<{ provider: AWSProvider; connection: Connection }> | undefined;
+  private live: LiveRepository | undefined;
+  private changes: RepositoryChanges = {};
+  private adopting = false;
+  private created = false;
 
+  constructor(
+    private readonly obj: ECRRepository,
+    private readonly deps: EcrRepositoryReconcilerDeps,
+  ) {}
+
+  async observe(obj: ECRRepository, ctx: ReconcileContext): Promise<Observation<ECRRepositoryStatus>> {
+    const desired = await this.desired();
+    const status = obj.status;
     // A new object goes straight to CreateRepository: one call fewer per create, and an existing
     // repository answers with RepositoryAlreadyExistsException, which leads to the checks below.
-    let live = known ? await connection.ecr.describe(desired.name) : undefined;
-    if (!live) {
-      const created = await this.create(obj, desired, connection.ecr);
-      if (created) return created;
-      live = await connection.ecr.describe(desired.name);
-      if (!live) throw new Outcome({ kind: 'progressing', reason: 'Creating', message: `repository ${desired.name} was reported existing but cannot be described` }, 'error');
-    }
-    return this.converge(obj, desired, live, connection.ecr);
+    // Every later attempt looks first, so a stalled object never sends CreateRepository again.
+    const firstAttempt = !status?.repositoryArn && !status?.conditions?.length;
+    if (firstAttempt) return { exists: false, upToDate: false, status: {}, message: '' };
+    const { connection } = await this.connection();
+    const live = await connection.ecr.describe(desired.name, { fresh: ctx.userDriven || FOUND_EXISTING.has(findCondition(status?.conditions, READY)?.reason ?? '') });
+    if (!live) return { exists: false, upToDate: false, status: {}, message: '' };
+    return this.compare(desired, live);
   }
 
-  /** Creates the repository; returns undefined when it already exists. */
-  private async create(obj: ECRRepository, desired: DesiredRepository, ecr: EcrGateway): Promise<ReconcileResult | undefined> {
+  async create(): Promise<Creation<ECRRepositoryStatus>> {
+    const desired = await this.desired();
+    const { connection } = await this.connection();
     let live: LiveRepository;
     try {
-      live = await ecr.create(desired.name, desired.settings, desired.tags);
+      live = await connection.ecr.create(desired.name, desired.settings, desired.tags);
     } catch (err) {
-      if (isAwsError(err) && err.code === 'RepositoryAlreadyExistsException') {
-        ecr.invalidate(desired.name);
-        return undefined;
-      }
-      throw err;
+      if (!isAwsError(err) || err.code !== 'RepositoryAlreadyExistsException') throw err;
+      const existing = await connection.ecr.describe(desired.name, { fresh: true });
+      if (!existing) throw new Failure({ kind: 'progressing', reason: 'Creating', message: `repository ${desired.name} was reported existing but cannot be described` }, 'backoff', { cause: err });
+      const observation = await this.compare(desired, existing);
+      return { status: observation.status, observation };
     }
-    this.deps.events.record(obj, 'Normal', 'Created', `created ECR repository ${live.name} (${live.uri})`);
-    this.deps.logger.info({ controller: 'ecrrepository', namespace: obj.metadata.namespace, name: obj.metadata.name, repository: live.name }, 'repository created');
-    // The repository carries our owner tag from here on: a failure below leaves it managed, and the
-    // next reconcile applies what is missing.
-    const policies = changesBetween(desired, live, { tags: desired.tags, imageCount: 0 });
-    if (!isEmpty(policies)) await ecr.update(live, policies);
-    await this.writeStatus(obj, { kind: 'ready', reason: 'Available', message: `repository ${live.name} is available` }, repositoryStatus(live, 0));
-    return {};
-  }
-
-  private async converge(obj: ECRRepository, desired: DesiredRepository, live: LiveRepository, ecr: EcrGateway): Promise<ReconcileResult> {
-    const details = await ecr.details(live);
-    const ownership = ownershipOf(details.tags, obj);
-    let adopting = false;
-    if (ownership === 'unowned') {
-      if (obj.metadata.annotations?.[ADOPT_ANNOTATION] !== 'true') {
-        throw new Outcome({
-          kind: 'stalled',
-          reason: 'AlreadyExists',
-          message: `repository ${desired.name} already exists and is not managed by any ECRRepository; annotate this object with ${ADOPT_ANNOTATION}="true" to adopt it`,
-        }, 'backoff');
-      }
-      adopting = true;
-    } else if (ownership !== 'ours') {
-      throw new Outcome({
-        kind: 'stalled',
-        reason: 'AlreadyOwned',
-        message: `repository ${desired.name} is owned by ECRRepository ${ownership.otherOwner} (tag ${OWNER_TAG}); nothing was changed`,
-      }, 'backoff');
-    }
-
-    const mismatch = encryptionMismatch(desired.settings.encryption, live.encryption);
-    if (mismatch) throw new Outcome({ kind: 'stalled', reason: 'InvalidSpec', message: mismatch }, 'backoff');
-
-    const changes = changesBetween(desired, live, details);
-    if (!isEmpty(changes)) {
-      await ecr.update(live, changes);
-      const what = describeChanges(changes).join('; ');
-      if (adopting) this.deps.events.record(obj, 'Normal', 'Adopted', `adopted existing ECR repository ${live.name}; ${what}`);
-      else this.deps.events.record(obj, 'Normal', 'Updated', `updated ECR repository ${live.name}: ${what}`);
-      this.deps.logger.info({ controller: 'ecrrepository', namespace: obj.metadata.namespace, name: obj.metadata.name, changes: describeChanges(changes) }, 'repository updated');
-    }
-    const now: LiveRepository = {
-      ...live,
-      imageTagMutability: changes.imageTagMutability ?? live.imageTagMutability,
-      scanOnPush: changes.scanOnPush ?? live.scanOnPush,
+    this.live = live;
+    this.created = true;
+    // The repository carries our owner tag from here on; what CreateRepository cannot carry
+    // (policies) is applied by update, after the repository is recorded in status.
+    this.changes = changesBetween(desired, live, { tags: desired.tags, imageCount: 0 });
+    const status = repositoryStatus(live, 0);
+    this.deps.logger.info({ controller: 'ecrrepository', namespace: this.obj.metadata.namespace, name: this.obj.metadata.name, repository: live.name }, 'repository created');
+    return {
+      status,
+      observation: { exists: true, upToDate: isEmpty(this.changes), status, message: available(live) },
+      event: { reason: 'Created', message: `created ECR repository ${live.name} (${live.uri})` },
     };
-    await this.writeStatus(obj, { kind: 'ready', reason: 'Available', message: `repository ${live.name} is available` }, repositoryStatus(now, details.imageCount));
-    return {};
   }
 
-  private async finalize(obj: ECRRepository): Promise<ReconcileResult> {
-    if (!obj.metadata.finalizers?.includes(FINALIZER)) return {};
+  async update(): Promise<Update<ECRRepositoryStatus>> {
+    const live = this.live;
+    if (!live) throw new Error('update before observe');
+    const { connection } = await this.connection();
+    await connection.ecr.update(live, this.changes);
+    const what = describeChanges(this.changes);
+    const status: Partial<ECRRepositoryStatus> = {};
+    if (this.changes.imageTagMutability) status.imageTagMutability = this.changes.imageTagMutability;
+    if (this.changes.scanOnPush !== undefined) status.imageScanningConfiguration = { scanOnPush: this.changes.scanOnPush };
+    if (this.created) return { status };
+    this.deps.logger.info({ controller: 'ecrrepository', namespace: this.obj.metadata.namespace, name: this.obj.metadata.name, changes: what }, 'repository updated');
+    return {
+      status,
+      event: this.adopting
+        ? { reason: 'Adopted', message: `adopted existing ECR repository ${live.name}; ${what.join('; ')}` }
+        : { reason: 'Updated', message: `updated ECR repository ${live.name}: ${what.join('; ')}` },
+    };
+  }
+
+  async delete(obj: ECRRepository): Promise<Deletion> {
     const policy = obj.spec.deletionPolicy ?? SPEC_DEFAULTS.deletionPolicy;
     const name = obj.spec.repositoryName;
     const everCreated = Boolean(obj.status?.repositoryArn);
-
     if (policy === 'Retain' || (policy === 'Orphan' && !everCreated)) {
-      this.deps.events.record(obj, 'Normal', 'Retained', `ECR repository ${name} retained (deletionPolicy ${policy})`);
-      await this.deps.writer.removeFinalizer(ECR_REPOSITORY_REF, obj, FINALIZER);
-      return {};
+      return { done: true, event: { reason: 'Retained', message: `ECR repository ${name} retained (deletionPolicy ${policy})` } };
     }
+    const { connection } = await this.connection('Deleting');
+    const live = await connection.ecr.describe(name, { fresh: true });
+    if (!live) return { done: true };
+    const ownership = ownershipOf(await connection.ecr.tags(live), obj);
+    if (ownership !== 'ours') {
+      this.deps.events.record(obj, 'Warning', 'NotOwned', `ECR repository ${name} is not owned by this object; it was left untouched`);
+      return { done: true };
+    }
+    if (policy === 'Delete') {
+      await connection.ecr.delete(name);
+      return { done: true, event: { reason: 'Deleted', message: `deleted ECR repository ${name} with its images` } };
+    }
+    await connection.ecr.update(live, { tagKeysToRemove: [OWNER_TAG] });
+    return { done: true, event: { reason: 'Orphaned', message: `released ECR repository ${name}: owner tag removed, repository left in AWS` } };
+  }
 
-    const { connection } = await this.connect(obj, 'Deleting');
-    const live = await connection.ecr.describe(name);
-    if (live) {
-      const ownership = ownershipOf(await connection.ecr.tags(live), obj);
-      if (ownership !== 'ours') {
-        this.deps.events.record(obj, 'Warning', 'NotOwned', `ECR repository ${name} is not owned by this object; it was left untouched`);
-      } else if (policy === 'Delete') {
-        await connection.ecr.delete(name);
-        this.deps.events.record(obj, 'Normal', 'Deleted', `deleted ECR repository ${name} with its images`);
-      } else {
-        await connection.ecr.update(live, { tagKeysToRemove: [OWNER_TAG] });
-        this.deps.events.record(obj, 'Normal', 'Orphaned', `released ECR repository ${name}: owner tag removed, repository left in AWS`);
+  /** Ownership, encryption and the calls that would bring the live repository to the spec. */
+  private async compare(desired: DesiredRepository, live: LiveRepository): Promise<Observation<ECRRepositoryStatus>> {
+    const { connection } = await this.connection();
+    const details = await connection.ecr.details(live);
+    const ownership = ownershipOf(details.tags, this.obj);
+    if (ownership === 'unowned') {
+      if (this.obj.metadata.annotations?.[ADOPT_ANNOTATION] !== 'true') {
+        throw new Failure({
+          kind: 'stalled',
+          reason: 'AlreadyExists',
+          message: `repository ${desired.name} already exists and is not managed by any ECRRepository; annotate this object with ${ADOPT_ANNOTATION}="true" to adopt it`,
+        }, 'stall');
       }
+      this.adopting = true;
+    } else if (ownership !== 'ours') {
+      throw new Failure({
+        kind: 'stalled',
+        reason: 'AlreadyOwned',
+        message: `repository ${desired.name} is owned by ECRRepository ${ownership.otherOwner} (tag ${OWNER_TAG}); nothing was changed`,
+      }, 'stall');
     }
-    this.deps.logger.info({ controller: 'ecrrepository', namespace: obj.metadata.namespace, name: obj.metadata.name, deletionPolicy: policy }, 'finalized');
-    await this.deps.writer.removeFinalizer(ECR_REPOSITORY_REF, obj, FINALIZER);
-    return {};
+    const mismatch = encryptionMismatch(desired.settings.encryption, live.encryption);
+    if (mismatch) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: mismatch }, 'stall');
+
+    this.live = live;
+    this.changes = changesBetween(desired, live, details);
+    return { exists: true, upToDate: isEmpty(this.changes), status: repositoryStatus(live, details.imageCount), message: available(live) };
   }
 
-  /** The object's provider, Ready, and its connection; otherwise an Outcome that says why not. */
-  private async connect(obj: ECRRepository, during = 'Creating'): Promise<{ provider: AWSProvider; connection: Connection }> {
-    const ref = obj.spec.providerRef.name;
-    const provider = this.deps.providers.get(obj.metadata.namespace, ref);
-    const readiness = providerReadiness(provider);
-    if (!provider || !readiness.ready) {
-      const message = `${during === 'Deleting' ? 'deletion waits: ' : ''}AWSProvider ${obj.metadata.namespace}/${ref} ${provider ? `is not Ready: ${readiness.message}` : 'does not exist'}`;
-      // The AWSProvider watch brings this object back as soon as the provider changes.
-      throw new Outcome({ kind: 'progressing', reason: 'ProviderNotReady', message }, 'wait');
-    }
-    try {
-      return { provider, connection: await this.deps.connections.get(provider) };
-    } catch (err) {
-      if (err instanceof ProviderConfigError) throw new Outcome({ kind: 'progressing', reason: 'ProviderNotReady', message: err.message }, 'wait');
-      throw err;
-    }
+  private async desired(): Promise<DesiredRepository> {
+    const { provider } = await this.connection();
+    const desired = desiredRepository(this.obj, provider.spec.defaultTags);
+    const tooManyTags = tagLimitProblem(desired);
+    // The provider's defaultTags count too: its change enqueues this object through the provider watch.
+    if (tooManyTags) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: tooManyTags }, 'edit');
+    return desired;
   }
 
-  private async fail(obj: ECRRepository, err: unknown): Promise<ReconcileResult> {
-    const outcome = err instanceof Outcome
-      ? err
-      : isAwsError(err)
-        ? new Outcome(phaseForAwsError(err), phaseForAwsError(err).kind === 'stalled' ? 'backoff' : 'error', err)
-        : undefined;
-    if (!outcome) throw err;
-    await this.writeStatus(obj, outcome.phase, {}, 'Warning').catch((writeErr: unknown) => {
-      this.deps.logger.warn({ err: writeErr, namespace: obj.metadata.namespace, name: obj.metadata.name }, 'status write failed');
-    });
-    switch (outcome.result) {
-      case 'wait':
-        return { requeueAfterMs: WAIT_RECHECK_MS };
-      case 'backoff':
-        return { requeueAfterMs: this.stalls.next(`${obj.metadata.namespace}/${obj.metadata.name}`, obj.metadata.generation) };
-      case 'error':
-        throw outcome.cause ?? outcome;
-    }
+  private connection(during: 'Creating' | 'Deleting' = 'Creating'): Promise<{ provider: AWSProvider; connection: Connection }> {
+    this.connected ??= this.connect(during);
+    return this.connected;
   }
 
   /**
-   * Writes the status when it differs from what the object has. A Warning event goes with every
-   * failure; the recorder folds repeats into one Event.
+   * The object's provider and its connection; otherwise a Failure that says why not. The
+   * AWSProvider watch brings this object back as soon as the provider changes. A provider being
+   * deleted is not verified again (its Secret may already be gone with its namespace): its last
+   * verified connection serves the finalization of its repositories, which its finalizer waits for.
    */
-  private async writeStatus(
-    obj: ECRRepository,
-    phase: Phase,
-    fields: Partial<ECRRepositoryStatus>,
-    eventType?: 'Warning',
-  ): Promise<void> {
-    const now = this.clock();
-    const previous = obj.status ?? {};
-    const conditions = conditionsFor(previous.conditions, phase, obj.metadata.generation, now);
-    const status: ECRRepositoryStatus = {
-      ...previous,
-      ...fields,
-      ready: phase.kind === 'ready',
-      message: phase.message,
-      observedGeneration: obj.metadata.generation,
-      conditions,
-    };
-    if (phase.kind === 'ready') {
-      status.lastSyncTime = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-      this.stalls.reset(`${obj.metadata.namespace}/${obj.metadata.name}`);
+  private async connect(during: 'Creating' | 'Deleting'): Promise<{ provider: AWSProvider; connection: Connection }> {
+    const namespace = this.obj.metadata.namespace;
+    const ref = this.obj.spec.providerRef.name;
+    const provider = this.deps.providers.get(namespace, ref);
+    const prefix = during === 'Deleting' ? 'deletion waits: ' : '';
+    if (!provider) {
+      throw new Failure({ kind: 'progressing', reason: 'ProviderNotReady', message: `${prefix}AWSProvider ${namespace}/${ref} does not exist` }, 'wait');
     }
-    const readyBefore = findCondition(previous.conditions, READY);
-    // One Event per new state: a retry that ends where the last one did says nothing new, and with
-    // thousands of objects waiting on one provider it would be thousands of writes a minute.
-    if (eventType && (readyBefore?.reason !== phase.reason || readyBefore.message !== phase.message)) {
-      this.deps.events.record(obj, eventType, phase.reason, phase.message);
+    const readiness = providerReadiness(provider);
+    const deleting = Boolean(provider.metadata.deletionTimestamp);
+    if (!readiness.ready && !(deleting && readiness.verifiedGeneration !== undefined)) {
+      const message = `${prefix}AWSProvider ${namespace}/${ref} is not Ready: ${readiness.message}`;
+      // A provider that is merely not verified yet (operator startup) is no failure worth a Warning.
+      throw new Failure({ kind: 'progressing', reason: 'ProviderNotReady', message }, 'wait', { quiet: readiness.verifiedGeneration === undefined && !readiness.failed });
     }
-    if (readyBefore?.status === 'True' && phase.kind !== 'ready') {
-      this.deps.logger.warn({ controller: 'ecrrepository', namespace: obj.metadata.namespace, name: obj.metadata.name, reason: phase.reason }, phase.message);
+    const usable = deleting && readiness.verifiedGeneration !== undefined
+      ? { ...provider, metadata: { ...provider.metadata, generation: readiness.verifiedGeneration } }
+      : provider;
+    try {
+      return { provider, connection: await this.deps.connections.get(usable) };
+    } catch (err) {
+      if (err instanceof ProviderConfigError) {
+        throw new Failure({ kind: 'progressing', reason: 'ProviderNotReady', message: `${prefix}${err.message}` }, 'wait');
+      }
+      throw err;
     }
-    await this.deps.writer.patchStatus(ECR_REPOSITORY_REF, obj, status);
   }
 }

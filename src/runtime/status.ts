@@ -46,26 +46,72 @@ export function mergePatch(from: Json, to: Json): Json {
 
 const CONFLICT_RETRIES = 5;
 
-/** Writes that the reconcilers share: status through the status subresource, and finalizers. */
+/** The status to write, or how to compute it from the object as the server has it. */
+export type StatusUpdate<T extends KubeObject> = object | ((current: T) => object);
+
+/**
+ * Writes that the reconcilers share: status through the status subresource, and finalizers.
+ *
+ * Every write carries the resourceVersion it was computed from, so a write based on a stale copy
+ * fails with 409 instead of silently losing to (or keeping) what the server holds; the writer then
+ * reads the object again and recomputes. The informer cache may lag behind our own writes (it only
+ * learns them from the watch), so the writer remembers the object each of its writes produced until
+ * the cache has caught up: a write made by this process is applied to what it compares against at
+ * once, and "unchanged against a stale cache" never skips a write the server needs.
+ */
 export class ObjectWriter {
+  /** The object our last write produced, per object, until the cache holds that version or newer. */
+  private readonly ownWrites = new Map<string, KubeObject>();
+
   constructor(private readonly client: Pick<KubeClient, 'get' | 'patch'>) {}
 
   /**
-   * Writes `status` through the status subresource when it differs from obj.status; otherwise
-   * writes nothing (so an unchanged object costs no API write and fires no watch event).
+   * Writes the status through the status subresource when it differs from what the server has;
+   * otherwise writes nothing (so an unchanged object costs no API write and fires no watch event).
    * Returns the updated object, or undefined when nothing was written or the object is gone.
    */
-  async patchStatus<T extends KubeObject>(ref: ResourceRef, obj: T, status: object): Promise<T | undefined> {
-    const current = normalize(obj.status ?? {});
-    const desired = normalize(status);
-    if (deepEqual(current, desired)) return undefined;
+  async patchStatus<T extends KubeObject>(ref: ResourceRef, obj: T, status: StatusUpdate<T>): Promise<T | undefined> {
+    const build = typeof status === 'function' ? status : () => status;
     const { namespace, name } = nameOf(obj);
-    try {
-      return await this.client.patch<T>(resourcePath(ref, namespace, name, 'status'), { status: mergePatch(current, desired) }, 'merge');
-    } catch (err) {
-      if (isApiError(err, 404)) return undefined;
-      throw err;
+    const path = resourcePath(ref, namespace, name, 'status');
+    let base: T | undefined = this.latest(obj);
+    for (let attempt = 0; base; attempt++) {
+      const current = normalize(base.status ?? {});
+      const desired = normalize(build(base));
+      if (deepEqual(current, desired)) return undefined;
+      const body: Record<string, unknown> = { status: mergePatch(current, desired) };
+      if (base.metadata?.resourceVersion) body.metadata = { resourceVersion: base.metadata.resourceVersion };
+      try {
+        const written = await this.client.patch<T>(path, body, 'merge');
+        this.remember(written);
+        return written;
+      } catch (err) {
+        if (isApiError(err, 404)) {
+          this.ownWrites.delete(identity(obj));
+          return undefined;
+        }
+        if (!isApiError(err, 409) || attempt >= CONFLICT_RETRIES) throw err;
+        base = await this.readOrUndefined<T>(resourcePath(ref, namespace, name));
+        if (base) this.remember(base);
+      }
     }
+    return undefined;
+  }
+
+  /** The newer of the given (cached) object and the one our last write produced. */
+  latest<T extends KubeObject>(obj: T): T {
+    const id = identity(obj);
+    const own = this.ownWrites.get(id);
+    if (!own) return obj;
+    if (own.metadata?.uid !== obj.metadata?.uid || !olderThan(obj, own)) {
+      this.ownWrites.delete(id);
+      return obj;
+    }
+    return own as T;
+  }
+
+  private remember(obj: KubeObject): void {
+    this.ownWrites.set(identity(obj), obj);
   }
 
   /**
@@ -76,12 +122,14 @@ export class ObjectWriter {
   async ensureFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<T> {
     const { namespace, name } = nameOf(obj);
     const path = resourcePath(ref, namespace, name);
-    let current = obj;
+    let current = this.latest(obj);
     for (let attempt = 0; ; attempt++) {
       const finalizers = current.metadata?.finalizers ?? [];
       if (finalizers.includes(finalizer)) return current;
       try {
-        return await this.client.patch<T>(path, lockedMetadataPatch(current, [...finalizers, finalizer]), 'merge');
+        const written = await this.client.patch<T>(path, lockedMetadataPatch(current, [...finalizers, finalizer]), 'merge');
+        this.remember(written);
+        return written;
       } catch (err) {
         if (!isApiError(err, 409) || attempt >= CONFLICT_RETRIES) throw err;
         current = await this.client.get<T>(path);
@@ -93,12 +141,13 @@ export class ObjectWriter {
   async removeFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<void> {
     const { namespace, name } = nameOf(obj);
     const path = resourcePath(ref, namespace, name);
-    let current: T | undefined = obj;
+    let current: T | undefined = this.latest(obj);
     for (let attempt = 0; current; attempt++) {
       const finalizers = current.metadata?.finalizers ?? [];
       if (!finalizers.includes(finalizer)) return;
       try {
         await this.client.patch<T>(path, lockedMetadataPatch(current, finalizers.filter((f) => f !== finalizer)), 'merge');
+        this.ownWrites.delete(identity(current));
         return;
       } catch (err) {
         if (isApiError(err, 404)) return;
@@ -116,6 +165,24 @@ export class ObjectWriter {
       throw err;
     }
   }
+}
+
+function identity(obj: KubeObject): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+/**
+ * Whether `a` is an older version than `b`. resourceVersions are opaque to clients in general, but
+ * etcd's are integers that grow with every write; a version that is not a number is treated as
+ * older unless it is the same, so the writer falls back to a 409 and a fresh read.
+ */
+function olderThan(a: KubeObject, b: KubeObject): boolean {
+  const va = a.metadata?.resourceVersion;
+  const vb = b.metadata?.resourceVersion;
+  if (va === vb) return false;
+  if (!va || !vb) return !va;
+  if (/^\d+$/.test(va) && /^\d+$/.test(vb)) return BigInt(va) < BigInt(vb);
+  return true;
 }
 
 function nameOf(obj: KubeObject): { namespace?: string; name: string } {

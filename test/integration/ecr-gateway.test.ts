@@ -3,8 +3,10 @@
  * would (test/e2e/env/aws-proxy.ts). Repository names carry a per-run prefix: every integration
  * test file shares the one moto.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { ECRClient, PutImageCommand, PutImageTagMutabilityCommand, TagResourceCommand } from '@aws-sdk/client-ecr';
+import { promisify } from 'node:util';
+import { DescribeImagesCommand, ECRClient, ListImagesCommand, PutImageCommand, PutImageTagMutabilityCommand, TagResourceCommand, UpdateImageStorageClassCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EcrGateway, type RepositorySettings } from '../../src/aws/ecr.js';
 import { AwsError } from '../../src/aws/errors.js';
@@ -37,6 +39,25 @@ function gateway(snapshotMaxAgeMs?: number) {
     ...(snapshotMaxAgeMs !== undefined ? { snapshotMaxAgeMs } : {}),
   });
   return { gw, counts, total: () => Object.values(counts).reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * A KMS call through awscli against moto's KMS, which answers at the same endpoint as ECR (the
+ * layer in front of moto resolves a repository's key there, as ECR asks KMS).
+ */
+async function kms<T>(args: string[]): Promise<T> {
+  const { stdout } = await promisify(execFile)('aws', ['kms', ...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_PAGER: '' },
+  });
+  // Some calls (create-alias) print nothing on success.
+  return (stdout.trim() === '' ? undefined : JSON.parse(stdout)) as T;
+}
+
+/** A new KMS key; with an alias when one is named. Returns the key's ARN. */
+async function createKey(alias?: string): Promise<string> {
+  const created = await kms<{ KeyMetadata: { KeyId: string; Arn: string } }>(['create-key', '--description', `integration ${run}`]);
+  if (alias) await kms<undefined>(['create-alias', '--alias-name', alias, '--target-key-id', created.KeyMetadata.KeyId]);
+  return created.KeyMetadata.Arn;
 }
 
 async function proxyCalls(): Promise<Record<string, number>> {
@@ -106,6 +127,24 @@ const lifecycleText = JSON.stringify({
   ],
 });
 
+/** Archive images nobody pulled for 90 days; delete them a year after archiving. */
+const archivePolicyText = JSON.stringify({
+  rules: [
+    {
+      rulePriority: 1,
+      description: 'archive images not pulled for 90 days',
+      selection: { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 },
+      action: { type: 'transition', targetStorageClass: 'archive' },
+    },
+    {
+      rulePriority: 2,
+      description: 'delete images archived for a year',
+      selection: { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 365 },
+      action: { type: 'expire' },
+    },
+  ],
+});
+
 const repositoryPolicyText = JSON.stringify({
   Version: '2012-10-17',
   Statement: [
@@ -128,13 +167,17 @@ afterAll(() => {
 
 describe('EcrGateway against moto', () => {
   it('creates a repository with every setting in one call, and a full create costs 5 calls', async () => {
+    // The key exists before the repository names it by alias; ECR reports the key's ARN.
+    const alias = `alias/ecr-test-${run}`;
+    const keyArn = await createKey(alias);
+    expect(keyArn).toMatch(/^arn:aws:kms:us-east-1:123456789012:key\/[0-9a-f-]{36}$/);
     const { gw, counts, total } = gateway();
     const repo = name('full');
     // The reconciler's path for a new repository: observe, create, then the two policies.
     expect(await gw.describe(repo)).toBeUndefined();
     const created = await gw.create(
       repo,
-      { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryption: { encryptionType: 'KMS', kmsKey: 'alias/ecr-test' } },
+      { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryption: { encryptionType: 'KMS', kmsKey: alias } },
       { team: 'platform', 'aws-infra-operator.runner.codes/owner': 'ns/full' },
     );
     await gw.update(created, { lifecyclePolicy: { text: lifecycleText }, repositoryPolicy: { text: repositoryPolicyText } });
@@ -153,7 +196,7 @@ describe('EcrGateway against moto', () => {
       uri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repo}`,
       imageTagMutability: 'IMMUTABLE',
       scanOnPush: true,
-      encryption: { encryptionType: 'KMS', kmsKey: 'alias/ecr-test' },
+      encryption: { encryptionType: 'KMS', kmsKey: keyArn },
     });
     expect(created.createdAt).toBeInstanceOf(Date);
 
@@ -315,9 +358,56 @@ describe('EcrGateway against moto', () => {
   it('creates a KMS_DSSE repository and reports it as such', async () => {
     const { gw } = gateway(0);
     const repo = name('dsse');
-    const key = 'arn:aws:kms:us-east-1:123456789012:key/0f2e4d6c-1a3b-4c5d-8e9f-0a1b2c3d4e5f';
+    const key = await createKey();
     await gw.create(repo, { ...defaults, encryption: { encryptionType: 'KMS_DSSE', kmsKey: key } }, {});
     expect((await gateway(0).gw.describe(repo))?.encryption).toEqual({ encryptionType: 'KMS_DSSE', kmsKey: key });
+  });
+
+  it('refuses a KMS key that does not exist with KMSKeyInvalid, and creates nothing', async () => {
+    const { gw } = gateway(0);
+    const repo = name('missing-key');
+    const err = await rejection(gw.create(repo, { ...defaults, encryption: { encryptionType: 'KMS', kmsKey: `alias/absent-${run}` } }, {}));
+    expect(err.kind).toBe('KMSKeyInvalid');
+    expect(err.code).toBe('KmsException');
+    expect(err.retryable).toBe(false);
+    expect(await gateway(0).gw.describe(repo)).toBeUndefined();
+  });
+
+  it('keeps an archive lifecycle policy and counts archived images apart from active ones, as ECR does', async () => {
+    const { gw } = gateway(0);
+    const repo = name('archive');
+    const live = await gw.create(repo, defaults, {});
+    await putImages(repo, 3);
+    const all = await client.send(new DescribeImagesCommand({ repositoryName: repo }));
+    const digests = (all.imageDetails ?? []).map((d) => d.imageDigest as string).sort();
+    expect(digests).toHaveLength(3);
+    const moved = await client.send(new UpdateImageStorageClassCommand({ repositoryName: repo, imageId: { imageDigest: digests[0] }, targetStorageClass: 'ARCHIVE' }));
+    expect(moved.imageStatus).toBe('ARCHIVED');
+
+    // Without a filter ECR answers with active images only; imageStatus ARCHIVED or ANY asks for more.
+    expect((await client.send(new DescribeImagesCommand({ repositoryName: repo }))).imageDetails?.map((d) => d.imageDigest).sort()).toEqual(digests.slice(1));
+    expect((await client.send(new ListImagesCommand({ repositoryName: repo }))).imageIds).toHaveLength(2);
+    const archived = (await client.send(new DescribeImagesCommand({ repositoryName: repo, filter: { imageStatus: 'ARCHIVED' } }))).imageDetails ?? [];
+    expect(archived.map((d) => [d.imageDigest, d.imageStatus])).toEqual([[digests[0], 'ARCHIVED']]);
+    expect(archived[0]?.lastArchivedAt).toBeInstanceOf(Date);
+    const any = await client.send(new DescribeImagesCommand({ repositoryName: repo, filter: { imageStatus: 'ANY' }, maxResults: 2 }));
+    expect(any.imageDetails).toHaveLength(2);
+    expect(any.nextToken).toBeDefined();
+
+    const details = await gw.details(live);
+    expect(details.imageCount).toBe(2);
+    expect(details.inventory?.archivedImageCount).toBe(1);
+
+    // The archive grammar, which moto alone refuses, is kept and read back as written.
+    await gw.update(live, { lifecyclePolicy: { text: archivePolicyText } });
+    expect(policiesEqual((await gw.details(live)).lifecyclePolicyText, archivePolicyText)).toBe(true);
+
+    // A deleted repository takes its archive with it: one created again under the name starts empty.
+    await gw.delete(repo);
+    const again = await gw.create(repo, defaults, {});
+    const fresh = await gw.details(again);
+    expect(fresh.lifecyclePolicyText).toBeUndefined();
+    expect(fresh.inventory?.archivedImageCount).toBe(0);
   });
 
   it('a drift sweep over 150 repositories costs at most 2 DescribeRepositories calls', async () => {

@@ -1,6 +1,8 @@
 import http from 'node:http';
 import { ReplicationEmulation } from './replication-emulation.js';
 
+import { adjustListing, createLifecycleEmulationState, emulateRequest } from './lifecycle-emulation.js';
+
 /**
  * A small HTTP layer in front of moto that behaves as AWS does where moto does not, and counts calls.
  *
@@ -15,6 +17,10 @@ import { ReplicationEmulation } from './replication-emulation.js';
  *   disabled or pending deletion fails CreateRepository with ECR's KmsException (its kmsError naming
  *   KMS's error), as AWS does. `knownKeyArns` are keys that exist although moto's KMS cannot hold
  *   them (moto gives every key a random id; documented examples name fixed ids).
+ * - ECR's image archive, which moto does not implement (lifecycle-emulation.ts): archive-grammar
+ *   lifecycle policies, UpdateImageStorageClass, and DescribeImages/ListImages answering by image
+ *   status. Emulated replies go back instead of moto's; DeleteRepository still goes to moto and
+ *   forgets the repository's emulated state.
  * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset.
  * - Faults can be injected: POST /__aws/faults with [{operation, accessKeyId?, status, code, message, times?}]:
  *   the matching calls (only those signed with accessKeyId, when given; `times` of them, or all when
@@ -129,6 +135,7 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
   let faults: Fault[] = [];
   const replication = new ReplicationEmulation();
   const knownKeyArns = options.knownKeyArns ?? [];
+  const archive = createLifecycleEmulationState();
 
   /**
    * The ARN of the KMS key that `keyId` names, as ECR would use it; a KMS error when ECR would
@@ -204,17 +211,30 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       return replicationCall(req, res, raw, operation);
     }
 
-    if (service === 'ECR' && operation === 'CreateRepository') return createRepository(req, res, raw);
-
-    const paging = service === 'ECR' ? PAGED[operation] : undefined;
     let input: Record<string, unknown> | undefined;
-    if (paging) {
+    if (service === 'ECR') {
       try {
-        input = JSON.parse(text || '{}') as Record<string, unknown>;
+        const parsed = JSON.parse(text || '{}') as unknown;
+        input = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
       } catch {
         input = undefined;
       }
+      if (input) {
+        const emulated = emulateRequest(archive, operation, input, new Date());
+        if (emulated) {
+          const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/x-amz-json-1.1' };
+          if (emulated.errorType) headers['x-amzn-errortype'] = emulated.errorType;
+          res.writeHead(emulated.status, headers);
+          res.end(JSON.stringify(emulated.body));
+          return;
+        }
+      }
     }
+
+    if (service === 'ECR' && operation === 'CreateRepository') return createRepository(req, res, raw);
+
+    const listing = service === 'ECR' && (operation === 'DescribeImages' || operation === 'ListImages');
+    const paging = service === 'ECR' ? PAGED[operation] : undefined;
     // ECR does not page DescribeRepositories when names are given; neither do we.
     if (!paging || !input || (operation === 'DescribeRepositories' && Array.isArray(input.repositoryNames))) {
       const out = await forward(target, req, raw);
@@ -235,7 +255,14 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       res.end(JSON.stringify({ __type: 'InvalidParameterException', message: 'Invalid parameter at \'nextToken\'' }));
       return;
     }
+    // moto gets neither paging (it answers with everything) nor the image-status filter (the
+    // emulation applies it to moto's whole answer); any other filter member stays.
     const { maxResults: _m, nextToken: _n, ...rest } = input;
+    if (listing && typeof rest.filter === 'object' && rest.filter !== null) {
+      const { imageStatus: _s, ...otherFilter } = rest.filter as Record<string, unknown>;
+      if (Object.keys(otherFilter).length > 0) rest.filter = otherFilter;
+      else delete rest.filter;
+    }
     const body = Buffer.from(JSON.stringify(rest));
     const out = await forward(target, req, body);
     if (out.status !== 200) {
@@ -243,7 +270,8 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       res.end(out.body);
       return;
     }
-    const all = JSON.parse(out.body.toString('utf8')) as Record<string, unknown>;
+    const answer = JSON.parse(out.body.toString('utf8')) as Record<string, unknown>;
+    const all = listing ? adjustListing(archive, operation, input, answer) : answer;
     const items = Array.isArray(all[paging.listKey]) ? (all[paging.listKey] as unknown[]) : [];
     const page: Record<string, unknown> = { ...all, [paging.listKey]: items.slice(offset, offset + maxResults) };
     delete page.nextToken;

@@ -1,6 +1,7 @@
 /**
  * `make dev`: the whole product on one machine. Starts etcd, kube-apiserver and moto, installs the
- * CRDs, runs the operator from source against them, applies config/samples and shows the result.
+ * CRDs, runs the operator from source against them (with --allow-custom-endpoints: the samples'
+ * AWSProviders reach moto through spec.endpoint), applies config/samples and shows the result.
  * Ctrl-C stops everything. Another shell can join with `source .local/env.sh`.
  */
 import { spawn } from 'node:child_process';
@@ -50,10 +51,11 @@ async function main(): Promise<void> {
 
   const logFile = path.join(localDir, 'operator.log');
   writeFileSync(logFile, '');
-  process.stderr.write(`dev: starting the operator (logs in ${path.relative(process.cwd(), logFile)})\n`);
+  process.stderr.write(`dev: starting the operator with --allow-custom-endpoints (logs in ${path.relative(process.cwd(), logFile)})\n`);
+  process.stderr.write('dev: --allow-custom-endpoints lets AWSProvider.spec.endpoint point at moto, as the samples do; by default the operator refuses a custom endpoint (docs/security.md)\n');
   // Under the reaper, like the control plane: the operator never outlives this process.
   const operator = startProcess('operator', process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'),
-    '--metrics-bind-address=127.0.0.1:8080', '--health-probe-bind-address=127.0.0.1:8081', '--sync-period=1m'], logFile, shellEnv);
+    '--allow-custom-endpoints', '--metrics-bind-address=127.0.0.1:8080', '--health-probe-bind-address=127.0.0.1:8081', '--sync-period=1m'], logFile, shellEnv);
   running.operator = operator;
   const watchdog = setInterval(() => {
     if (operator.exited() && !stopping) {
@@ -74,6 +76,8 @@ dev: running. In another shell:
   kubectl get ecrrepositories -w
   aws ecr describe-repositories
 Metrics on http://127.0.0.1:8080/metrics, probes on http://127.0.0.1:8081/readyz.
+The operator runs with --allow-custom-endpoints (the samples' AWSProviders use spec.endpoint to
+reach moto); without it, as by default, a custom endpoint is refused.
 Ctrl-C stops everything.
 `);
 }

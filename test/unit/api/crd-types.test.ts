@@ -108,6 +108,7 @@ const ecrRepositoryStatus = {
   encryptionType: 'AES256',
   imageScanningConfiguration: { scanOnPush: true },
   lastSyncTime: '2025-11-22T20:15:45Z',
+  lastForceSync: '1764000000',
   message: '',
   observedGeneration: 1,
   conditions: [condition],

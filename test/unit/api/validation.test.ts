@@ -295,7 +295,7 @@ const lifecycleCases: Case[] = [
   { name: 'seed example encrypted-production', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_encrypted_production.yaml') },
   { name: 'seed example shared-images', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_shared_images.yaml') },
   { name: 'sample release-images (exclusion filters, gated policy)', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_release_exclusions.yaml') },
-  { name: 'sample archived-builds (archive policy)', text: sampleLifecyclePolicy('archive/aws_v1alpha1_ecrrepository_archive_policy.yaml') },
+  { name: 'sample archived-builds (archive policy)', text: sampleLifecyclePolicy('aws_v1alpha1_ecrrepository_archive_policy.yaml') },
   { name: 'seed troubleshooting: keep only 10 images', text: SEED_TROUBLESHOOTING_AGGRESSIVE },
   {
     name: 'tagged by prefix, untagged by age, any last',

@@ -1,6 +1,6 @@
 import { InvalidParameterException, ServerException } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createRegistryView, EcrGateway, type LiveRepository, type RepositorySettings } from '../../../src/aws/ecr.js';
+import { createRegistryView, EcrGateway, isExpectedAbsence, type LiveRepository, type RepositorySettings } from '../../../src/aws/ecr.js';
 import { AwsError } from '../../../src/aws/errors.js';
 import { awsError, FakeEcr } from './fake-ecr.js';
 
@@ -606,5 +606,42 @@ describe('metrics hook', () => {
       expect(call.seconds).toBeGreaterThanOrEqual(0);
       expect(call.seconds).toBeLessThan(5);
     }
+  });
+});
+
+describe('fresh reads for a reconcile the user asked for', () => {
+  it('describe({ fresh: true }) asks AWS for the repository now, past a young listing, and keeps the answer', async () => {
+    fake.seed('team/app', { imageTagMutability: 'IMMUTABLE' });
+    fake.seed('team/other');
+    const gw = gateway(90_000);
+    expect((await gw.describe('team/app'))?.imageTagMutability).toBe('IMMUTABLE');
+    fake.seed('team/app', { imageTagMutability: 'MUTABLE' });
+    now += 1_000;
+    expect((await gw.describe('team/app'))?.imageTagMutability).toBe('IMMUTABLE');
+    fake.reset();
+    expect((await gw.describe('team/app', { fresh: true }))?.imageTagMutability).toBe('MUTABLE');
+    expect(fake.calls.map((c) => c.input.repositoryNames)).toEqual([['team/app']]);
+    // What the fresh read learnt serves the next shared read too.
+    expect((await gw.describe('team/app'))?.imageTagMutability).toBe('MUTABLE');
+  });
+
+  it('describe({ fresh: true }) of a repository deleted behind the listing finds it gone', async () => {
+    fake.seed('team/app');
+    const gw = gateway(90_000);
+    expect(await gw.describe('team/app')).toBeDefined();
+    await gateway().delete('team/app');
+    expect(await gw.describe('team/app', { fresh: true })).toBeUndefined();
+    expect(await gw.describe('team/app')).toBeUndefined();
+  });
+});
+
+describe('isExpectedAbsence: the one table of "not found" answers that are successes', () => {
+  it('knows each operation whose not-found is a normal state, and nothing else', () => {
+    expect(isExpectedAbsence('GetLifecyclePolicy', awsError('LifecyclePolicyNotFoundException', 'none'))).toBe(true);
+    expect(isExpectedAbsence('GetRepositoryPolicy', awsError('RepositoryPolicyNotFoundException', 'none'))).toBe(true);
+    expect(isExpectedAbsence('DeleteRepository', awsError('RepositoryNotFoundException', 'gone'))).toBe(true);
+    expect(isExpectedAbsence('GetLifecyclePolicy', awsError('RepositoryNotFoundException', 'gone'))).toBe(false);
+    expect(isExpectedAbsence('PutLifecyclePolicy', awsError('RepositoryNotFoundException', 'gone'))).toBe(false);
+    expect(isExpectedAbsence('GetLifecyclePolicy', awsError('ThrottlingException', 'slow down'))).toBe(false);
   });
 });

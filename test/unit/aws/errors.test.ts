@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { ExpiredTokenException } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
-import { AwsError, classifyAwsError, isAwsError, redactCredentials, type AwsErrorKind } from '../../../src/aws/errors.js';
+import { AwsError, classifyAwsError, isAwsError, isExpectedAbsence, redactCredentials, type AwsErrorKind } from '../../../src/aws/errors.js';
 
 const meta = (status: number) => ({ $metadata: { httpStatusCode: status, requestId: 'req-1' } });
 
@@ -154,5 +154,14 @@ describe('classifyAwsError', () => {
     expect(isAwsError(err, 'NotFound')).toBe(true);
     expect(isAwsError(err, 'Throttled')).toBe(false);
     expect(isAwsError(new Error('x'))).toBe(false);
+  });
+});
+
+describe('isExpectedAbsence', () => {
+  it('recognises the raw SDK error of an expected "not found", as the clients\' metrics hook sees it', () => {
+    const raw = { name: 'LifecyclePolicyNotFoundException', message: 'no lifecycle policy', $metadata: { httpStatusCode: 400 } };
+    expect(isExpectedAbsence('GetLifecyclePolicy', raw)).toBe(true);
+    expect(isExpectedAbsence('PutLifecyclePolicy', raw)).toBe(false);
+    expect(isExpectedAbsence('GetLifecyclePolicy', { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } })).toBe(false);
   });
 });

@@ -114,6 +114,19 @@ describe('encryptionMismatch', () => {
   it('reports a type change that ECR cannot make, naming the field', () => {
     expect(encryptionMismatch({ encryptionType: 'KMS', kmsKey: 'alias/x' }, { encryptionType: 'AES256' })).toMatch(/spec.encryptionConfiguration.encryptionType/);
   });
+  it.each([
+    ['an alias ARN', 'arn:aws:kms:us-east-1:1:alias/ecr'],
+    ['an alias name', 'alias/ecr'],
+    ['the key id', 'abc'],
+    ['the key ARN', 'arn:aws:kms:us-east-1:1:key/abc'],
+  ])('accepts %s where ECR reports the key ARN', (_what, kmsKey) => {
+    expect(encryptionMismatch({ encryptionType: 'KMS', kmsKey }, { encryptionType: 'KMS', kmsKey: 'arn:aws:kms:us-east-1:1:key/abc' })).toBeUndefined();
+  });
+  it('reports another key, by id or by ARN', () => {
+    const live = { encryptionType: 'KMS' as const, kmsKey: 'arn:aws:kms:us-east-1:1:key/abc' };
+    expect(encryptionMismatch({ encryptionType: 'KMS', kmsKey: 'def' }, live)).toMatch(/spec.encryptionConfiguration.kmsKey/);
+    expect(encryptionMismatch({ encryptionType: 'KMS', kmsKey: 'arn:aws:kms:us-east-1:1:key/def' }, live)).toMatch(/kmsKey/);
+  });
   it('accepts an alias where ECR reports the key ARN', () => {
     expect(encryptionMismatch({ encryptionType: 'KMS', kmsKey: 'alias/x' }, { encryptionType: 'KMS', kmsKey: 'arn:aws:kms:us-east-1:1:key/abc' })).toBeUndefined();
   });

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ADOPT_ANNOTATION, FINALIZER, OWNER_TAG, type AWSProvider, type ECRRepository } from '../../../src/api/types.js';
-import { EcrRepositoryReconciler } from '../../../src/reconcilers/ecrrepository.js';
-import { awsError, connectionFor, FakeEcr, FakeEvents, FakeWriter, readyProvider, repository, silentLogger, Store } from './fakes.js';
+import { ADOPT_ANNOTATION, FINALIZER, FORCE_SYNC_ANNOTATION, OWNER_TAG, type AWSProvider, type ECRRepository } from '../../../src/api/types.js';
+import { AWS_PROVIDER_REF } from '../../../src/reconcilers/awsprovider.js';
+import { ECR_REPOSITORY_REF, EcrRepositoryReconciler } from '../../../src/reconcilers/ecrrepository.js';
+import { awsError, connectionFor, FakeApiServer, FakeEcr, FakeEvents, FakeWriter, readyProvider, repository, silentLogger, Store } from './fakes.js';
 
 const key = { namespace: 'team', name: 'app' };
 const lifecycle = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}';
@@ -18,10 +19,11 @@ let now: number;
 
 beforeEach(() => {
   ecr = new FakeEcr();
-  writer = new FakeWriter();
+  const server = new FakeApiServer();
+  writer = new FakeWriter(server);
   events = new FakeEvents();
-  repositories = new Store();
-  providers = new Store();
+  repositories = new Store(ECR_REPOSITORY_REF, server);
+  providers = new Store(AWS_PROVIDER_REF, server);
   providers.put(readyProvider('aws', 'team', { 'managed-by': 'infra-operator' }));
   now = Date.parse('2026-11-23T10:00:00Z');
   reconciler = new EcrRepositoryReconciler({
@@ -37,7 +39,7 @@ function reason(): string | undefined {
 }
 
 describe('ECRRepository reconciler', () => {
-  it('creates a full-spec repository with three AWS calls and one status write', async () => {
+  it('creates a full-spec repository with two gateway calls, recording it before the policy calls', async () => {
     repositories.put(repository({ imageTagMutability: 'IMMUTABLE', scanOnPush: true, lifecyclePolicy: { policyText: lifecycle }, repositoryPolicyText: policy, tags: { team: 'a' } }));
     await reconciler.reconcile(key);
     expect(ecr.calls).toEqual(['create', 'update']);
@@ -47,16 +49,17 @@ describe('ECRRepository reconciler', () => {
     expect(stored.details.lifecyclePolicyText).toBe(lifecycle);
     expect(stored.details.repositoryPolicyText).toBe(policy);
     expect(writer.finalizersAdded).toBe(1);
-    expect(writer.statuses).toHaveLength(1);
+    expect(writer.statuses).toHaveLength(2);
+    expect(writer.statuses[0]?.status).toMatchObject({ ready: false, repositoryArn: stored.live.arn });
     expect(writer.last()).toMatchObject({ ready: true, repositoryArn: stored.live.arn, imageCount: 0, observedGeneration: 1, lastSyncTime: '2026-11-23T10:00:00Z' });
     expect(reason()).toBe('Available');
     expect(events.events.map((e) => e.reason)).toEqual(['Created']);
   });
 
   it('makes no mutating call for an unchanged repository', async () => {
-    const obj = repositories.put(repository({ tags: { team: 'a' } }, { finalizers: [FINALIZER] }));
+    repositories.put(repository({ tags: { team: 'a' } }, { finalizers: [FINALIZER] }));
     await reconciler.reconcile(key);
-    repositories.put({ ...obj, status: writer.last() as ECRRepository['status'] });
+    repositories.watch();
     ecr.calls = [];
     now += 60_000;
     await reconciler.reconcile(key);
@@ -65,9 +68,9 @@ describe('ECRRepository reconciler', () => {
   });
 
   it('reverts drift made outside Kubernetes', async () => {
-    const obj = repositories.put(repository({ imageTagMutability: 'IMMUTABLE', tags: { team: 'a' } }, { finalizers: [FINALIZER] }));
+    repositories.put(repository({ imageTagMutability: 'IMMUTABLE', tags: { team: 'a' } }, { finalizers: [FINALIZER] }));
     await reconciler.reconcile(key);
-    repositories.put({ ...obj, status: writer.last() as ECRRepository['status'] });
+    repositories.watch();
     const entry = ecr.repos.get('team/app')!;
     entry.live.imageTagMutability = 'MUTABLE';
     entry.details.tags.team = 'changed';
@@ -88,7 +91,9 @@ describe('ECRRepository reconciler', () => {
     expect(writer.last().message).toContain(ADOPT_ANNOTATION);
     expect(ecr.calls.filter((c) => c === 'update')).toEqual([]);
 
-    repositories.put(repository({}, { finalizers: [FINALIZER], annotations: { [ADOPT_ANNOTATION]: 'true' } }));
+    repositories.watch();
+    const stalled = repositories.get('team', 'app')!;
+    repositories.put({ ...stalled, metadata: { ...stalled.metadata, annotations: { [ADOPT_ANNOTATION]: 'true' } } });
     await reconciler.reconcile(key);
     expect(reason()).toBe('Available');
     expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBe('team/app');
@@ -134,10 +139,10 @@ describe('ECRRepository reconciler', () => {
 
   it('records one Event per new state, not one per retry', async () => {
     providers.items.clear();
-    const obj = repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
     for (let i = 0; i < 3; i++) {
       await reconciler.reconcile(key);
-      repositories.put({ ...obj, status: writer.last() as ECRRepository['status'] });
+      repositories.watch();
     }
     expect(events.events.filter((e) => e.reason === 'ProviderNotReady')).toHaveLength(1);
   });
@@ -156,16 +161,31 @@ describe('ECRRepository reconciler', () => {
   it.each([
     ['AccessDenied', 'AccessDeniedException', 'AccessDenied'],
     ['KMSKeyInvalid', 'KmsException', 'KMSKeyInvalid'],
-    ['LimitExceeded', 'LimitExceededException', 'LimitExceeded'],
     ['InvalidParameter', 'InvalidParameterException', 'InvalidSpec'],
   ] as const)('maps %s to Stalled with reason %s, backing off without an error storm', async (kind, code, expected) => {
     repositories.put(repository({}, { finalizers: [FINALIZER] }));
     ecr.failNext.set('create', awsError(kind, code));
     expect(await reconciler.reconcile(key)).toEqual({ requeueAfterMs: 30_000 });
-    ecr.failNext.set('create', awsError(kind, code));
+    repositories.watch();
+    ecr.failNext.set('describe', awsError(kind, code, 'DescribeRepositories'));
     expect(await reconciler.reconcile(key)).toEqual({ requeueAfterMs: 60_000 });
     expect(reason()).toBe(expected);
     expect(writer.last().message).toContain(`${code} from AWS`);
+  });
+
+  it.each([
+    ['Throttled', 'ThrottlingException', 'Throttled'],
+    ['LimitExceeded', 'LimitExceededException', 'LimitExceeded'],
+    ['AccessDenied', 'ExpiredTokenException', 'AccessDenied'],
+    ['Transient', 'ServiceUnavailableException', 'AWSError'],
+  ] as const)('keeps %s (%s), which clears by itself, Reconciling and never Stalled; the queue retries', async (kind, code, expected) => {
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    ecr.failNext.set('create', awsError(kind, code));
+    await expect(reconciler.reconcile(key)).rejects.toThrow(code);
+    expect(reason()).toBe(expected);
+    const conditions = writer.last().conditions as Array<{ type: string; status: string }>;
+    expect(conditions.find((c) => c.type === 'Reconciling')?.status).toBe('True');
+    expect(conditions.find((c) => c.type === 'Stalled')).toBeUndefined();
   });
 
   it('throws transient failures so that the queue backs off and retries', async () => {
@@ -183,6 +203,127 @@ describe('ECRRepository reconciler', () => {
     await reconciler.reconcile(key);
     expect(ecr.repos.get('team/app')!.details.lifecyclePolicyText).toBe(lifecycle);
     expect(reason()).toBe('Available');
+  });
+
+  describe('bugs a real API server and AWS show', () => {
+    function readyCondition(status: { conditions?: unknown } | undefined): { status: string; reason: string } | undefined {
+      return (status?.conditions as Array<{ type: string; status: string; reason: string }> | undefined)?.find((c) => c.type === 'Ready');
+    }
+    function onServer(): ECRRepository {
+      return repositories.onServer('team', 'app')!;
+    }
+
+    it('ends Ready on the server after a transient failure and a quick retry, though the cache is stale', async () => {
+      repositories.put(repository({}, { finalizers: [FINALIZER] }));
+      await reconciler.reconcile(key);
+      repositories.watch();
+      expect(readyCondition(onServer().status)?.status).toBe('True');
+      ecr.failNext.set('details', awsError('Transient', 'ServiceUnavailableException', 'ListTagsForResource'));
+      now += 60_000;
+      await expect(reconciler.reconcile(key)).rejects.toThrow();
+      expect(readyCondition(onServer().status)?.status).toBe('False');
+      // The watch has not delivered the failure yet: the cache still says Ready=True.
+      expect(readyCondition(repositories.get('team', 'app')!.status)?.status).toBe('True');
+      await reconciler.reconcile(key);
+      expect(readyCondition(onServer().status)).toMatchObject({ status: 'True', reason: 'Available' });
+    });
+
+    it('a ThrottlingException leaves a Ready object Ready and retries', async () => {
+      repositories.put(repository({}, { finalizers: [FINALIZER] }));
+      await reconciler.reconcile(key);
+      repositories.watch();
+      const writes = writer.statuses.length;
+      ecr.failNext.set('details', awsError('Throttled', 'ThrottlingException', 'ListTagsForResource'));
+      await expect(reconciler.reconcile(key)).rejects.toThrow(/ThrottlingException/);
+      expect(writer.statuses).toHaveLength(writes);
+      expect(readyCondition(onServer().status)?.status).toBe('True');
+    });
+
+    it('force-sync reads AWS afresh and records the value it served; the periodic sweep may use the listing', async () => {
+      repositories.put(repository({ imageTagMutability: 'IMMUTABLE' }, { finalizers: [FINALIZER] }));
+      await reconciler.reconcile(key);
+      repositories.watch();
+      ecr.snapshot();
+      ecr.repos.get('team/app')!.live.imageTagMutability = 'MUTABLE';
+      const current = repositories.get('team', 'app')!;
+      repositories.put({ ...current, metadata: { ...current.metadata, annotations: { [FORCE_SYNC_ANNOTATION]: '1700000000' } } });
+      now += 5_000;
+      await reconciler.reconcile(key);
+      expect(ecr.repos.get('team/app')!.live.imageTagMutability).toBe('IMMUTABLE');
+      expect(onServer().status).toMatchObject({ imageTagMutability: 'IMMUTABLE', lastForceSync: '1700000000' });
+      repositories.watch();
+      const fresh = ecr.freshDescribes;
+      await reconciler.reconcile(key);
+      expect(ecr.freshDescribes).toBe(fresh);
+    });
+
+    it('a spec change reads AWS afresh', async () => {
+      repositories.put(repository({}, { finalizers: [FINALIZER] }));
+      await reconciler.reconcile(key);
+      repositories.watch();
+      ecr.snapshot();
+      const current = repositories.get('team', 'app')!;
+      repositories.put({ ...current, metadata: { ...current.metadata, generation: 2 }, spec: { ...current.spec, scanOnPush: true } });
+      await reconciler.reconcile(key);
+      expect(ecr.freshDescribes).toBe(1);
+      expect(ecr.repos.get('team/app')!.live.scanOnPush).toBe(true);
+    });
+
+    it('an object stalled on AlreadyExists sends CreateRepository once, and adopting needs only the annotation', async () => {
+      ecr.seed('team/app', {});
+      repositories.put(repository({}, { finalizers: [FINALIZER] }));
+      for (let i = 0; i < 4; i++) {
+        await reconciler.reconcile(key);
+        repositories.watch();
+      }
+      expect(ecr.calls.filter((c) => c === 'create')).toHaveLength(1);
+      expect(reason()).toBe('AlreadyExists');
+      const stalled = repositories.get('team', 'app')!;
+      repositories.put({ ...stalled, metadata: { ...stalled.metadata, annotations: { [ADOPT_ANNOTATION]: 'true' } } });
+      const fresh = ecr.freshDescribes;
+      expect(await reconciler.reconcile(key)).toEqual({});
+      expect(ecr.freshDescribes).toBe(fresh + 1);
+      expect(reason()).toBe('Available');
+    });
+
+    it.each(['Orphan', 'Delete'] as const)('a create whose SetRepositoryPolicy fails, then deleted with %s, is carried out', async (deletionPolicy) => {
+      repositories.put(repository({ repositoryPolicyText: policy, deletionPolicy }, { finalizers: [FINALIZER] }));
+      ecr.failNext.set('update', awsError('InvalidParameter', 'InvalidParameterException', 'SetRepositoryPolicy'));
+      await reconciler.reconcile(key);
+      expect(reason()).toBe('InvalidSpec');
+      repositories.watch();
+      const current = repositories.get('team', 'app')!;
+      expect(current.status?.repositoryArn).toBeTruthy();
+      repositories.put({ ...current, metadata: { ...current.metadata, deletionTimestamp: '2026-11-23T10:05:00Z' } });
+      await reconciler.reconcile(key);
+      expect(writer.finalizersRemoved).toBe(1);
+      if (deletionPolicy === 'Delete') expect(ecr.repos.has('team/app')).toBe(false);
+      else expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBeUndefined();
+    });
+
+    it.each([
+      'arn:aws:kms:us-east-1:123456789012:alias/ecr',
+      'alias/ecr',
+      '1234abcd-12ab-34cd-56ef-1234567890ab',
+    ])('a repository created with KMS key %s stays Ready across syncs', async (kmsKey) => {
+      repositories.put(repository({ encryptionConfiguration: { encryptionType: 'KMS', kmsKey } }, { finalizers: [FINALIZER] }));
+      await reconciler.reconcile(key);
+      repositories.watch();
+      now += 60_000;
+      await reconciler.reconcile(key);
+      expect(reason()).toBe('Available');
+      expect(readyCondition(onServer().status)?.status).toBe('True');
+    });
+
+    it('a provider that is merely not verified yet gives no Warning event', async () => {
+      const provider = readyProvider();
+      delete provider.status;
+      providers.put(provider);
+      repositories.put(repository({}, { finalizers: [FINALIZER] }));
+      await reconciler.reconcile(key);
+      expect(reason()).toBe('ProviderNotReady');
+      expect(events.events.filter((e) => e.type === 'Warning')).toEqual([]);
+    });
   });
 
   describe('deletion', () => {
@@ -238,6 +379,23 @@ describe('ECRRepository reconciler', () => {
       expect(reason()).toBe('ProviderNotReady');
       expect(writer.last().message).toMatch(/deletion waits/);
       expect(ecr.repos.has('team/app')).toBe(true);
+    });
+
+    it('Delete uses the last verified connection of a provider that is being deleted too (namespace deletion)', async () => {
+      const asked: Array<number | undefined> = [];
+      reconciler = new EcrRepositoryReconciler({
+        repositories, providers, writer, events, logger: silentLogger,
+        connections: { get: async (p) => (asked.push(p.metadata.generation), connectionFor(ecr)) },
+      });
+      const p = readyProvider();
+      // Setting deletionTimestamp bumps the generation; the Secret may be gone already.
+      providers.put({ ...p, metadata: { ...p.metadata, generation: 2, finalizers: [FINALIZER], deletionTimestamp: '2026-11-23T10:00:00Z' } });
+      ecr.seed('team/app', { [OWNER_TAG]: 'team/app' });
+      deleting('Delete');
+      await reconciler.reconcile(key);
+      expect(asked).toEqual([1]);
+      expect(ecr.repos.has('team/app')).toBe(false);
+      expect(writer.finalizersRemoved).toBe(1);
     });
 
     it('Orphan of a repository that was never created does not wait for the provider', async () => {

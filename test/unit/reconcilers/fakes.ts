@@ -1,15 +1,20 @@
 import { pino } from 'pino';
 import type { AWSProvider, ECRRepository } from '../../../src/api/types.js';
 import type { LiveRepository, RepositoryChanges, RepositoryDetails, RepositorySettings } from '../../../src/aws/ecr.js';
-import { AwsError, type AwsErrorKind } from '../../../src/aws/errors.js';
+import { classifyAwsError, type AwsError, type AwsErrorKind } from '../../../src/aws/errors.js';
 import type { Connection } from '../../../src/providers/connections.js';
-import type { ResourceRef } from '../../../src/runtime/kube.js';
+import type { ObjectWriterLike } from '../../../src/reconcilers/dependencies.js';
+import { KubeApiError, resourcePath, type ResourceRef } from '../../../src/runtime/kube.js';
+import { ObjectWriter, type StatusUpdate } from '../../../src/runtime/status.js';
 import type { KubeObject } from '../../../src/runtime/types.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
+/** An AWS failure as the gateway reports it: classified from its code, like the real thing. */
 export function awsError(kind: AwsErrorKind, code: string, operation = 'CreateRepository'): AwsError {
-  return new AwsError({ kind, code, service: 'ECR', operation, retryable: kind === 'Throttled' || kind === 'Transient', awsMessage: `${code} from AWS` });
+  const err = classifyAwsError({ name: code, message: `${code} from AWS` }, operation);
+  if (err.kind !== kind) throw new Error(`test setup: ${code} is classified ${err.kind}, not ${kind}`);
+  return err;
 }
 
 /** An in-memory ECR with the gateway's verbs, recording each call. */
@@ -44,9 +49,25 @@ export class FakeEcr {
     });
   }
 
-  async describe(name: string): Promise<LiveRepository | undefined> {
+  /** describe(name) calls served fresh ({ fresh: true }), for the freshness checks. */
+  freshDescribes = 0;
+  /**
+   * What a shared registry listing saw, per name, when a test sets it: a describe that is not
+   * fresh answers from it, as the real gateway answers from a listing up to 90 s old.
+   */
+  listing: Map<string, LiveRepository> | undefined;
+
+  async describe(name: string, opts: { fresh?: boolean } = {}): Promise<LiveRepository | undefined> {
     this.maybeFail('describe');
-    return this.repos.get(name)?.live;
+    if (opts.fresh) this.freshDescribes++;
+    else if (this.listing?.has(name)) return structuredClone(this.listing.get(name));
+    const live = this.repos.get(name)?.live;
+    return live ? structuredClone(live) : undefined;
+  }
+
+  /** Takes a listing of the registry as it is now, that non-fresh describes answer from. */
+  snapshot(): void {
+    this.listing = new Map([...this.repos].map(([name, entry]) => [name, structuredClone(entry.live)]));
   }
 
   async details(live: LiveRepository): Promise<RepositoryDetails> {
@@ -67,7 +88,10 @@ export class FakeEcr {
     this.maybeFail('create');
     if (this.repos.has(name)) throw awsError('Conflict', 'RepositoryAlreadyExistsException');
     this.seed(name, { ...tags }, settings);
-    return this.repos.get(name)!.live;
+    const live = this.repos.get(name)!.live;
+    // ECR reports the key ARN, whatever name of the key CreateRepository was given.
+    if (live.encryption.kmsKey) live.encryption = { ...live.encryption, kmsKey: kmsKeyArn(live.encryption.kmsKey) };
+    return structuredClone(live);
   }
 
   async update(live: LiveRepository, changes: RepositoryChanges): Promise<void> {
@@ -89,24 +113,100 @@ export class FakeEcr {
   invalidate(): void {}
 }
 
-export class FakeWriter {
+/** The key ARN that an alias, alias ARN or key id names in the fake account. */
+export function kmsKeyArn(ref: string): string {
+  if (/^arn:aws:kms:[^:]+:\d+:key\//.test(ref)) return ref;
+  return 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** RFC 7386. */
+function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = applyMergePatch(out[k], v);
+  }
+  return out;
+}
+
+/**
+ * The API server as far as the reconcilers' writes go: objects with a resourceVersion that grows
+ * on every write, merge patches that carry a resourceVersion fail with 409 when it is stale, a
+ * status subresource, and deletion once the last finalizer of a deleting object is gone. The
+ * informer caches (Store) are separate: they learn of writes only when the watch delivers them.
+ */
+export class FakeApiServer {
+  private version = 100;
+  readonly objects = new Map<string, KubeObject>();
+  readonly statusWrites: Array<{ path: string; status: Record<string, unknown> }> = [];
+
+  store(path: string, obj: KubeObject): KubeObject {
+    const stored = structuredClone({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.version) } });
+    this.objects.set(path, stored);
+    return structuredClone(stored);
+  }
+
+  async get<T>(path: string): Promise<T> {
+    const obj = this.objects.get(path);
+    if (!obj) throw new KubeApiError(404, `${path} not found`, 'NotFound');
+    return structuredClone(obj) as T;
+  }
+
+  async patch<T>(path: string, body: unknown, type: string): Promise<T> {
+    if (type !== 'merge') throw new Error(`unexpected ${type} patch`);
+    const onStatus = path.endsWith('/status');
+    const objectPath = onStatus ? path.slice(0, -'/status'.length) : path;
+    const current = this.objects.get(objectPath);
+    if (!current) throw new KubeApiError(404, `${objectPath} not found`, 'NotFound');
+    const b = body as { metadata?: { resourceVersion?: string; finalizers?: string[] }; status?: unknown };
+    if (b.metadata?.resourceVersion !== undefined && b.metadata.resourceVersion !== current.metadata?.resourceVersion) {
+      throw new KubeApiError(409, 'the object has been modified; please apply your changes to the latest version and try again', 'Conflict');
+    }
+    const next = structuredClone(current);
+    if (onStatus) {
+      next.status = applyMergePatch(current.status ?? {}, b.status);
+      this.statusWrites.push({ path: objectPath, status: next.status as Record<string, unknown> });
+    } else if (b.metadata?.finalizers) {
+      next.metadata = { ...next.metadata, finalizers: b.metadata.finalizers };
+      if (next.metadata.deletionTimestamp && b.metadata.finalizers.length === 0) {
+        this.objects.delete(objectPath);
+        return next as T;
+      }
+    }
+    return this.store(objectPath, next) as T;
+  }
+}
+
+/** The real ObjectWriter against the fake API server, counting what it does. */
+export class FakeWriter implements ObjectWriterLike {
+  readonly writer: ObjectWriter;
   statuses: Array<{ name: string; status: Record<string, unknown> }> = [];
   finalizersAdded = 0;
   finalizersRemoved = 0;
 
-  async patchStatus<T extends KubeObject>(_ref: ResourceRef, obj: T, status: object): Promise<T | undefined> {
-    this.statuses.push({ name: obj.metadata?.name ?? '', status: status as Record<string, unknown> });
-    (obj as { status?: object }).status = status;
-    return obj;
+  constructor(readonly server: FakeApiServer = new FakeApiServer()) {
+    this.writer = new ObjectWriter(server);
   }
 
-  async ensureFinalizer<T extends KubeObject>(_ref: ResourceRef, obj: T, finalizer: string): Promise<T> {
-    this.finalizersAdded++;
-    return { ...obj, metadata: { ...obj.metadata, finalizers: [...(obj.metadata?.finalizers ?? []), finalizer] } };
+  async patchStatus<T extends KubeObject>(ref: ResourceRef, obj: T, status: StatusUpdate<T>): Promise<T | undefined> {
+    const written = await this.writer.patchStatus(ref, obj, status);
+    if (written) this.statuses.push({ name: obj.metadata?.name ?? '', status: structuredClone(written.status) as Record<string, unknown> });
+    return written;
   }
 
-  async removeFinalizer(): Promise<void> {
+  async ensureFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<T> {
+    if (!obj.metadata?.finalizers?.includes(finalizer)) this.finalizersAdded++;
+    return this.writer.ensureFinalizer(ref, obj, finalizer);
+  }
+
+  async removeFinalizer<T extends KubeObject>(ref: ResourceRef, obj: T, finalizer: string): Promise<void> {
     this.finalizersRemoved++;
+    await this.writer.removeFinalizer(ref, obj, finalizer);
   }
 
   last(): Record<string, unknown> {
@@ -121,14 +221,42 @@ export class FakeEvents {
   }
 }
 
+/**
+ * An informer cache. `put` is a user's write: it reaches the server and the watch delivers it at
+ * once. The operator's own writes reach the cache only with `watch()`, as late as a test wants.
+ */
 export class Store<T extends { metadata: { namespace: string; name: string } }> {
   items = new Map<string, T>();
+  constructor(
+    private readonly ref?: ResourceRef,
+    private readonly server?: FakeApiServer,
+  ) {}
+  private path(namespace: string, name: string): string {
+    return this.ref ? resourcePath(this.ref, namespace, name) : `${namespace}/${name}`;
+  }
   put(o: T): T {
-    this.items.set(`${o.metadata.namespace}/${o.metadata.name}`, o);
-    return o;
+    const stored = this.server ? (this.server.store(this.path(o.metadata.namespace, o.metadata.name), o) as unknown as T) : o;
+    this.items.set(`${o.metadata.namespace}/${o.metadata.name}`, stored);
+    return stored;
   }
   get(namespace: string, name: string): T | undefined {
     return this.items.get(`${namespace}/${name}`);
+  }
+  list(namespace?: string): T[] {
+    return [...this.items.values()].filter((o) => namespace === undefined || o.metadata.namespace === namespace);
+  }
+  /** The watch catches up: every cached object becomes what the server has now (or goes). */
+  watch(): void {
+    if (!this.server) return;
+    for (const [key, obj] of this.items) {
+      const now = this.server.objects.get(this.path(obj.metadata.namespace, obj.metadata.name));
+      if (now) this.items.set(key, structuredClone(now) as unknown as T);
+      else this.items.delete(key);
+    }
+  }
+  /** What the server has, regardless of the cache. */
+  onServer(namespace: string, name: string): T | undefined {
+    return this.server?.objects.get(this.path(namespace, name)) as unknown as T | undefined;
   }
 }
 

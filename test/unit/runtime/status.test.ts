@@ -65,8 +65,40 @@ describe('ObjectWriter', () => {
     api.object = thing({ ready: false, message: 'creating', repositoryArn: 'arn:old' });
     const w = new ObjectWriter(api);
     const updated = await w.patchStatus(ref, api.object, { ready: true, message: 'creating' });
-    expect(api.patches).toEqual([{ path: '/apis/example.com/v1/namespaces/ns/things/a/status', body: { status: { ready: true, repositoryArn: null } }, type: 'merge' }]);
+    expect(api.patches).toEqual([{ path: '/apis/example.com/v1/namespaces/ns/things/a/status', body: { metadata: { resourceVersion: '10' }, status: { ready: true, repositoryArn: null } }, type: 'merge' }]);
     expect(updated?.metadata?.resourceVersion).toBe('11');
+  });
+
+  it('on 409 re-reads the object and recomputes the status from what the server has', async () => {
+    const api = new FakeApi();
+    api.object = thing({ ready: false, count: 1 });
+    const w = new ObjectWriter(api);
+    const stale = thing({ ready: false });
+    stale.metadata!.resourceVersion = '9';
+    const written = await w.patchStatus(ref, stale, (current) => ({ ...(current.status as object), ready: true }));
+    expect(api.patches.map((p) => p.body)).toEqual([
+      { metadata: { resourceVersion: '9' }, status: { ready: true } },
+      { metadata: { resourceVersion: '10' }, status: { ready: true } },
+    ]);
+    expect(api.gets).toHaveLength(1);
+    expect(written?.status).toEqual({ ready: true, count: 1 });
+  });
+
+  it('writes a status that equals a stale cached copy when its own last write made the server differ', async () => {
+    // The informer cache learns of writes only from the watch, possibly late: after a failure wrote
+    // Ready=False and a quick retry succeeded, the cache still says Ready=True, but the server does not.
+    const api = new FakeApi();
+    api.object = thing({ ready: true, message: 'ok' });
+    const w = new ObjectWriter(api);
+    const cached = thing({ ready: true, message: 'ok' });
+    await w.patchStatus(ref, cached, { ready: false, message: 'throttled' });
+    expect(api.object.status).toMatchObject({ ready: false });
+    await w.patchStatus(ref, cached, { ready: true, message: 'ok' });
+    expect(api.object.status).toMatchObject({ ready: true, message: 'ok' });
+    // Once the cache has caught up, it is the reference again: nothing more to write.
+    const caughtUp = structuredClone(api.object);
+    expect(await w.patchStatus(ref, caughtUp, { ready: true, message: 'ok' })).toBeUndefined();
+    expect(api.patches).toHaveLength(2);
   });
 
   it('returns undefined when the object is gone', async () => {
