@@ -24,8 +24,14 @@ export function registryControllers(deps: {
   events: Pick<EventRecorder, 'record'>;
   logger: Logger;
   syncPeriodMs: number;
-}): { informers: Array<Informer<KubeObject>>; controllers: Array<Controller<KubeObject>> } {
+}): {
+  informers: Array<Informer<KubeObject>>;
+  controllers: Array<Controller<KubeObject>>;
+  /** Every registry-level object of a namespace (all when undefined), for the providers they need. */
+  users(namespace?: string): RegistryObject[];
+} {
   const informers: Array<Informer<KubeObject>> = [];
+  const listers: Array<{ list(namespace?: string): RegistryObject[] }> = [];
   const controllers: Array<Controller<KubeObject>> = [];
   function add<T extends RegistryObject, L, D, A>(kind: RegistryKind<T, L, D, A>, plural: string): void {
     const objects = new Informer<T>({ client: deps.kube, ref: kind.ref, namespace: deps.namespace, logger: deps.logger, name: plural });
@@ -33,10 +39,11 @@ export function registryControllers(deps: {
       kind, objects, providers: deps.providers, connections: deps.connections, writer: deps.writer, events: deps.events, logger: deps.logger,
     });
     informers.push(objects as unknown as Informer<KubeObject>);
+    listers.push(objects);
     controllers.push(registryController<T>({ name: kind.name, objects, providers: deps.providers, reconciler, logger: deps.logger, syncPeriodMs: deps.syncPeriodMs }));
   }
   add(replicationKind, ECR_REPLICATION_RULE.plural);
   add(registryPolicyKind, ECR_REGISTRY_POLICY_STATEMENT.plural);
   add(scanningKind, ECR_REGISTRY_SCANNING_CONFIGURATION.plural);
-  return { informers, controllers };
+  return { informers, controllers, users: (namespace) => listers.flatMap((l) => l.list(namespace)) };
 }
