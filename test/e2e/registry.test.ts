@@ -289,4 +289,22 @@ spec:
     expect(rules).toMatch(/READY\s+IN FORCE\s+RULES\s+REGISTRY\s+REGION\s+AGE/);
     expect(rules).toMatch(/to-mumbai\s+true\s+true\s+10\s+123456789012\s+us-east-1/);
   });
+
+  it('deleting a namespace carries out its objects\' deletion policies and completes', async () => {
+    const ns = await freshNamespace(kubectl, 'reg-gone');
+    await kubectl.apply(staticProviderYaml(ns, 'aws'));
+    await waitForReady(kubectl, 'awsprovider', ns, 'aws');
+    await kubectl.apply([statementYaml(ns, 'leaving', 'LeavingWithNamespace', '888888888888', '  deletionPolicy: Delete\n'), statementYaml(ns, 'kept', 'KeptAfterNamespace', '888888888888')].join('---\n'));
+    await waitForReady(kubectl, 'ecrregistrypolicystatement', ns, 'leaving');
+    await waitForReady(kubectl, 'ecrregistrypolicystatement', ns, 'kept');
+    expect((await registryPolicy())?.Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(['LeavingWithNamespace', 'KeptAfterNamespace']));
+    await kubectl.ok(['delete', 'namespace', ns, '--wait=false']);
+    await eventually(`namespace ${ns} to be gone`, async () => {
+      const r = await kubectl.run(['get', 'namespace', ns, '--ignore-not-found', '-o', 'name']);
+      return r.code === 0 && r.stdout.trim() === '' ? true : undefined;
+    }, 120_000, 1_000);
+    const sids = (await registryPolicy())?.Statement.map((s) => s.Sid);
+    expect(sids).not.toContain('LeavingWithNamespace');
+    expect(sids).toContain('KeptAfterNamespace');
+  });
 });
