@@ -21,7 +21,8 @@ import { adjustListing, createLifecycleEmulationState, emulateRequest } from './
  *   lifecycle policies, UpdateImageStorageClass, and DescribeImages/ListImages answering by image
  *   status. Emulated replies go back instead of moto's; DeleteRepository still goes to moto and
  *   forgets the repository's emulated state.
- * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset.
+ * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset; and
+ *   by the access key that signed it too: GET /__aws/calls/by-signer ("STS:AssumeRole@AKIA...").
  * - Faults can be injected: POST /__aws/faults with [{operation, accessKeyId?, status, code, message, times?}]:
  *   the matching calls (only those signed with accessKeyId, when given; `times` of them, or all when
  *   omitted) fail with that AWS error, in the protocol of the service (JSON for ECR, XML for STS).
@@ -132,6 +133,8 @@ function forward(target: URL, req: Pick<http.IncomingMessage, 'method' | 'url' |
 export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOptions = {}): Promise<AwsProxy> {
   const target = new URL(upstreamUrl);
   const counts = new Map<string, number>();
+  /** The same calls by "Service:Operation@accessKeyId" ("@unsigned" for AssumeRoleWithWebIdentity). */
+  const countsBySigner = new Map<string, number>();
   let faults: Fault[] = [];
   const replication = new ReplicationEmulation();
   const knownKeyArns = options.knownKeyArns ?? [];
@@ -199,6 +202,8 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     counts.set(key, (counts.get(key) ?? 0) + 1);
 
     const accessKeyId = accessKeyOf(req);
+    const signer = `${key}@${accessKeyId ?? 'unsigned'}`;
+    countsBySigner.set(signer, (countsBySigner.get(signer) ?? 0) + 1);
     const fault = faults.find((f) => f.operation === operation && (f.times === undefined || f.times > 0) &&
       (f.accessKeyId === undefined || f.accessKeyId === accessKeyId));
     if (fault) {
@@ -356,8 +361,10 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       res.end(JSON.stringify(value));
     };
     if (req.method === 'GET' && req.url === '/__aws/calls') return reply(200, Object.fromEntries(counts));
+    if (req.method === 'GET' && req.url === '/__aws/calls/by-signer') return reply(200, Object.fromEntries(countsBySigner));
     if (req.method === 'POST' && req.url === '/__aws/calls/reset') {
       counts.clear();
+      countsBySigner.clear();
       return reply(200, {});
     }
     if (req.method === 'POST' && req.url === '/__aws/faults') {
