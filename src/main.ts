@@ -11,6 +11,7 @@ import { awsApiCallDuration, awsApiCalls } from './observability/metrics.js';
 import { ProviderConnections } from './providers/connections.js';
 import { AWS_PROVIDER_REF, AwsProviderReconciler } from './reconcilers/awsprovider.js';
 import { ECR_REPOSITORY_REF, EcrRepositoryReconciler } from './reconcilers/ecrrepository.js';
+import { registryControllers } from './registry/setup.js';
 import { EventRecorder } from './runtime/events.js';
 import { Informer } from './runtime/informer.js';
 import { KubeClient } from './runtime/kube.js';
@@ -69,8 +70,13 @@ async function main(): Promise<void> {
   const writer = new ObjectWriter(kube);
   const events = new EventRecorder({ client: kube, component: 'infra-operator', logger });
 
+  // Registry-level kinds: one work-queue key per registry (replication, registry policy, scanning).
+  const registry = registryControllers({ kube, namespace, providers, connections, writer, events, logger, syncPeriodMs: config.syncPeriodMs });
+  // A provider being deleted waits for every object of its namespace that still holds our finalizer:
+  // repositories and registry-level parts alike (the check reads providerRef, name and finalizers).
+  const providerUsers = { list: (ns?: string) => [...repositories.list(ns), ...(registry.users(ns) as unknown as ECRRepository[])] };
   const providerReconciler = new AwsProviderReconciler({
-    providers, repositories, connections, writer, events, logger,
+    providers, repositories: providerUsers, connections, writer, events, logger,
     verifyPeriodMs: config.providerVerifyPeriodMs,
     secretPollPeriodMs: config.secretPollPeriodMs,
   });
@@ -98,6 +104,8 @@ async function main(): Promise<void> {
     concurrency: config.maxConcurrentReconciles,
     syncPeriodMs: config.syncPeriodMs,
   }));
+  for (const informer of registry.informers) manager.addInformer(informer);
+  for (const controller of registry.controllers) manager.addController(controller);
 
   let stopping = false;
   const shutdown = (signal: string) => {

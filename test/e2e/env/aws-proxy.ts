@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { ReplicationEmulation } from './replication-emulation.js';
 
 import { adjustListing, createLifecycleEmulationState, emulateRequest } from './lifecycle-emulation.js';
 
@@ -7,6 +8,8 @@ import { adjustListing, createLifecycleEmulationState, emulateRequest } from './
  *
  * - moto answers DescribeRepositories, ListImages and DescribeImages with every item in one page; this
  *   layer pages them as ECR does (100 items by default, maxResults up to 1,000, an opaque nextToken).
+ * - moto refuses a replication configuration of more than one rule; this layer checks and keeps such
+ *   a configuration itself (replication-emulation.ts) and answers DescribeRegistry with it.
  * - ECR reports a repository's KMS key as the key's ARN, whatever form CreateRepository was given
  *   (alias name, alias ARN, key id, key ARN); moto keeps the text as given. This layer resolves the
  *   key through moto's own KMS (DescribeKey, same endpoint) and hands moto the key ARN, so that
@@ -133,6 +136,7 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
   /** The same calls by "Service:Operation@accessKeyId" ("@unsigned" for AssumeRoleWithWebIdentity). */
   const countsBySigner = new Map<string, number>();
   let faults: Fault[] = [];
+  const replication = new ReplicationEmulation();
   const knownKeyArns = options.knownKeyArns ?? [];
   const archive = createLifecycleEmulationState();
 
@@ -208,6 +212,10 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       return;
     }
 
+    if (service === 'ECR' && (operation === 'PutReplicationConfiguration' || operation === 'DescribeRegistry')) {
+      return replicationCall(req, res, raw, operation);
+    }
+
     let input: Record<string, unknown> | undefined;
     if (service === 'ECR') {
       try {
@@ -277,6 +285,51 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     const headers = { ...out.headers, 'content-length': String(payload.length) };
     res.writeHead(200, headers);
     res.end(payload);
+  }
+
+  /** The registry of a request: moto's registryId for its credentials, and the signed region. */
+  async function registryOf(req: http.IncomingMessage): Promise<{ accountId: string; region: string } | undefined> {
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const headers = { ...req.headers, 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.DescribeRegistry' };
+    const out = await forward(target, { method: req.method, url: req.url, headers }, Buffer.from('{}'));
+    if (out.status !== 200 || !region) return undefined;
+    const registryId = (JSON.parse(out.body.toString('utf8')) as { registryId?: unknown }).registryId;
+    return typeof registryId === 'string' ? { accountId: registryId, region } : undefined;
+  }
+
+  async function replicationCall(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, operation: string): Promise<void> {
+    const send = (status: number, body: unknown, errorType?: string) => {
+      const payload = Buffer.from(JSON.stringify(body));
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': String(payload.length), ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
+      res.end(payload);
+    };
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8') || '{}');
+    } catch {
+      body = undefined;
+    }
+    if (operation === 'PutReplicationConfiguration' && replication.needs(body)) {
+      const registry = await registryOf(req);
+      if (!registry) return send(500, { __type: 'ServerException', message: 'aws proxy: cannot tell the registry of the request' }, 'ServerException');
+      const answer = replication.put(registry, body);
+      return send(answer.status, answer.body, answer.errorType);
+    }
+    const out = await forward(target, req, raw);
+    if (out.status !== 200) {
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
+      return;
+    }
+    const registry = await registryOf(req);
+    if (operation === 'PutReplicationConfiguration') {
+      if (registry) replication.forget(registry);
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
+      return;
+    }
+    const described = JSON.parse(out.body.toString('utf8')) as Record<string, unknown>;
+    send(200, registry ? replication.describe(registry, described) : described);
   }
 
   /** CreateRepository with the KMS key resolved to its ARN (or refused), as ECR does. */
