@@ -9,7 +9,7 @@ import { ecrRepositoryController } from './controllers/ecrrepository.js';
 import { createLogger } from './observability/logger.js';
 import { awsApiCallDuration, awsApiCalls } from './observability/metrics.js';
 import { ProviderConnections } from './providers/connections.js';
-import { AWS_PROVIDER_REF, AwsProviderReconciler } from './reconcilers/awsprovider.js';
+import { AWS_PROVIDER_REF, AwsProviderReconciler, type ProviderUser } from './reconcilers/awsprovider.js';
 import { ECR_REPOSITORY_REF, EcrRepositoryReconciler } from './reconcilers/ecrrepository.js';
 import { registryControllers } from './registry/setup.js';
 import { EventRecorder } from './runtime/events.js';
@@ -74,9 +74,9 @@ async function main(): Promise<void> {
   const registry = registryControllers({ kube, namespace, providers, connections, writer, events, logger, syncPeriodMs: config.syncPeriodMs });
   // A provider being deleted waits for every object of its namespace that still holds our finalizer:
   // repositories and registry-level parts alike (the check reads providerRef, name and finalizers).
-  const providerUsers = { list: (ns?: string) => [...repositories.list(ns), ...(registry.users(ns) as unknown as ECRRepository[])] };
+  const providerUsers = { list: (ns?: string): ProviderUser[] => [...repositories.list(ns), ...registry.users(ns)] };
   const providerReconciler = new AwsProviderReconciler({
-    providers, repositories: providerUsers, connections, writer, events, logger,
+    providers, users: providerUsers, connections, writer, events, logger,
     verifyPeriodMs: config.providerVerifyPeriodMs,
     secretPollPeriodMs: config.secretPollPeriodMs,
   });
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   });
   manager.addInformer(providers);
   manager.addInformer(repositories);
-  manager.addController(awsProviderController({ providers, repositories, reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
+  manager.addController(awsProviderController({ providers, users: [repositories, ...registry.informers], reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
   manager.addController(ecrRepositoryController({
     repositories, providers, reconciler: repositoryReconciler, logger,
     concurrency: config.maxConcurrentReconciles,
