@@ -9,8 +9,9 @@ import { repositorySweep } from './controllers/repository-sweep.js';
 import { createLogger } from './observability/logger.js';
 import { awsApiCallDuration, awsApiCalls } from './observability/metrics.js';
 import { ProviderConnections } from './providers/connections.js';
-import { AWS_PROVIDER_REF, AwsProviderReconciler } from './reconcilers/awsprovider.js';
+import { AWS_PROVIDER_REF, AwsProviderReconciler, type ProviderUser } from './reconcilers/awsprovider.js';
 import { ECR_REPOSITORY_REF, EcrRepositoryReconciler } from './reconcilers/ecrrepository.js';
+import { registryControllers } from './registry/setup.js';
 import { EventRecorder } from './runtime/events.js';
 import { Informer } from './runtime/informer.js';
 import { KubeClient } from './runtime/kube.js';
@@ -71,12 +72,17 @@ async function main(): Promise<void> {
   const writer = new ObjectWriter(kube);
   const events = new EventRecorder({ client: kube, component: 'infra-operator', logger });
 
+  // Registry-level kinds: one work-queue key per registry (replication, registry policy, scanning).
+  const registry = registryControllers({ kube, namespace, providers, connections, writer, events, logger, syncPeriodMs: config.syncPeriodMs });
+  // A provider being deleted waits for every object of its namespace that still holds our finalizer:
+  // repositories and registry-level parts alike (the check reads providerRef, name and finalizers).
+  const providerUsers = { list: (ns?: string): ProviderUser[] => [...repositories.list(ns), ...registry.users(ns)] };
   const providerReconciler = new AwsProviderReconciler({
-    providers, repositories, connections, writer, events, logger,
+    providers, users: providerUsers, connections, writer, events, logger,
     verifyPeriodMs: config.providerVerifyPeriodMs,
     secretPollPeriodMs: config.secretPollPeriodMs,
   });
-  const repositoryReconciler = new EcrRepositoryReconciler({ repositories, providers, connections, writer, events, logger });
+  const repositoryReconciler = new EcrRepositoryReconciler({ repositories, providers, connections, writer, events, logger, clusterName: config.clusterName });
 
   const manager = new Manager({
     client: kube,
@@ -94,13 +100,15 @@ async function main(): Promise<void> {
   });
   manager.addInformer(providers);
   manager.addInformer(repositories);
-  manager.addController(awsProviderController({ providers, repositories, reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
+  manager.addController(awsProviderController({ providers, users: [repositories, ...registry.informers], reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
   manager.addController(ecrRepositoryController({
     repositories, providers, reconciler: repositoryReconciler, logger,
     concurrency: config.maxConcurrentReconciles,
     syncPeriodMs: config.syncPeriodMs,
     sweep: repositorySweep({ providers, connections, requestsPerSecond: config.awsRequestsPerSecond, logger }),
   }));
+  for (const informer of registry.informers) manager.addInformer(informer);
+  for (const controller of registry.controllers) manager.addController(controller);
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,4 +1,4 @@
-import { FINALIZER, type AWSProvider, type ECRRepository } from '../api/types.js';
+import { FINALIZER, type AWSProvider } from '../api/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { AwsProviderReconciler } from '../reconcilers/awsprovider.js';
 import { Controller, defaultPredicate } from '../runtime/controller.js';
@@ -6,22 +6,23 @@ import type { Informer } from '../runtime/informer.js';
 import type { KubeObject, ObjectKey } from '../runtime/types.js';
 
 /**
- * What the AWSProvider controller watches: its own objects, and the ECRRepositories that use them,
- * so that a provider being deleted finishes the moment its last repository has released it.
+ * What the AWSProvider controller watches: its own objects, and the objects that use them
+ * (ECRRepositories and the registry-level parts), so that a provider being deleted finishes the
+ * moment the last of them has released it.
  * Referenced Secrets are read on every pass rather than watched, so the operator needs only `get` on
  * Secrets; the reconciler asks to be called again each secret poll period, which is how a rotated
  * key is noticed.
  */
 
-/** The provider a repository names. */
-export function providerOfRepository(obj: KubeObject): ObjectKey[] {
-  const repository = obj as ECRRepository;
-  const name = repository.spec?.providerRef?.name;
-  return name ? [{ namespace: repository.metadata.namespace, name }] : [];
+/** The provider an object names in spec.providerRef. */
+export function providerOfUser(obj: KubeObject): ObjectKey[] {
+  const spec = obj.spec as { providerRef?: { name?: string } } | undefined;
+  const name = spec?.providerRef?.name;
+  return name ? [{ namespace: obj.metadata?.namespace ?? '', name }] : [];
 }
 
-/** A repository matters to its provider when it lets go of it: its finalizer is gone, or it is. */
-export function repositoryReleased(old: KubeObject | undefined, obj: KubeObject, type?: string): boolean {
+/** An object matters to its provider when it lets go of it: its finalizer is gone, or it is. */
+export function userReleased(old: KubeObject | undefined, obj: KubeObject, type?: string): boolean {
   if (type === 'DELETED') return true;
   if (type !== 'MODIFIED' || !old) return false;
   return Boolean(old.metadata?.finalizers?.includes(FINALIZER)) && !obj.metadata?.finalizers?.includes(FINALIZER);
@@ -29,7 +30,8 @@ export function repositoryReleased(old: KubeObject | undefined, obj: KubeObject,
 
 export function awsProviderController(opts: {
   providers: Informer<AWSProvider>;
-  repositories: Informer<ECRRepository>;
+  /** Informers of every kind whose objects act through a provider. */
+  users: Array<Pick<Informer<KubeObject>, 'onEvent' | 'list'>>;
   reconciler: AwsProviderReconciler;
   logger: Logger;
   concurrency: number;
@@ -42,6 +44,6 @@ export function awsProviderController(opts: {
     concurrency: opts.concurrency,
     resyncPeriodMs: 0,
     predicate: defaultPredicate,
-    secondary: [{ informer: opts.repositories, map: providerOfRepository, predicate: repositoryReleased }],
+    secondary: opts.users.map((informer) => ({ informer, map: providerOfUser, predicate: userReleased })),
   });
 }

@@ -1,5 +1,5 @@
 import { findCondition, READY, type Phase } from '../api/conditions.js';
-import { AWS_PROVIDER, FINALIZER, GROUP, VERSION, type AWSProvider, type AWSProviderStatus, type ECRRepository } from '../api/types.js';
+import { AWS_PROVIDER, FINALIZER, GROUP, VERSION, type AWSProvider, type AWSProviderStatus } from '../api/types.js';
 import { isAwsError, type AwsError } from '../aws/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { ProviderConfigError, providerKey, type Connection } from '../providers/connections.js';
@@ -13,7 +13,7 @@ import { Failure, isoSeconds, ManagedReconciler, type Deletion, type ExternalCli
  * the credentials and proves them with sts:GetCallerIdentity. Secrets are read (never listed or
  * cached cluster-wide) on every pass, so a rotated key is picked up within one secret poll period;
  * STS is asked again when anything that feeds the credentials changed, when the provider is not
- * Ready, and once per verify period. Deleting a provider waits until no ECRRepository of its
+ * Ready, and once per verify period. Deleting a provider waits until no object (repository or registry part) of its
  * namespace that references it still has its finalizer: they need the provider to carry out their
  * deletion policies.
  */
@@ -25,10 +25,20 @@ export interface ProviderConnectionsLike {
   drop(key: string): void;
 }
 
+/** What the provider needs to know of an object that uses it. */
+export interface ProviderUser {
+  kind?: string;
+  metadata: { name: string; namespace: string; finalizers?: string[] };
+  spec: { providerRef: { name: string } };
+}
+
 export interface AwsProviderReconcilerDeps {
   providers: Lookup<AWSProvider>;
-  /** The repositories of a namespace, to know whether any still needs the provider. */
-  repositories: Lister<ECRRepository>;
+  /**
+   * The objects of a namespace that act through a provider (ECRRepositories and the registry-level
+   * parts), to know whether any still needs it.
+   */
+  users: Lister<ProviderUser>;
   connections: ProviderConnectionsLike;
   writer: ObjectWriterLike;
   events: EventRecorderLike;
@@ -62,6 +72,7 @@ export function providerReadiness(provider: AWSProvider | undefined): ProviderRe
 }
 
 function credentialHint(provider: AWSProvider): string {
+  if (provider.spec.serviceAccountRef) return `the web identity of ServiceAccount ${provider.metadata.namespace}/${provider.spec.serviceAccountRef.name} (spec.serviceAccountRef)`;
   if (provider.spec.accessKeyIDRef) return `the access keys in Secret ${provider.metadata.namespace}/${provider.spec.accessKeyIDRef.name} (spec.accessKeyIDRef, spec.secretAccessKeyRef)`;
   return "the operator's own credentials (IRSA or its default credential chain)";
 }
@@ -163,7 +174,7 @@ class AwsProviderClient implements ExternalClient<AWSProvider, AWSProviderStatus
       return {
         exists: true,
         upToDate: true,
-        status: { accountID: identity.accountId, callerIdentity: identity.arn, lastAuthenticationTime: isoSeconds(this.clock()) },
+        status: { accountID: identity.accountId, callerIdentity: identity.arn, identitySource: connection.identity, lastAuthenticationTime: isoSeconds(this.clock()) },
         reason: 'Authenticated',
         message: `authenticated as ${identity.arn}`,
         ...(changed ? { event: { reason: 'Authenticated', message: `authenticated as ${identity.arn} in account ${identity.accountId}` } } : {}),
@@ -186,15 +197,15 @@ class AwsProviderClient implements ExternalClient<AWSProvider, AWSProviderStatus
     throw new Error('an AWSProvider has nothing to update');
   }
 
-  /** Done once no ECRRepository of the namespace that names this provider keeps its finalizer. */
+  /** Done once no object of the namespace that names this provider keeps its finalizer. */
   async delete(provider: AWSProvider): Promise<Deletion> {
-    const users = this.deps.repositories
+    const users = this.deps.users
       .list(provider.metadata.namespace)
       .filter((r) => r.spec.providerRef.name === provider.metadata.name && r.metadata.finalizers?.includes(FINALIZER))
-      .map((r) => r.metadata.name);
+      .map((r) => (r.kind ? `${r.kind} ${r.metadata.name}` : r.metadata.name));
     if (users.length > 0) {
       const shown = users.slice(0, 5).join(', ') + (users.length > 5 ? `, and ${users.length - 5} more` : '');
-      return { done: false, waitMs: IN_USE_RECHECK_MS, message: `deletion waits for ${users.length} ECRRepositories that use this provider: ${shown}` };
+      return { done: false, waitMs: IN_USE_RECHECK_MS, message: `deletion waits for ${users.length} objects that use this provider: ${shown}` };
     }
     return { done: true };
   }

@@ -1,6 +1,7 @@
 import { OWNER_TAG, SPEC_DEFAULTS, type ECRRepository, type ECRRepositoryStatus, type EncryptionType, type ImageTagMutability, type LifecyclePreview } from '../api/types.js';
 import type { ExclusionFilter, LiveRepository, RepositoryChanges, RepositoryDetails, RepositorySettings } from '../aws/ecr.js';
 import type { ImageInventory } from '../aws/images.js';
+import { ownerTagValue } from '../api/owner.js';
 import { policiesEqual } from '../aws/policy.js';
 import { evaluateLifecyclePolicy, type LifecycleImage } from '../lifecycle/evaluator.js';
 import { parseLifecyclePolicy } from '../lifecycle/policy.js';
@@ -21,11 +22,12 @@ export interface DesiredRepository {
   repositoryPolicyText: string | undefined;
 }
 
-export function ownerValue(obj: ECRRepository): string {
-  return `${obj.metadata.namespace}/${obj.metadata.name}`;
+/** The owner tag's value for this object: `[<cluster>/]<namespace>/<name>`, at most 256 characters. */
+export function ownerValue(obj: ECRRepository, clusterName?: string): string {
+  return ownerTagValue(obj.metadata.namespace, obj.metadata.name, clusterName);
 }
 
-export function desiredRepository(obj: ECRRepository, defaultTags: Record<string, string> | undefined): DesiredRepository {
+export function desiredRepository(obj: ECRRepository, defaultTags: Record<string, string> | undefined, clusterName?: string): DesiredRepository {
   const spec = obj.spec;
   const encryptionType: EncryptionType = spec.encryptionConfiguration?.encryptionType ?? SPEC_DEFAULTS.encryptionType;
   const encryption: RepositorySettings['encryption'] = { encryptionType };
@@ -40,7 +42,7 @@ export function desiredRepository(obj: ECRRepository, defaultTags: Record<string
   const desired: DesiredRepository = {
     name: spec.repositoryName,
     settings,
-    tags: { ...(defaultTags ?? {}), ...(spec.tags ?? {}), [OWNER_TAG]: ownerValue(obj) },
+    tags: { ...(defaultTags ?? {}), ...(spec.tags ?? {}), [OWNER_TAG]: ownerValue(obj, clusterName) },
     lifecyclePolicyText: nonEmpty(spec.lifecyclePolicy?.policyText),
     repositoryPolicyText: nonEmpty(spec.repositoryPolicyText),
   };
@@ -78,12 +80,31 @@ function nonEmpty(text: string | undefined): string | undefined {
   return text && text.trim() ? text : undefined;
 }
 
-export type Ownership = 'ours' | 'unowned' | { otherOwner: string };
+/**
+ * - `ours`: the owner tag names this object;
+ * - `legacy`: the operator now runs with --cluster-name, and the tag holds the value this object had
+ *   without one (`<namespace>/<name>`) on the very repository its status records: this object tagged
+ *   it before the upgrade, and it is retagged with the new value;
+ * - `unowned`: no owner tag;
+ * - otherwise another owner (`legacyOfThisName`: its value is this object's legacy value, but this
+ *   object never recorded the repository, so another cluster without a cluster name may own it).
+ */
+export type Ownership = 'ours' | 'legacy' | 'unowned' | { otherOwner: string; legacyOfThisName?: boolean };
 
-export function ownershipOf(tags: Record<string, string>, obj: ECRRepository): Ownership {
+export interface OwnershipContext {
+  /** --cluster-name, when set. */
+  clusterName?: string | undefined;
+  /** The ARN of the repository the tags belong to. */
+  liveArn?: string;
+}
+
+export function ownershipOf(tags: Record<string, string>, obj: ECRRepository, ctx: OwnershipContext = {}): Ownership {
   const owner = tags[OWNER_TAG];
   if (owner === undefined) return 'unowned';
-  return owner === ownerValue(obj) ? 'ours' : { otherOwner: owner };
+  if (owner === ownerValue(obj, ctx.clusterName)) return 'ours';
+  const legacy = Boolean(ctx.clusterName?.trim()) && owner === ownerValue(obj);
+  if (legacy && ctx.liveArn !== undefined && obj.status?.repositoryArn === ctx.liveArn) return 'legacy';
+  return legacy ? { otherOwner: owner, legacyOfThisName: true } : { otherOwner: owner };
 }
 
 /**

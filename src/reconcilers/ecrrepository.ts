@@ -14,6 +14,7 @@ import {
 } from '../api/types.js';
 import { validateECRRepositorySpec } from '../api/validation.js';
 import type { LiveRepository, RepositoryChanges } from '../aws/ecr.js';
+import type { ImageInventory } from '../aws/images.js';
 import { isAwsError } from '../aws/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { ProviderConfigError, type Connection } from '../providers/connections.js';
@@ -28,6 +29,11 @@ import {
   desiredRepository,
   encryptionMismatch,
   isEmpty,
+  LIFECYCLE_POLICY_UNSAFE,
+  lifecycleChangeNotice,
+  lifecycleGate,
+  lifecyclePreview,
+  liveAfter,
   ownershipOf,
   repositoryStatus,
   tagLimitProblem,
@@ -66,6 +72,8 @@ export interface EcrRepositoryReconcilerDeps {
   events: EventRecorderLike;
   logger: Logger;
   clock?: () => Date;
+  /** --cluster-name: the prefix of the owner tag's value (see api/owner.ts). */
+  clusterName?: string | undefined;
 }
 
 /** Ready reasons after which the next attempt must look before creating. */
@@ -129,6 +137,8 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
   private changes: RepositoryChanges = {};
   private adopting = false;
   private created = false;
+  /** What status reports of the images: the inventory when read, a bare count otherwise. */
+  private images: number | ImageInventory = 0;
 
   constructor(
     private readonly obj: ECRRepository,
@@ -167,7 +177,8 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     // The repository carries our owner tag from here on; what CreateRepository cannot carry
     // (policies) is applied by update, after the repository is recorded in status.
     this.changes = changesBetween(desired, live, { tags: desired.tags, imageCount: 0 });
-    const status = repositoryStatus(live, 0);
+    // A new repository holds no image: the preview of its policy acts on nothing.
+    const status = { ...repositoryStatus(live, 0), lifecyclePreview: lifecyclePreview(desired, [], this.now()) };
     this.deps.logger.info({ controller: 'ecrrepository', namespace: this.obj.metadata.namespace, name: this.obj.metadata.name, repository: live.name }, 'repository created');
     return {
       status,
@@ -182,9 +193,9 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     const { connection } = await this.connection();
     await connection.ecr.update(live, this.changes);
     const what = describeChanges(this.changes);
-    const status: Partial<ECRRepositoryStatus> = {};
-    if (this.changes.imageTagMutability) status.imageTagMutability = this.changes.imageTagMutability;
-    if (this.changes.scanOnPush !== undefined) status.imageScanningConfiguration = { scanOnPush: this.changes.scanOnPush };
+    // The settings as they are now, exclusion filters included (observe reported them before the change).
+    const { imageTagMutability, imageTagMutabilityExclusionFilters, imageScanningConfiguration } = repositoryStatus(liveAfter(live, this.changes), this.images);
+    const status: Partial<ECRRepositoryStatus> = { imageTagMutability, imageTagMutabilityExclusionFilters, imageScanningConfiguration };
     if (this.created) return { status };
     this.deps.logger.info({ controller: 'ecrrepository', namespace: this.obj.metadata.namespace, name: this.obj.metadata.name, changes: what }, 'repository updated');
     return {
@@ -205,8 +216,8 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     const { connection } = await this.connection('Deleting');
     const live = await connection.ecr.describe(name, { fresh: true });
     if (!live) return { done: true };
-    const ownership = ownershipOf(await connection.ecr.tags(live), obj);
-    if (ownership !== 'ours') {
+    const ownership = ownershipOf(await connection.ecr.tags(live), obj, { clusterName: this.deps.clusterName, liveArn: live.arn });
+    if (ownership !== 'ours' && ownership !== 'legacy') {
       this.deps.events.record(obj, 'Warning', 'NotOwned', `ECR repository ${name} is not owned by this object; it was left untouched`);
       return { done: true };
     }
@@ -222,7 +233,8 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
   private async compare(desired: DesiredRepository, live: LiveRepository): Promise<Observation<ECRRepositoryStatus>> {
     const { connection } = await this.connection();
     const details = await connection.ecr.details(live);
-    const ownership = ownershipOf(details.tags, this.obj);
+    // A legacy owner value of this very object is ours too: the desired tags retag it.
+    const ownership = ownershipOf(details.tags, this.obj, { clusterName: this.deps.clusterName, liveArn: live.arn });
     if (ownership === 'unowned') {
       if (this.obj.metadata.annotations?.[ADOPT_ANNOTATION] !== 'true') {
         throw new Failure({
@@ -232,24 +244,45 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
         }, 'stall');
       }
       this.adopting = true;
-    } else if (ownership !== 'ours') {
+    } else if (ownership !== 'ours' && ownership !== 'legacy') {
       throw new Failure({
         kind: 'stalled',
         reason: 'AlreadyOwned',
-        message: `repository ${desired.name} is owned by ECRRepository ${ownership.otherOwner} (tag ${OWNER_TAG}); nothing was changed`,
+        message: `repository ${desired.name} is owned by ECRRepository ${ownership.otherOwner} (tag ${OWNER_TAG}); nothing was changed${ownership.legacyOfThisName ? `. That is this object's name without a cluster name: a cluster that runs without --cluster-name may manage it; if it is this object's, remove the tag and annotate this object with ${ADOPT_ANNOTATION}="true"` : ''}`,
       }, 'stall');
     }
     const mismatch = encryptionMismatch(desired.settings.encryption, live.encryption);
     if (mismatch) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: mismatch }, 'stall');
 
     this.live = live;
-    this.changes = changesBetween(desired, live, details);
-    return { exists: true, upToDate: isEmpty(this.changes), status: repositoryStatus(live, details.imageCount), message: available(live) };
+    this.images = details.inventory ?? details.imageCount;
+    const all = changesBetween(desired, live, details);
+    // What the desired lifecycle policy would do to the images now; over spec.lifecyclePolicy.maxImagesToExpire
+    // it is held back, and everything else still applies.
+    const preview = lifecyclePreview(desired, details.images, this.now());
+    const unsafe = lifecycleGate(desired, all, preview);
+    const changes = { ...all };
+    if (unsafe) delete changes.lifecyclePolicy;
+    this.changes = changes;
+    const notice = lifecycleChangeNotice(changes, preview);
+    const observation: Observation<ECRRepositoryStatus> = {
+      exists: true,
+      upToDate: isEmpty(changes),
+      status: { ...repositoryStatus(live, this.images), lifecyclePreview: preview },
+      message: available(live),
+    };
+    if (notice) observation.event = { reason: 'LifecyclePreview', message: notice };
+    if (unsafe) observation.heldBack = { reason: LIFECYCLE_POLICY_UNSAFE, message: unsafe };
+    return observation;
+  }
+
+  private now(): Date {
+    return this.deps.clock?.() ?? new Date();
   }
 
   private async desired(): Promise<DesiredRepository> {
     const { provider } = await this.connection();
-    const desired = desiredRepository(this.obj, provider.spec.defaultTags);
+    const desired = desiredRepository(this.obj, provider.spec.defaultTags, this.deps.clusterName);
     const tooManyTags = tagLimitProblem(desired);
     // The provider's defaultTags count too: its change enqueues this object through the provider watch.
     if (tooManyTags) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: tooManyTags }, 'edit');

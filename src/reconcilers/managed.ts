@@ -44,8 +44,14 @@ export interface Observation<S> {
   /** The Ready reason (default Available) and message once the resource matches. */
   reason?: string;
   message: string;
-  /** Something worth an Event that observing found (a verified identity, ...). */
+  /** Something worth an Event that observing found (a verified identity, ...), told before any change. */
   event?: Happening;
+  /**
+   * Part of the spec is held back until the user acts (a safety gate refused it): the rest is
+   * applied and the status fields are recorded, but the object ends Ready=False, Stalled with this
+   * reason, and is looked at again with the stall backoff.
+   */
+  heldBack?: { reason: string; message: string };
 }
 
 export interface Creation<S> {
@@ -193,6 +199,7 @@ export class ManagedReconciler<T extends ManagedObject<S>, S extends ManagedStat
       const created = await external.create(obj, ctx);
       if (created.event) this.normal(obj, created.event);
       observation = created.observation;
+      if (observation.event) this.normal(obj, observation.event);
       fields = { ...fields, ...created.status };
       if (!observation.upToDate) {
         // Record the new resource before the calls that may fail: a retry or a deletion then
@@ -206,6 +213,11 @@ export class ManagedReconciler<T extends ManagedObject<S>, S extends ManagedStat
       fields = { ...fields, ...updated.status };
     }
     const served = this.kind.served?.(obj, this.clock()) ?? {};
+    if (observation.heldBack) {
+      // A sync all the same: what was applied and observed is recorded with the stalled condition.
+      await this.write(obj, { kind: 'stalled', ...observation.heldBack }, { ...fields, ...served });
+      return { requeueAfterMs: this.stalls.next(idOf(obj.metadata), obj.metadata.generation) };
+    }
     await this.write(obj, { kind: 'ready', reason: observation.reason ?? 'Available', message: observation.message }, { ...fields, ...served });
     this.stalls.reset(idOf(obj.metadata));
     return this.kind.readyRequeueMs ? { requeueAfterMs: this.kind.readyRequeueMs } : {};

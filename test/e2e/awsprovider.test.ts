@@ -82,6 +82,7 @@ describe('AWSProvider', () => {
     const obj = await waitForReady(kubectl, 'awsprovider', ns, 'localstack');
     expect(obj.status).toMatchObject({ ready: true, accountID: '123456789012', observedGeneration: obj.metadata.generation });
     expect(obj.status?.callerIdentity).toMatch(/^arn:aws:(iam|sts)::123456789012:/);
+    expect(obj.status?.identitySource).toBe(`static keys from Secret ${ns}/aws-credentials`);
     expect(obj.status?.lastAuthenticationTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(await kubectl.ok(['get', 'awsp', '-n', ns])).toMatch(/localstack\s+us-east-1\s+123456789012\s+true/);
     expect((await eventsOf('localstack')).map((e) => e.reason)).toContain('Authenticated');
@@ -92,6 +93,7 @@ describe('AWSProvider', () => {
     await kubectl.apply(providerYaml(ns, 'assumed', `${keyRefs('aws-credentials')}\nroleARN: arn:aws:iam::123456789012:role/ecr-manager\nexternalID: team-a-external\nsessionName: team-a`));
     const obj = await waitForReady(kubectl, 'awsprovider', ns, 'assumed');
     expect(obj.status?.callerIdentity).toBe('arn:aws:sts::123456789012:assumed-role/ecr-manager/team-a');
+    expect(obj.status?.identitySource).toBe(`static keys from Secret ${ns}/aws-credentials, assuming arn:aws:iam::123456789012:role/ecr-manager`);
     expect((await aws.calls())['STS:AssumeRole']).toBeGreaterThan(before);
   });
 
@@ -157,6 +159,7 @@ describe('AWSProvider', () => {
     await kubectl.apply(providerYaml(ns, 'production-aws', 'roleARN: arn:aws:iam::123456789012:role/infra-operator-role\ndefaultTags:\n  managed-by: infra-operator\n  environment: production'));
     const obj = await waitForReady(kubectl, 'awsprovider', ns, 'production-aws');
     expect(obj.status?.callerIdentity).toMatch(/^arn:aws:sts::123456789012:assumed-role\/infra-operator-role\//);
+    expect(obj.status?.identitySource).toBe('operator identity, assuming arn:aws:iam::123456789012:role/infra-operator-role');
     expect((await aws.calls())['STS:AssumeRoleWithWebIdentity']).toBeGreaterThan(before);
   });
 });

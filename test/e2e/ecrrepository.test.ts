@@ -67,6 +67,7 @@ describe('ECRRepository lifecycle', () => {
   const aws = new AwsCli(env);
   let ns: string;
   let operator: OperatorProcess;
+  let saKubeconfig: string;
 
   const getRepo = (name: string) => kubectl.getJson<Resource>(['ecrrepository', name, '-n', ns]);
   const tagsOf = async (arn: string) => Object.fromEntries(
@@ -91,7 +92,7 @@ describe('ECRRepository lifecycle', () => {
 
   beforeAll(async () => {
     await installCrds(kubectl);
-    const saKubeconfig = await serviceAccountKubeconfig(env, kubectl);
+    saKubeconfig = await serviceAccountKubeconfig(env, kubectl);
     ns = await freshNamespace(kubectl, 'ecr');
     await kubectl.apply(staticProviderYaml(ns, 'aws'));
     operator = await startOperator(env, { kubeconfig: saKubeconfig, args: [`--sync-period=${SYNC_SECONDS}s`, '--secret-poll-period=2s'] });
@@ -331,5 +332,29 @@ deletionPolicy: Delete
     await kubectl.apply(staticProviderYaml(ns, 'late-provider'));
     await waitForReady(kubectl, 'ecrrepository', ns, 'late', {}, 30_000);
     expect((await describeRepo(repoName)).repositoryArn).toContain(repoName);
+  });
+
+  it('upgrade to --cluster-name: its own repositories are retagged <cluster>/<namespace>/<name>; another cluster\'s stay untouched', async () => {
+    const mine = `${ns}/upgraded`;
+    await kubectl.apply(repositoryYaml(ns, 'upgraded', `repositoryName: ${mine}\ndeletionPolicy: Delete\n`));
+    await waitForReady(kubectl, 'ecrrepository', ns, 'upgraded');
+    // A repository that a cluster without a cluster name tagged with this namespace and name.
+    const theirs = `${ns}/elsewhere`;
+    await aws.json(['ecr', 'create-repository', '--repository-name', theirs, '--tags', `Key=${OWNER},Value=${ns}/elsewhere`]);
+
+    await operator.stop();
+    operator = await startOperator(env, { kubeconfig: saKubeconfig, args: [`--sync-period=${SYNC_SECONDS}s`, '--secret-poll-period=2s', '--cluster-name=e2e-east'] });
+    await kubectl.ok(['annotate', 'ecrrepository', 'upgraded', '-n', ns, `force-sync=${Date.now()}`, '--overwrite']);
+    await eventually('the new owner value', async () => ((await tagsOf((await describeRepo(mine)).repositoryArn))[OWNER] === `e2e-east/${ns}/upgraded` ? true : undefined), 30_000);
+    expect((await getRepo('upgraded')).status?.ready).toBe(true);
+
+    await kubectl.apply(repositoryYaml(ns, 'elsewhere', `repositoryName: ${theirs}\n`));
+    const refused = await waitForReady(kubectl, 'ecrrepository', ns, 'elsewhere', { status: 'False', reason: 'AlreadyOwned' });
+    expect(condition(refused, 'Ready')?.message).toContain('--cluster-name');
+    expect((await tagsOf((await describeRepo(theirs)).repositoryArn))[OWNER]).toBe(`${ns}/elsewhere`);
+
+    await kubectl.apply(repositoryYaml(ns, 'fresh', `repositoryName: ${ns}/fresh\ndeletionPolicy: Delete\n`));
+    await waitForReady(kubectl, 'ecrrepository', ns, 'fresh');
+    expect((await tagsOf((await describeRepo(`${ns}/fresh`)).repositoryArn))[OWNER]).toBe(`e2e-east/${ns}/fresh`);
   });
 });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { ReplicationEmulation } from './replication-emulation.js';
 
 import { adjustListing, createLifecycleEmulationState, emulateRequest } from './lifecycle-emulation.js';
 
@@ -7,6 +8,8 @@ import { adjustListing, createLifecycleEmulationState, emulateRequest } from './
  *
  * - moto answers DescribeRepositories, ListImages and DescribeImages with every item in one page; this
  *   layer pages them as ECR does (100 items by default, maxResults up to 1,000, an opaque nextToken).
+ * - moto refuses a replication configuration of more than one rule; this layer checks and keeps such
+ *   a configuration itself (replication-emulation.ts) and answers DescribeRegistry with it.
  * - ECR reports a repository's KMS key as the key's ARN, whatever form CreateRepository was given
  *   (alias name, alias ARN, key id, key ARN); moto keeps the text as given. This layer resolves the
  *   key through moto's own KMS (DescribeKey, same endpoint) and hands moto the key ARN, so that
@@ -18,7 +21,8 @@ import { adjustListing, createLifecycleEmulationState, emulateRequest } from './
  *   lifecycle policies, UpdateImageStorageClass, and DescribeImages/ListImages answering by image
  *   status. Emulated replies go back instead of moto's; DeleteRepository still goes to moto and
  *   forgets the repository's emulated state.
- * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset.
+ * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset; and
+ *   by the access key that signed it too: GET /__aws/calls/by-signer ("STS:AssumeRole@AKIA...").
  * - Faults can be injected: POST /__aws/faults with [{operation, accessKeyId?, status, code, message, times?}]:
  *   the matching calls (only those signed with accessKeyId, when given; `times` of them, or all when
  *   omitted) fail with that AWS error, in the protocol of the service (JSON for ECR, XML for STS).
@@ -129,7 +133,10 @@ function forward(target: URL, req: Pick<http.IncomingMessage, 'method' | 'url' |
 export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOptions = {}): Promise<AwsProxy> {
   const target = new URL(upstreamUrl);
   const counts = new Map<string, number>();
+  /** The same calls by "Service:Operation@accessKeyId" ("@unsigned" for AssumeRoleWithWebIdentity). */
+  const countsBySigner = new Map<string, number>();
   let faults: Fault[] = [];
+  const replication = new ReplicationEmulation();
   const knownKeyArns = options.knownKeyArns ?? [];
   const archive = createLifecycleEmulationState();
 
@@ -195,12 +202,18 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     counts.set(key, (counts.get(key) ?? 0) + 1);
 
     const accessKeyId = accessKeyOf(req);
+    const signer = `${key}@${accessKeyId ?? 'unsigned'}`;
+    countsBySigner.set(signer, (countsBySigner.get(signer) ?? 0) + 1);
     const fault = faults.find((f) => f.operation === operation && (f.times === undefined || f.times > 0) &&
       (f.accessKeyId === undefined || f.accessKeyId === accessKeyId));
     if (fault) {
       if (fault.times !== undefined) fault.times -= 1;
       sendFault(req, res, fault);
       return;
+    }
+
+    if (service === 'ECR' && (operation === 'PutReplicationConfiguration' || operation === 'DescribeRegistry')) {
+      return replicationCall(req, res, raw, operation);
     }
 
     let input: Record<string, unknown> | undefined;
@@ -274,6 +287,51 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     res.end(payload);
   }
 
+  /** The registry of a request: moto's registryId for its credentials, and the signed region. */
+  async function registryOf(req: http.IncomingMessage): Promise<{ accountId: string; region: string } | undefined> {
+    const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const headers = { ...req.headers, 'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.DescribeRegistry' };
+    const out = await forward(target, { method: req.method, url: req.url, headers }, Buffer.from('{}'));
+    if (out.status !== 200 || !region) return undefined;
+    const registryId = (JSON.parse(out.body.toString('utf8')) as { registryId?: unknown }).registryId;
+    return typeof registryId === 'string' ? { accountId: registryId, region } : undefined;
+  }
+
+  async function replicationCall(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, operation: string): Promise<void> {
+    const send = (status: number, body: unknown, errorType?: string) => {
+      const payload = Buffer.from(JSON.stringify(body));
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': String(payload.length), ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
+      res.end(payload);
+    };
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8') || '{}');
+    } catch {
+      body = undefined;
+    }
+    if (operation === 'PutReplicationConfiguration' && replication.needs(body)) {
+      const registry = await registryOf(req);
+      if (!registry) return send(500, { __type: 'ServerException', message: 'aws proxy: cannot tell the registry of the request' }, 'ServerException');
+      const answer = replication.put(registry, body);
+      return send(answer.status, answer.body, answer.errorType);
+    }
+    const out = await forward(target, req, raw);
+    if (out.status !== 200) {
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
+      return;
+    }
+    const registry = await registryOf(req);
+    if (operation === 'PutReplicationConfiguration') {
+      if (registry) replication.forget(registry);
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
+      return;
+    }
+    const described = JSON.parse(out.body.toString('utf8')) as Record<string, unknown>;
+    send(200, registry ? replication.describe(registry, described) : described);
+  }
+
   /** CreateRepository with the KMS key resolved to its ARN (or refused), as ECR does. */
   async function createRepository(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): Promise<void> {
     let input: { encryptionConfiguration?: { encryptionType?: string; kmsKey?: string } } | undefined;
@@ -303,8 +361,10 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       res.end(JSON.stringify(value));
     };
     if (req.method === 'GET' && req.url === '/__aws/calls') return reply(200, Object.fromEntries(counts));
+    if (req.method === 'GET' && req.url === '/__aws/calls/by-signer') return reply(200, Object.fromEntries(countsBySigner));
     if (req.method === 'POST' && req.url === '/__aws/calls/reset') {
       counts.clear();
+      countsBySigner.clear();
       return reply(200, {});
     }
     if (req.method === 'POST' && req.url === '/__aws/faults') {

@@ -20,4 +20,9 @@ export class AwsCli {
   async calls(): Promise<Record<string, number>> {
     return (await (await fetch(`${this.env.awsEndpoint}/__aws/calls`)).json()) as Record<string, number>;
   }
+
+  /** The same calls by "Service:Operation@accessKeyId", "@unsigned" for calls that carry no signature. */
+  async callsBySigner(): Promise<Record<string, number>> {
+    return (await (await fetch(`${this.env.awsEndpoint}/__aws/calls/by-signer`)).json()) as Record<string, number>;
+  }
 }

@@ -5,7 +5,8 @@ import { Kubectl, eventually } from './kubectl.js';
 
 export async function installCrds(kubectl: Kubectl): Promise<void> {
   await kubectl.ok(['apply', '--server-side', '--force-conflicts', '-f', path.resolve('config/crd/bases')]);
-  await kubectl.ok(['wait', '--for=condition=Established', 'crd/awsproviders.aws-infra-operator.runner.codes', 'crd/ecrrepositories.aws-infra-operator.runner.codes', '--timeout=60s']);
+  const crds = ['awsproviders', 'ecrrepositories', 'ecrreplicationrules', 'ecrregistrypolicystatements', 'ecrregistryscanningconfigurations'];
+  await kubectl.ok(['wait', '--for=condition=Established', ...crds.map((c) => `crd/${c}.aws-infra-operator.runner.codes`), '--timeout=60s']);
 }
 
 let counter = 0;

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER, type AWSProvider, type ECRRepository } from '../../../src/api/types.js';
 import { ProviderConfigError, type Connection } from '../../../src/providers/connections.js';
-import { providerOfRepository, repositoryReleased } from '../../../src/controllers/awsprovider.js';
+import { providerOfUser, userReleased } from '../../../src/controllers/awsprovider.js';
 import { AWS_PROVIDER_REF, AwsProviderReconciler } from '../../../src/reconcilers/awsprovider.js';
 import { ECR_REPOSITORY_REF } from '../../../src/reconcilers/ecrrepository.js';
 import { awsError, FakeApiServer, FakeEvents, FakeWriter, repository, silentLogger, Store } from './fakes.js';
@@ -49,7 +49,7 @@ beforeEach(() => {
     } as unknown as Connection['session'],
   };
   reconciler = new AwsProviderReconciler({
-    providers, repositories, writer, events, logger: silentLogger,
+    providers, users: repositories, writer, events, logger: silentLogger,
     connections: {
       refresh: async () => {
         if (refreshFailure) throw refreshFailure;
@@ -74,7 +74,7 @@ describe('AWSProvider reconciler', () => {
     expect(await reconciler.reconcile(key)).toEqual({ requeueAfterMs: POLL });
     expect(writer.finalizersAdded).toBe(1);
     expect(ready()).toMatchObject({ status: 'True', reason: 'Authenticated' });
-    expect(writer.last()).toMatchObject({ ready: true, accountID: '123456789012' });
+    expect(writer.last()).toMatchObject({ ready: true, accountID: '123456789012', identitySource: 'static keys from Secret default/aws-credentials' });
     expect(events.events.map((e) => e.reason)).toEqual(['Authenticated']);
   });
 
@@ -86,6 +86,15 @@ describe('AWSProvider reconciler', () => {
     expect(ready()).toMatchObject({ status: 'False', reason: 'EndpointNotAllowed', message: 'spec.endpoint: custom endpoints are not allowed' });
     const stalled = (writer.last().conditions as Array<{ type: string; status: string }>).find((c) => c.type === 'Stalled');
     expect(stalled?.status).toBe('True');
+  });
+
+  it('names the ServiceAccount, not the operator\'s credentials, when AWS rejects a serviceAccountRef provider', async () => {
+    providers.put({ ...provider(), spec: { region: 'us-east-1', serviceAccountRef: { name: 'ecr-writer' } } });
+    identityFailure = awsError('AccessDenied', 'InvalidClientTokenId', 'GetCallerIdentity');
+    await reconciler.reconcile(key);
+    expect(ready()).toMatchObject({ status: 'False', reason: 'InvalidCredentials' });
+    expect(ready()?.message).toContain('ServiceAccount team/ecr-writer');
+    expect(ready()?.message).not.toContain("operator's own credentials");
   });
 
   it('keeps a Ready provider Ready through throttling of STS', async () => {
@@ -113,7 +122,7 @@ describe('AWSProvider reconciler', () => {
       expect(result.requeueAfterMs).toBeGreaterThan(0);
       expect(writer.finalizersRemoved).toBe(0);
       expect(stsCalls).toBe(0);
-      expect(events.events).toEqual([{ type: 'Normal', reason: 'DeletionWaiting', message: 'deletion waits for 1 ECRRepositories that use this provider: app' }]);
+      expect(events.events).toEqual([{ type: 'Normal', reason: 'DeletionWaiting', message: 'deletion waits for 1 objects that use this provider: ECRRepository app' }]);
     });
 
     it('lets go once no repository of its namespace needs it', async () => {
@@ -131,10 +140,21 @@ describe('AWSProvider controller: the repositories it waits for', () => {
   it('is woken when a repository that names it lets go of it, and only then', () => {
     const held = repository({}, { finalizers: [FINALIZER] });
     const released = repository({}, { finalizers: [] });
-    expect(providerOfRepository(held)).toEqual([{ namespace: 'team', name: 'aws' }]);
-    expect(repositoryReleased(held, released, 'MODIFIED')).toBe(true);
-    expect(repositoryReleased(undefined, held, 'DELETED')).toBe(true);
-    expect(repositoryReleased(held, held, 'MODIFIED')).toBe(false);
-    expect(repositoryReleased(undefined, held, 'ADDED')).toBe(false);
+    expect(providerOfUser(held)).toEqual([{ namespace: 'team', name: 'aws' }]);
+    expect(userReleased(held, released, 'MODIFIED')).toBe(true);
+    expect(userReleased(undefined, held, 'DELETED')).toBe(true);
+    expect(userReleased(held, held, 'MODIFIED')).toBe(false);
+    expect(userReleased(undefined, held, 'ADDED')).toBe(false);
+  });
+
+  it('maps a registry-level part to the provider it names, as a repository', () => {
+    const rule = {
+      apiVersion: 'aws-infra-operator.runner.codes/v1alpha1',
+      kind: 'ECRReplicationRule',
+      metadata: { name: 'to-eu', namespace: 'team', finalizers: [FINALIZER] },
+      spec: { providerRef: { name: 'aws' }, destinations: [{ region: 'eu-west-1' }] },
+    };
+    expect(providerOfUser(rule)).toEqual([{ namespace: 'team', name: 'aws' }]);
+    expect(userReleased(rule, { ...rule, metadata: { ...rule.metadata, finalizers: [] } }, 'MODIFIED')).toBe(true);
   });
 });

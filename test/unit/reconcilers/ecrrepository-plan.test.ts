@@ -68,6 +68,25 @@ describe('ownershipOf', () => {
     expect(ownershipOf({ other: 'x' }, repo())).toBe('unowned');
     expect(ownershipOf({ [OWNER_TAG]: 'team/other' }, repo())).toEqual({ otherOwner: 'team/other' });
   });
+
+  it('with a cluster name: the prefixed value is ours; the legacy value only on the repository this object recorded', () => {
+    const arn = 'arn:aws:ecr:us-east-1:123456789012:repository/team/app';
+    const recorded: ECRRepository = { ...repo(), status: { repositoryArn: arn } };
+    const cluster = { clusterName: 'prod', liveArn: arn };
+    expect(ownershipOf({ [OWNER_TAG]: 'prod/team/app' }, repo(), cluster)).toBe('ours');
+    expect(ownershipOf({ [OWNER_TAG]: 'team/app' }, recorded, cluster)).toBe('legacy');
+    expect(ownershipOf({ [OWNER_TAG]: 'team/app' }, repo(), cluster)).toEqual({ otherOwner: 'team/app', legacyOfThisName: true });
+    expect(ownershipOf({ [OWNER_TAG]: 'team/app' }, recorded, { clusterName: 'prod', liveArn: `${arn}-other` })).toEqual({ otherOwner: 'team/app', legacyOfThisName: true });
+    expect(ownershipOf({ [OWNER_TAG]: 'east/team/app' }, recorded, cluster)).toEqual({ otherOwner: 'east/team/app' });
+    // Without a cluster name there is no legacy value: the prefixed value of a cluster is another owner.
+    expect(ownershipOf({ [OWNER_TAG]: 'prod/team/app' }, recorded, { liveArn: arn })).toEqual({ otherOwner: 'prod/team/app' });
+  });
+
+  it('desired tags carry the cluster-prefixed owner value, shortened to ECR\'s 256 characters', () => {
+    expect(desiredRepository(repo(), undefined, 'prod').tags[OWNER_TAG]).toBe('prod/team/app');
+    const long = { ...repo(), metadata: { ...repo().metadata, name: 'a'.repeat(253) } };
+    expect(desiredRepository(long, undefined, 'prod').tags[OWNER_TAG]).toHaveLength(256);
+  });
 });
 
 describe('changesBetween', () => {

@@ -406,3 +406,178 @@ describe('ECRRepository reconciler', () => {
     });
   });
 });
+
+describe('ECRRepository lifecycle preview, gate and image inventory', () => {
+  const keepTenReleases = JSON.stringify({
+    rules: [{ rulePriority: 1, selection: { tagStatus: 'tagged', tagPatternList: ['release-*'], countType: 'imageCountMoreThan', countNumber: 10 }, action: { type: 'expire' } }],
+  });
+
+  /** An owned repository with 30 release images, one pushed per hour, and an object that manages it. */
+  function thirtyReleases(spec: Partial<ECRRepository['spec']>): void {
+    ecr.seed('team/app', { [OWNER_TAG]: 'team/app', 'managed-by': 'infra-operator' });
+    ecr.images('team/app', Array.from({ length: 30 }, (_, i) => ({
+      digest: `sha256:${String(i).padStart(64, '0')}`,
+      tags: [`release-${i + 1}`],
+      pushedAt: new Date(Date.parse('2026-11-01T00:00:00Z') + i * 3_600_000),
+      storageClass: 'STANDARD' as const,
+      sizeBytes: 100 + i,
+    })));
+    repositories.put(repository(spec, { finalizers: [FINALIZER] }));
+  }
+
+  function condition(type: string): { status: string; reason: string; message: string } | undefined {
+    return (writer.last().conditions as Array<{ type: string; status: string; reason: string; message: string }>).find((c) => c.type === type);
+  }
+
+  it('previews the policy in status, tells how many images it expires before applying it, and reports the inventory', async () => {
+    thirtyReleases({ lifecyclePolicy: { policyText: keepTenReleases } });
+    await reconciler.reconcile(key);
+    expect(ecr.repos.get('team/app')!.details.lifecyclePolicyText).toBe(keepTenReleases);
+    expect(reason()).toBe('Available');
+    expect(writer.last()).toMatchObject({
+      imageCount: 30,
+      archivedImageCount: 0,
+      imageSizeBytes: 30 * 100 + (29 * 30) / 2,
+      lastImagePushedAt: '2026-11-02T05:00:00Z',
+      lifecyclePreview: { imagesToExpire: 20, imagesToArchive: 0, evaluatedAt: '2026-11-23T10:00:00Z' },
+    });
+    expect((writer.last().lifecyclePreview as { sample: string[] }).sample.length).toBeGreaterThan(0);
+    const reasons = events.events.map((e) => e.reason);
+    expect(reasons).toEqual(['LifecyclePreview', 'Updated']);
+    expect(events.events[0]).toMatchObject({ type: 'Normal', message: expect.stringMatching(/would expire 20 and archive 0 images/) });
+  });
+
+  it('holds back a policy that would expire more than maxImagesToExpire: Stalled, the rest applied, status recorded, stall backoff', async () => {
+    thirtyReleases({ scanOnPush: true, lifecyclePolicy: { policyText: keepTenReleases, maxImagesToExpire: 5 } });
+    expect(await reconciler.reconcile(key)).toEqual({ requeueAfterMs: 30_000 });
+    const entry = ecr.repos.get('team/app')!;
+    expect(entry.details.lifecyclePolicyText).toBeUndefined();
+    expect(entry.live.scanOnPush).toBe(true);
+    expect(condition('Ready')).toMatchObject({ status: 'False', reason: 'LifecyclePolicyUnsafe', message: expect.stringContaining('expire 20 images') });
+    expect(condition('Stalled')).toMatchObject({ status: 'True', reason: 'LifecyclePolicyUnsafe' });
+    expect(condition('Reconciling')?.status ?? 'False').toBe('False');
+    expect(writer.last()).toMatchObject({
+      ready: false,
+      imageCount: 30,
+      imageScanningConfiguration: { scanOnPush: true },
+      lifecyclePreview: { imagesToExpire: 20 },
+      lastSyncTime: '2026-11-23T10:00:00Z',
+    });
+    expect(events.events.map((e) => `${e.type}/${e.reason}`)).toEqual(['Normal/Updated', 'Warning/LifecyclePolicyUnsafe']);
+
+    // Looked at again with the stall backoff, never applying it, one Warning only.
+    repositories.watch();
+    now += 30_000;
+    expect(await reconciler.reconcile(key)).toEqual({ requeueAfterMs: 60_000 });
+    expect(ecr.calls.filter((c) => c === 'update')).toHaveLength(1);
+    expect(events.events.filter((e) => e.type === 'Warning')).toHaveLength(1);
+
+    // Raising the limit lets it through.
+    repositories.watch();
+    const current = repositories.get('team', 'app')!;
+    repositories.put({ ...current, metadata: { ...current.metadata, generation: 2 }, spec: { ...current.spec, lifecyclePolicy: { policyText: keepTenReleases, maxImagesToExpire: 25 } } });
+    expect(await reconciler.reconcile(key)).toEqual({});
+    expect(entry.details.lifecyclePolicyText).toBe(keepTenReleases);
+    expect(condition('Ready')).toMatchObject({ status: 'True', reason: 'Available' });
+    expect(condition('Stalled')).toBeUndefined();
+  });
+
+  it('drops the preview from status when the policy is removed', async () => {
+    thirtyReleases({ lifecyclePolicy: { policyText: keepTenReleases } });
+    await reconciler.reconcile(key);
+    repositories.watch();
+    const current = repositories.get('team', 'app')!;
+    const { lifecyclePolicy: _removed, ...spec } = current.spec;
+    repositories.put({ ...current, metadata: { ...current.metadata, generation: 2 }, spec });
+    await reconciler.reconcile(key);
+    expect(ecr.repos.get('team/app')!.details.lifecyclePolicyText).toBeUndefined();
+    expect(repositories.onServer('team', 'app')!.status?.lifecyclePreview).toBeUndefined();
+  });
+
+  it('records a new repository\'s preview: nothing to expire', async () => {
+    repositories.put(repository({ lifecyclePolicy: { policyText: keepTenReleases } }));
+    await reconciler.reconcile(key);
+    expect(writer.last()).toMatchObject({ ready: true, lifecyclePreview: { imagesToExpire: 0, imagesToArchive: 0 } });
+  });
+
+  it('reports the exclusion filters that an update set', async () => {
+    ecr.seed('team/app', { [OWNER_TAG]: 'team/app', 'managed-by': 'infra-operator' });
+    repositories.put(repository({ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION', imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }] }, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(ecr.repos.get('team/app')!.live.imageTagMutability).toBe('IMMUTABLE_WITH_EXCLUSION');
+    expect(repositories.onServer('team', 'app')!.status).toMatchObject({
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: [{ filter: 'latest', filterType: 'WILDCARD' }],
+    });
+  });
+});
+
+describe('ECRRepository owner tag with --cluster-name', () => {
+  const arn = 'arn:aws:ecr:us-east-1:123456789012:repository/team/app';
+
+  beforeEach(() => {
+    reconciler = new EcrRepositoryReconciler({
+      repositories, providers, writer, events, logger: silentLogger,
+      connections: { get: async () => connectionFor(ecr) },
+      clock: () => new Date(now),
+      clusterName: 'prod-eu-1',
+    });
+  });
+
+  /** An object that has managed the repository before (its status records it). */
+  function managedBefore(spec: Partial<ECRRepository['spec']> = {}): ECRRepository {
+    return repositories.put({
+      ...repository(spec, { finalizers: [FINALIZER] }),
+      status: { repositoryArn: arn, conditions: [{ type: 'Ready', status: 'True', reason: 'Available', message: 'ok', lastTransitionTime: '2026-11-01T00:00:00Z', observedGeneration: 1 }] },
+    });
+  }
+
+  it('tags a new repository <cluster>/<namespace>/<name>', async () => {
+    repositories.put(repository());
+    await reconciler.reconcile(key);
+    expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBe('prod-eu-1/team/app');
+    expect(reason()).toBe('Available');
+  });
+
+  it('takes over silently its own repository tagged with the cluster name', async () => {
+    ecr.seed('team/app', { [OWNER_TAG]: 'prod-eu-1/team/app', 'managed-by': 'infra-operator' });
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    expect(ecr.calls).not.toContain('update');
+  });
+
+  it('upgrade: recognises the value it wrote before the cluster name was set on the repository it recorded, and retags it', async () => {
+    ecr.seed('team/app', { [OWNER_TAG]: 'team/app', 'managed-by': 'infra-operator' });
+    managedBefore();
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBe('prod-eu-1/team/app');
+  });
+
+  it('does not take the legacy value of its name on a repository it never recorded (another cluster may own it)', async () => {
+    ecr.seed('team/app', { [OWNER_TAG]: 'team/app' });
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('AlreadyOwned');
+    expect(writer.last().message).toMatch(/--cluster-name/);
+    expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBe('team/app');
+  });
+
+  it('another cluster\'s value is another owner', async () => {
+    ecr.seed('team/app', { [OWNER_TAG]: 'prod-us-1/team/app' });
+    managedBefore();
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('AlreadyOwned');
+    expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBe('prod-us-1/team/app');
+  });
+
+  it('Delete carries out on a repository tagged with the legacy value by this object', async () => {
+    ecr.seed('team/app', { [OWNER_TAG]: 'team/app' });
+    const obj = managedBefore({ deletionPolicy: 'Delete' });
+    repositories.put({ ...obj, metadata: { ...obj.metadata, deletionTimestamp: '2026-11-23T10:00:00Z' } });
+    await reconciler.reconcile(key);
+    expect(ecr.repos.has('team/app')).toBe(false);
+    expect(writer.finalizersRemoved).toBe(1);
+  });
+});

@@ -2,6 +2,8 @@ import { pino } from 'pino';
 import type { AWSProvider, ECRRepository } from '../../../src/api/types.js';
 import type { LiveRepository, RepositoryChanges, RepositoryDetails, RepositorySettings } from '../../../src/aws/ecr.js';
 import { classifyAwsError, type AwsError, type AwsErrorKind } from '../../../src/aws/errors.js';
+import { summarizeImages } from '../../../src/aws/images.js';
+import type { LifecycleImage } from '../../../src/lifecycle/evaluator.js';
 import type { Connection } from '../../../src/providers/connections.js';
 import type { ObjectWriterLike } from '../../../src/reconcilers/dependencies.js';
 import { KubeApiError, resourcePath, type ResourceRef } from '../../../src/runtime/kube.js';
@@ -47,6 +49,14 @@ export class FakeEcr {
       },
       details: { tags, imageCount: 0 },
     });
+  }
+
+  /** Gives a repository these images, as DescribeImages would list them (inventory included). */
+  images(name: string, images: LifecycleImage[]): void {
+    const details = this.repos.get(name)!.details;
+    details.images = images;
+    details.inventory = summarizeImages(images);
+    details.imageCount = details.inventory.imageCount;
   }
 
   /** describe(name) calls served fresh ({ fresh: true }), for the freshness checks. */
@@ -97,7 +107,11 @@ export class FakeEcr {
   async update(live: LiveRepository, changes: RepositoryChanges): Promise<void> {
     this.maybeFail('update');
     const entry = this.repos.get(live.name)!;
-    if (changes.imageTagMutability) entry.live.imageTagMutability = changes.imageTagMutability;
+    if (changes.imageTagMutability) {
+      entry.live.imageTagMutability = changes.imageTagMutability;
+      if (changes.imageTagMutabilityExclusionFilters) entry.live.imageTagMutabilityExclusionFilters = changes.imageTagMutabilityExclusionFilters;
+      else delete entry.live.imageTagMutabilityExclusionFilters;
+    }
     if (changes.scanOnPush !== undefined) entry.live.scanOnPush = changes.scanOnPush;
     if (changes.lifecyclePolicy) entry.details.lifecyclePolicyText = changes.lifecyclePolicy === 'delete' ? undefined : changes.lifecyclePolicy.text;
     if (changes.repositoryPolicy) entry.details.repositoryPolicyText = changes.repositoryPolicy === 'delete' ? undefined : changes.repositoryPolicy.text;
