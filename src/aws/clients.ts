@@ -14,7 +14,7 @@ import {
   type OperatorAwsEnvironment,
   type StsClientConfig,
 } from './credentials.js';
-import { classifyAwsError } from './errors.js';
+import { classifyAwsError, isExpectedAbsence } from './errors.js';
 import { ECR_OPERATION_RATES, RateLimiterRegistry, type AccountLimiter, type AimdOptions } from './ratelimit.js';
 
 export type AwsService = 'ECR' | 'STS';
@@ -33,7 +33,10 @@ export interface AwsClientOptions {
   adaptive?: AimdOptions | false;
   /** Attempts per call, the first included (standard retry mode). Default 3. */
   maxAttempts?: number;
-  /** Reports every API call once, after its retries: for metrics. */
+  /**
+   * Reports every API call once, after its retries: for metrics. An ECR answer that only says
+   * "nothing there" where absence is normal (isExpectedAbsence) is reported as a success.
+   */
   onCall?: (service: AwsService, operation: string, outcome: AwsCallOutcome, seconds: number) => void;
   /** How long to wait for a TCP connection. Default 3 s. */
   connectionTimeoutMs?: number;
@@ -120,7 +123,7 @@ interface StackLike {
 
 /**
  * Two middlewares: the outermost one times each call (retries and credential resolution included)
- * and reports it; the one right after the retry middleware waits on the account's limiter before
+ * and reports it, an expected absence of ECR (isExpectedAbsence) as a success; the one right after the retry middleware waits on the account's limiter before
  * every attempt, so that retries are paced too, and tells the limiter about every throttled
  * attempt, so that the account's rate follows what AWS accepts.
  */
@@ -134,6 +137,12 @@ function instrument(stack: StackLike, { service, limiter, onCall }: Instrumentat
         const out = await next(args);
         outcome = 'success';
         return out;
+      } catch (err) {
+        // ECR's "nothing there" where absence is a normal state (no lifecycle policy, a repository
+        // already deleted) is an answer, not trouble: counted as a success, still thrown to the
+        // caller, which reads it as "absent".
+        if (service === 'ECR' && isExpectedAbsence(operation, err)) outcome = 'success';
+        throw err;
       } finally {
         // A metrics hook must never turn a successful AWS call into a failure.
         try {

@@ -4,8 +4,9 @@
  * the reconciler computes what differs and passes only the changes it wants.
  *
  * Every failure leaves here as an `AwsError` (see errors.ts). Answers that mean "absent" where
- * absence is a normal state (no lifecycle policy, repository already deleted) are returned as such
- * and counted as successful calls, so that the error rate of the call metrics means trouble.
+ * absence is a normal state (no lifecycle policy, repository already deleted) are returned as such;
+ * the AWS client's metrics hook (clients.ts) counts them as successful calls, so that the error
+ * rate of the call metrics means trouble.
  */
 import {
   CreateRepositoryCommand,
@@ -81,9 +82,6 @@ export interface RepositoryChanges {
   tagKeysToRemove?: string[];
 }
 
-export type CallOutcome = 'success' | 'error';
-export type CallHook = (operation: string, outcome: CallOutcome, seconds: number) => void;
-
 /** What the gateway needs of an ECRClient; tests pass a small fake. */
 export type EcrClientLike = Pick<ECRClient, 'send'>;
 
@@ -96,8 +94,6 @@ export interface EcrGatewayOptions {
   registry?: RepositoryDirectory<LiveRepository>;
   /** How long a repository read serves `describe` (private view only); default 5 s. */
   snapshotMaxAgeMs?: number;
-  /** Called once per AWS request (each page counts), for metrics. */
-  onCall?: CallHook;
   /** Milliseconds, for snapshot ages; default Date.now. */
   clock?: () => number;
 }
@@ -121,13 +117,11 @@ export { isExpectedAbsence };
 
 export class EcrGateway {
   private readonly client: EcrClientLike;
-  private readonly onCall: CallHook | undefined;
   private readonly directory: RepositoryDirectory<LiveRepository>;
   private readonly source: DirectorySource<LiveRepository>;
 
   constructor(opts: EcrGatewayOptions) {
     this.client = opts.client;
-    this.onCall = opts.onCall;
     this.source = { lookupMany: (names) => this.describeMany(names), lookup: (name) => this.describeOne(name) };
     this.directory = opts.registry ?? createRegistryView({ maxAgeMs: opts.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS, ...(opts.clock ? { clock: opts.clock } : {}) });
   }
@@ -408,25 +402,18 @@ export class EcrGateway {
   }
 
   /**
-   * Sends one request, reports it to the metrics hook and classifies its failure. With `absent`,
-   * the operation's expected "not found" (EXPECTED_ABSENCE) means "nothing there" and yields undefined.
+   * Sends one request and classifies its failure. With `absent`, the operation's expected
+   * "not found" (EXPECTED_ABSENCE) means "nothing there" and yields undefined. Metrics are the AWS
+   * client's (clients.ts), which counts the same answers as successes.
    */
   private call<T>(operation: string, send: () => Promise<T>): Promise<T>;
   private call<T>(operation: string, send: () => Promise<T>, absent: 'absent'): Promise<T | undefined>;
   private async call<T>(operation: string, send: () => Promise<T>, absent?: 'absent'): Promise<T | undefined> {
-    const started = performance.now();
-    const report = (outcome: CallOutcome) => this.onCall?.(operation, outcome, (performance.now() - started) / 1000);
     try {
-      const out = await send();
-      report('success');
-      return out;
+      return await send();
     } catch (err) {
       const classified = classifyAwsError(err, operation);
-      if (absent !== undefined && isExpectedAbsence(operation, classified)) {
-        report('success');
-        return undefined;
-      }
-      report('error');
+      if (absent !== undefined && isExpectedAbsence(operation, classified)) return undefined;
       throw classified;
     }
   }

@@ -3,7 +3,7 @@ import type { AwsClientFactory, AwsSession } from '../aws/clients.js';
 import { sourceFingerprint, type CredentialSource, type StaticKeys } from '../aws/credentials.js';
 import { chooseIdentity, describeIdentity, ProviderConfigError, type TenancyPolicy } from './identity.js';
 import { ServiceAccountTokens, type TokenRequestClient } from './serviceaccount-tokens.js';
-import { createRegistryView, EcrGateway, type CallHook, type LiveRepository } from '../aws/ecr.js';
+import { createRegistryView, EcrGateway, type LiveRepository } from '../aws/ecr.js';
 import type { RepositoryDirectory } from '../aws/repository-directory.js';
 import { resourcePath } from '../runtime/kube.js';
 
@@ -63,7 +63,6 @@ export class ProviderConnections {
       tenancy: TenancyPolicy;
       /** Tokens of tenants' ServiceAccounts; by default requested through `kube`. */
       tokens?: ServiceAccountTokens;
-      onEcrCall?: CallHook;
       /** How long one listing of a registry serves drift checks of its repositories. */
       registrySnapshotMaxAgeMs: number;
     },
@@ -129,7 +128,7 @@ export class ProviderConnections {
       registry = createRegistryView({ maxAgeMs: this.deps.registrySnapshotMaxAgeMs });
       this.registries.set(registryKey, registry);
     }
-    const gateway = new EcrGateway({ client: session.ecr, registry, ...(this.deps.onEcrCall ? { onCall: this.deps.onEcrCall } : {}) });
+    const gateway = new EcrGateway({ client: session.ecr, registry });
     this.gateways.set(gateway, registryKey);
     return gateway;
   }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DeleteRepositoryCommand, DescribeRepositoriesCommand, GetLifecyclePolicyCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import { AwsClientFactory, type AwsClientFactoryOptions } from '../../../src/aws/clients.js';
 import { isAwsError } from '../../../src/aws/errors.js';
 import { RateLimiterRegistry } from '../../../src/aws/ratelimit.js';
@@ -8,18 +9,29 @@ import { RateLimiterRegistry } from '../../../src/aws/ratelimit.js';
 const KEYS = { accessKeyId: 'AKIAKEYSFROMSECRET01', secretAccessKey: 'static-secret-value' };
 
 // A stand-in for STS that answers GetCallerIdentity (query protocol, XML), to observe what the
-// clients send without any AWS or moto.
+// clients send without any AWS or moto; and for ECR (JSON protocol), which answers every request
+// with the error queued in ecrErrors.
 let server: http.Server;
 let endpoint: string;
 const requests: Array<{ action: string | null; authorization: string | undefined }> = [];
 /** How many of the next requests the stand-in refuses as throttled. */
 let throttleNext = 0;
+/** The ECR errors (AWS error code, message) the stand-in answers the next ECR requests with. */
+const ecrErrors: Array<{ code: string; message: string }> = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string' && target.startsWith('AmazonEC2ContainerRegistry_V20150921.')) {
+        requests.push({ action: target.slice(target.indexOf('.') + 1), authorization: req.headers.authorization });
+        const error = ecrErrors.shift() ?? { code: 'ServerException', message: 'no answer queued' };
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': error.code });
+        res.end(JSON.stringify({ __type: error.code, message: error.message }));
+        return;
+      }
       const action = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('Action');
       requests.push({ action, authorization: req.headers.authorization });
       if (throttleNext > 0) {
@@ -49,6 +61,7 @@ afterEach(() => {
   for (const f of factories.splice(0)) f.close();
   requests.length = 0;
   throttleNext = 0;
+  ecrErrors.length = 0;
 });
 
 function factory(opts: Partial<AwsClientFactoryOptions> = {}): AwsClientFactory {
@@ -206,5 +219,63 @@ describe('AwsClientFactory calls', () => {
     });
     const s = f.session('ns/p', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
     await expect(s.callerIdentity()).resolves.toMatchObject({ accountId: '111122223333' });
+  });
+});
+
+describe('AwsClientFactory metrics: an expected absence of ECR is a success', () => {
+  async function ecrCall(command: GetLifecyclePolicyCommand | GetRepositoryPolicyCommand | DeleteRepositoryCommand | DescribeRepositoriesCommand, error: { code: string; message: string }) {
+    const calls: Array<[string, string, string, number]> = [];
+    const f = factory({ onCall: (...c) => calls.push(c), maxAttempts: 1 });
+    const s = f.session('ns/p', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
+    ecrErrors.push(error);
+    // The error still reaches the caller (the gateway turns it into "absent").
+    const err = await s.ecr.send(command as GetLifecyclePolicyCommand).then(() => undefined, (e: unknown) => e);
+    return { err: err as { name?: string } | undefined, reported: calls.map(([svc, op, outcome]) => [svc, op, outcome]) };
+  }
+
+  it('GetLifecyclePolicy answered LifecyclePolicyNotFoundException counts as a success, and is still thrown', async () => {
+    const { err, reported } = await ecrCall(new GetLifecyclePolicyCommand({ repositoryName: 'app' }), {
+      code: 'LifecyclePolicyNotFoundException',
+      message: 'Lifecycle policy does not exist for the repository',
+    });
+    expect(err?.name).toBe('LifecyclePolicyNotFoundException');
+    expect(requests.map((r) => r.action)).toEqual(['GetLifecyclePolicy']);
+    expect(reported).toEqual([['ECR', 'GetLifecyclePolicy', 'success']]);
+  });
+
+  it('GetLifecyclePolicy refused with AccessDeniedException counts as an error', async () => {
+    const { err, reported } = await ecrCall(new GetLifecyclePolicyCommand({ repositoryName: 'app' }), {
+      code: 'AccessDeniedException',
+      message: 'not authorized to perform: ecr:GetLifecyclePolicy',
+    });
+    expect(err?.name).toBe('AccessDeniedException');
+    expect(reported).toEqual([['ECR', 'GetLifecyclePolicy', 'error']]);
+  });
+
+  it('the other expected absences count as successes: no repository policy, a repository already gone', async () => {
+    const policy = await ecrCall(new GetRepositoryPolicyCommand({ repositoryName: 'app' }), {
+      code: 'RepositoryPolicyNotFoundException',
+      message: 'Repository policy does not exist',
+    });
+    expect(policy.reported).toEqual([['ECR', 'GetRepositoryPolicy', 'success']]);
+    const deleted = await ecrCall(new DeleteRepositoryCommand({ repositoryName: 'app', force: true }), {
+      code: 'RepositoryNotFoundException',
+      message: 'The repository does not exist',
+    });
+    expect(deleted.reported).toEqual([['ECR', 'DeleteRepository', 'success']]);
+    const described = await ecrCall(new DescribeRepositoriesCommand({ repositoryNames: ['app'] }), {
+      code: 'RepositoryNotFoundException',
+      message: 'The repository does not exist',
+    });
+    expect(described.reported).toEqual([['ECR', 'DescribeRepositories', 'success']]);
+  });
+
+  it('a not-found that is not the operation\'s expected absence counts as an error', async () => {
+    // GetLifecyclePolicy on a repository that is gone: trouble, not "no policy".
+    const { reported } = await ecrCall(new GetLifecyclePolicyCommand({ repositoryName: 'gone' }), {
+      code: 'RepositoryNotFoundException',
+      message: 'The repository does not exist',
+    });
+    expect(reported).toEqual([['ECR', 'GetLifecyclePolicy', 'error']]);
   });
 });
