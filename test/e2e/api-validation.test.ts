@@ -64,7 +64,8 @@ describe('documented examples', () => {
   it('kustomization.yaml lists every sample file', () => {
     const kustomization = parse(readFileSync(SAMPLES_DIR + 'kustomization.yaml', 'utf8')) as { resources: string[] };
     expect([...kustomization.resources].sort()).toEqual(sampleFiles());
-    expect(sampleFiles().length).toBe(12);
+    // 12 ECRRepository and AWSProvider examples, one per registry-level kind.
+    expect(sampleFiles().length).toBe(15);
   });
 
   it.each(sampleFiles())('%s is created as written, then deleted', async (file) => {

@@ -224,7 +224,13 @@ describe('packaging: Helm chart and image', () => {
     const service = find(rendered, 'Service');
     expect((service as unknown as { spec: { ports: unknown[] } }).spec.ports).toEqual([{ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' }]);
     expect(rendered.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name).sort())
-      .toEqual(['awsproviders.aws-infra-operator.runner.codes', 'ecrrepositories.aws-infra-operator.runner.codes']);
+      .toEqual([
+        'awsproviders.aws-infra-operator.runner.codes',
+        'ecrregistrypolicystatements.aws-infra-operator.runner.codes',
+        'ecrregistryscanningconfigurations.aws-infra-operator.runner.codes',
+        'ecrreplicationrules.aws-infra-operator.runner.codes',
+        'ecrrepositories.aws-infra-operator.runner.codes',
+      ]);
   });
 
   it('renders no ServiceMonitor unless asked, and refuses values that would break shutdown or leader election', async () => {
