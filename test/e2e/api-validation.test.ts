@@ -64,7 +64,7 @@ describe('documented examples', () => {
   it('kustomization.yaml lists every sample file', () => {
     const kustomization = parse(readFileSync(SAMPLES_DIR + 'kustomization.yaml', 'utf8')) as { resources: string[] };
     expect([...kustomization.resources].sort()).toEqual(sampleFiles());
-    // 12 ECRRepository and AWSProvider examples, one per registry-level kind.
+    // 12 AWSProvider and ECRRepository examples, plus one per registry-level kind.
     expect(sampleFiles().length).toBe(15);
   });
 
