@@ -23,9 +23,14 @@ import { adjustListing, createLifecycleEmulationState, emulateRequest } from './
  *   forgets the repository's emulated state.
  * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset; and
  *   by the access key that signed it too: GET /__aws/calls/by-signer ("STS:AssumeRole@AKIA...").
- * - Faults can be injected: POST /__aws/faults with [{operation, accessKeyId?, status, code, message, times?}]:
- *   the matching calls (only those signed with accessKeyId, when given; `times` of them, or all when
- *   omitted) fail with that AWS error, in the protocol of the service (JSON for ECR, XML for STS).
+ * - Faults can be injected: POST /__aws/faults with [{operation, service?, accessKeyId?, status, code,
+ *   message, times?, rate?}]: the matching calls (operation "*" matches every operation of `service`;
+ *   only those signed with accessKeyId, when given) fail with that AWS error, in the protocol of the
+ *   service (JSON for ECR, XML for STS). A fault fails `times` matching calls, or every one when
+ *   omitted; with `rate` it fails that fraction of them instead, at random (seeded, so a run can be
+ *   repeated): faults with rates take disjoint shares of one draw per call, so 0.15 throttles and
+ *   0.10 server errors fail a quarter of the calls. GET /__aws/faults shows them with the number
+ *   each has injected.
  */
 
 const PAGED: Record<string, { listKey: string; max: number }> = {
@@ -36,12 +41,54 @@ const PAGED: Record<string, { listKey: string; max: number }> = {
 const DEFAULT_PAGE = 100;
 
 export interface Fault {
+  /** An operation name, or "*" for every operation (of `service`, when given). */
   operation: string;
+  /** "ECR" or "STS"; any when omitted. */
+  service?: string;
   accessKeyId?: string;
   status: number;
   code: string;
   message: string;
   times?: number;
+  /** The fraction of matching calls that fail (0-1); `times` is ignored with it. */
+  rate?: number;
+  /** How many calls this fault has failed: kept by the layer. */
+  injected?: number;
+}
+
+/** A small seeded generator (mulberry32): the same faults fall on the same calls run after run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The fault a call meets, if any; counts it. One draw per call serves every fault with a rate. */
+export function pickFault(faults: Fault[], service: string, operation: string, accessKeyId: string | undefined, draw: number): Fault | undefined {
+  let share = 0;
+  for (const f of faults) {
+    if (f.operation !== '*' && f.operation !== operation) continue;
+    if (f.service !== undefined && f.service !== service) continue;
+    if (f.accessKeyId !== undefined && f.accessKeyId !== accessKeyId) continue;
+    let hit: boolean;
+    if (f.rate !== undefined) {
+      share += f.rate;
+      hit = draw < share;
+    } else {
+      hit = f.times === undefined || f.times > 0;
+      if (hit && f.times !== undefined) f.times -= 1;
+    }
+    if (hit) {
+      f.injected = (f.injected ?? 0) + 1;
+      return f;
+    }
+  }
+  return undefined;
 }
 
 function accessKeyOf(req: http.IncomingMessage): string | undefined {
@@ -136,6 +183,7 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
   /** The same calls by "Service:Operation@accessKeyId" ("@unsigned" for AssumeRoleWithWebIdentity). */
   const countsBySigner = new Map<string, number>();
   let faults: Fault[] = [];
+  let random = seededRandom(1);
   const replication = new ReplicationEmulation();
   const knownKeyArns = options.knownKeyArns ?? [];
   const archive = createLifecycleEmulationState();
@@ -204,10 +252,8 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     const accessKeyId = accessKeyOf(req);
     const signer = `${key}@${accessKeyId ?? 'unsigned'}`;
     countsBySigner.set(signer, (countsBySigner.get(signer) ?? 0) + 1);
-    const fault = faults.find((f) => f.operation === operation && (f.times === undefined || f.times > 0) &&
-      (f.accessKeyId === undefined || f.accessKeyId === accessKeyId));
+    const fault = faults.length ? pickFault(faults, service, operation, accessKeyId, random()) : undefined;
     if (fault) {
-      if (fault.times !== undefined) fault.times -= 1;
       sendFault(req, res, fault);
       return;
     }
@@ -367,8 +413,10 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       countsBySigner.clear();
       return reply(200, {});
     }
+    if (req.method === 'GET' && req.url === '/__aws/faults') return reply(200, faults);
     if (req.method === 'POST' && req.url === '/__aws/faults') {
       faults = JSON.parse(raw.toString('utf8') || '[]') as Fault[];
+      random = seededRandom(1);
       return reply(200, faults);
     }
     if (req.method === 'POST' && req.url === '/__aws/faults/add') {
