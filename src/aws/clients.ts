@@ -124,7 +124,7 @@ interface StackLike {
 /**
  * Two middlewares: the outermost one times each call (retries and credential resolution included)
  * and reports it, an expected absence of ECR (isExpectedAbsence) as a success; the one right after the retry middleware waits on the account's limiter before
- * every attempt, so that retries are paced too, and tells the limiter about every throttled
+ * every attempt, so that retries are paced too, and tells the limiter how AWS answered each
  * attempt, so that the account's rate follows what AWS accepts.
  */
 function instrument(stack: StackLike, { service, limiter, onCall }: Instrumentation): void {
@@ -158,9 +158,11 @@ function instrument(stack: StackLike, { service, limiter, onCall }: Instrumentat
       const account = limiter();
       await account.acquire(operation);
       try {
-        return await next(args);
+        const out = await next(args);
+        account.answered(operation, false);
+        return out;
       } catch (err) {
-        if (isThrottle(err)) account.throttled(operation);
+        account.answered(operation, isThrottle(err));
         throw err;
       }
     };

@@ -2,29 +2,23 @@
  * Client-side request rate per AWS account. AWS throttles per account and region, so every client
  * that acts for one account draws from one bucket, however many providers or repositories share it.
  *
- * Throttling is a rate signal, not a failure: a throttled answer lowers the account's rate (and
- * the rate of the operation that was refused) multiplicatively, never below a floor, and the rate
- * climbs back to the configured one within a few seconds once throttles stop (see AimdRate). The
- * SDK's own "adaptive" retry mode did the opposite: each client cut its rate towards 0.5 request
- * per second on every throttle and recovered over minutes, so a burst of throttling left the
- * operator crawling long after AWS had stopped refusing.
+ * Throttling is a rate signal, not a failure: each second the rate becomes the share of answers
+ * AWS did not throttle times the rate plus a step (see AimdRate). A few throttles among many
+ * answers cost nothing, a rate AWS refuses wholesale falls to a floor within a second or two, and
+ * the configured rate is back within three seconds once throttles stop. The SDK's own "adaptive"
+ * retry mode did the opposite: each client cut its rate towards 0.5 request per second on every
+ * throttle and recovered over minutes, so a burst of throttling left the operator crawling long
+ * after AWS had stopped refusing.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
 export interface AimdOptions {
   /** The rate is never cut below this. Default: a tenth of the configured rate, at least 1/s (or the rate itself when lower). */
   minRate?: number;
-  /** Each throttle multiplies the rate by this. Default 0.5. */
-  decreaseFactor?: number;
-  /**
-   * Throttles this soon after a cut do not cut again: the requests already in flight when AWS
-   * started refusing come back throttled together and say nothing new. Default 500 ms.
-   */
-  decreaseHoldMs?: number;
-  /** The rate starts to climb after this long without a throttle. Default 500 ms. */
-  quietMs?: number;
-  /** How long the climb from the floor to the configured rate takes (linear). Default 2 s. */
-  climbMs?: number;
+  /** How often the rate is set from what AWS answered. Default 1 s. */
+  windowMs?: number;
+  /** What a window adds back, as a fraction of the configured rate. Default 0.3. */
+  step?: number;
 }
 
 export interface TokenBucketOptions {
@@ -35,7 +29,7 @@ export interface TokenBucketOptions {
   /** Monotonic milliseconds; injected by tests. */
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
-  /** When given, throttles reported through `throttled()` lower the rate for a while. */
+  /** When given, the answers reported through `answered()` set the rate (see AimdRate). */
   adaptive?: AimdOptions;
 }
 
@@ -48,58 +42,68 @@ function sleepMs(ms: number): Promise<void> {
 }
 
 /**
- * Additive increase, multiplicative decrease, with a floor and a quick climb back: a throttle
- * halves the rate (at most once per `decreaseHoldMs`); after `quietMs` without throttles the rate
- * rises linearly and reaches the configured rate at most `quietMs + climbMs` after the last
- * throttle. The rate is a pure function of the clock and the throttle times, so tests can step a
- * fake clock and read it.
+ * Additive increase, multiplicative decrease, judged once a window: with f the share of the
+ * window's answers that were throttles,
+ *
+ *   next rate = (1 − f) × (rate + step × configured rate), within [floor, configured rate].
+ *
+ * (1 − f) × rate is what AWS accepted of what was sent, so the decrease follows the evidence: a
+ * window of nothing but throttles falls to the floor, a steady sprinkle (15% of answers, say)
+ * keeps the configured rate, and the step brings the rate from the floor back to the configured
+ * one in three quiet windows. Against a real limit L the rate settles a little above L, where the
+ * throttles it still meets are the price of finding out that the limit has risen. A pure function
+ * of the clock and the answers reported, so tests can step a fake clock and read it.
  */
 export class AimdRate {
   readonly maxRate: number;
   readonly minRate: number;
-  private readonly decreaseFactor: number;
-  private readonly decreaseHoldMs: number;
-  private readonly quietMs: number;
-  private readonly climbMs: number;
+  private readonly windowMs: number;
+  private readonly step: number;
   private readonly clock: () => number;
-  /** The rate set by the last throttle, and when. */
-  private base: number;
-  private lastThrottleAt = Number.NEGATIVE_INFINITY;
-  private lastCutAt = Number.NEGATIVE_INFINITY;
+  private current: number;
+  private windowStart: number;
+  private answers = 0;
+  private throttles = 0;
 
   constructor(opts: AimdOptions & { maxRate: number; clock?: () => number }) {
     this.maxRate = opts.maxRate;
     this.minRate = Math.min(opts.maxRate, opts.minRate ?? Math.max(1, opts.maxRate / 10));
-    this.decreaseFactor = opts.decreaseFactor ?? 0.5;
-    this.decreaseHoldMs = opts.decreaseHoldMs ?? 500;
-    this.quietMs = opts.quietMs ?? 500;
-    this.climbMs = opts.climbMs ?? 2_000;
+    this.windowMs = opts.windowMs ?? 1_000;
+    this.step = opts.step ?? 0.3;
     this.clock = opts.clock ?? monotonicNow;
-    if (!(this.minRate > 0) || !(this.decreaseFactor > 0 && this.decreaseFactor < 1) || this.climbMs <= 0) {
-      throw new RangeError('adaptive rate: the floor must be positive, the decrease factor in (0, 1) and the climb time positive');
+    if (!(this.minRate > 0) || !(this.windowMs > 0) || !(this.step > 0 && this.step <= 1)) {
+      throw new RangeError('adaptive rate: the floor and the window must be positive and the step in (0, 1]');
     }
-    this.base = this.maxRate;
+    this.current = this.maxRate;
+    this.windowStart = this.clock();
   }
 
   rate(now: number = this.clock()): number {
-    const since = now - this.lastThrottleAt - this.quietMs;
-    if (since <= 0 || this.base >= this.maxRate) return this.base;
-    if (since >= this.climbMs) return this.maxRate;
-    const climbed = this.base + ((this.maxRate - this.minRate) * since) / this.climbMs;
-    return Math.min(this.maxRate, climbed);
+    this.close(now);
+    return this.current;
   }
 
-  /** One throttled answer from AWS. */
-  throttled(now: number = this.clock()): void {
-    const current = this.rate(now);
-    if (now - this.lastCutAt >= this.decreaseHoldMs) {
-      this.base = Math.max(this.minRate, current * this.decreaseFactor);
-      this.lastCutAt = now;
-    } else {
-      this.base = current;
+  /** One answer from AWS to a request this rate paced: throttled or not (any other error is an answer too). */
+  answered(throttled: boolean, now: number = this.clock()): void {
+    this.close(now);
+    this.answers += 1;
+    if (throttled) this.throttles += 1;
+  }
+
+  /** Closes every window that has ended by `now`; windows without answers climb by a step. */
+  private close(now: number): void {
+    while (now - this.windowStart >= this.windowMs) {
+      const accepted = this.answers === 0 ? 1 : 1 - this.throttles / this.answers;
+      const next = accepted * (this.current + this.step * this.maxRate);
+      this.current = Math.min(this.maxRate, Math.max(this.minRate, next));
+      this.answers = 0;
+      this.throttles = 0;
+      this.windowStart += this.windowMs;
+      // A long quiet stretch: the rest of the windows would only climb further.
+      if (this.current >= this.maxRate && now - this.windowStart >= this.windowMs) {
+        this.windowStart += Math.floor((now - this.windowStart) / this.windowMs) * this.windowMs;
+      }
     }
-    // Any throttle, cut or not, postpones the climb.
-    this.lastThrottleAt = now;
   }
 }
 
@@ -140,14 +144,14 @@ export class TokenBucket {
   }
 
   /**
-   * AWS refused a request for its rate. Without adaptive pacing this changes nothing; with it,
-   * the rate drops (see AimdRate) and tokens saved up beyond the smaller burst are dropped.
+   * AWS answered a request paced here, throttled or not. Without adaptive pacing this changes
+   * nothing; with it, the answers set the rate (see AimdRate), and when the rate drops the tokens
+   * saved up beyond the smaller burst go with it.
    */
-  throttled(): void {
+  answered(throttled: boolean): void {
     if (!this.adaptive) return;
     this.refill();
-    this.adaptive.throttled();
-    this.tokens = Math.min(this.tokens, this.currentBurst(this.adaptive.rate()));
+    this.adaptive.answered(throttled);
   }
 
   private refill(): void {
@@ -289,10 +293,10 @@ export class AccountLimiter {
     await this.overall.acquire();
   }
 
-  /** AWS throttled a request of this operation: both its own rate and the account's drop. */
-  throttled(operation?: string): void {
-    if (operation !== undefined) this.operation(operation)?.throttled();
-    this.overall.throttled();
+  /** AWS answered a request of this operation: its own rate and the account's follow the answers. */
+  answered(operation: string | undefined, throttled: boolean): void {
+    if (operation !== undefined) this.operation(operation)?.answered(throttled);
+    this.overall.answered(throttled);
   }
 
   /** Tokens of the overall bucket; see TokenBucket.available. */

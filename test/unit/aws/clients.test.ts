@@ -186,7 +186,9 @@ describe('AwsClientFactory calls', () => {
     await expect(s.callerIdentity()).resolves.toMatchObject({ accountId: '111122223333' });
     expect(requests).toHaveLength(2);
     const limiter = limiters.limiterFor('ns/p');
-    expect(limiter.currentRate()).toBe(50);
+    // Both answers reach the limiter: one throttle in two, so the next window runs at (100 + 30) / 2.
+    now += 1_000;
+    expect(limiter.currentRate()).toBe(65);
     // Seconds later without throttles, the account is back at its full rate.
     now += 3_000;
     expect(limiter.currentRate()).toBe(100);

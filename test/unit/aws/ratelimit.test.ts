@@ -116,60 +116,69 @@ describe('RateLimiterRegistry', () => {
   });
 });
 
+/** Reports `answers` answers in the current window, the first `throttles` of them throttled. */
+function report(rate: AimdRate, answers: number, throttles: number): void {
+  for (let i = 0; i < answers; i++) rate.answered(i < throttles);
+}
+
 describe('AimdRate', () => {
-  it('halves on a throttle, once per hold time, never below the floor', () => {
+  it('falls to the floor when AWS throttles everything, a window at a time', () => {
     const t = fakeTime();
     const rate = new AimdRate({ maxRate: 20, clock: t.clock });
     expect(rate.minRate).toBe(2);
-    rate.throttled();
-    expect(rate.rate()).toBe(10);
-    // Ten answers of requests that were already in flight come back throttled together: one cut.
-    for (let i = 0; i < 10; i++) rate.throttled();
-    expect(rate.rate()).toBe(10);
-    for (let i = 0; i < 10; i++) {
-      t.advance(500);
-      rate.throttled();
-    }
-    expect(rate.rate()).toBe(2);
-  });
-
-  it('climbs back to the configured rate within a few seconds once throttles stop', () => {
-    const t = fakeTime();
-    const rate = new AimdRate({ maxRate: 20, clock: t.clock });
-    // Sustained throttling for ten seconds, every 100 ms: the rate sits at the floor.
-    for (let i = 0; i < 100; i++) {
-      t.advance(100);
-      rate.throttled();
-    }
-    expect(rate.rate()).toBe(2);
-    // Then AWS stops refusing: the rate holds for the quiet time and climbs linearly.
-    const seen: number[] = [];
-    for (let ms = 0; ms <= 3_000; ms += 500) {
-      seen.push(Math.round(rate.rate() * 10) / 10);
-      t.advance(500);
-    }
-    expect(seen).toEqual([2, 2, 6.5, 11, 15.5, 20, 20]);
-  });
-
-  it('a throttle during the climb cuts from where the climb had got to', () => {
-    const t = fakeTime();
-    const rate = new AimdRate({ maxRate: 20, clock: t.clock });
-    for (let i = 0; i < 5; i++) {
-      rate.throttled();
-      t.advance(600);
-    }
-    // At the floor since the last throttle, 600 ms ago: 100 ms into the climb of 9/s per second.
-    expect(rate.rate()).toBeCloseTo(2.9);
+    report(rate, 10, 10);
+    // Nothing changes inside the window: ten answers to requests already in flight say one thing.
+    expect(rate.rate()).toBe(20);
     t.advance(1_000);
-    expect(rate.rate()).toBeCloseTo(11.9);
-    rate.throttled();
-    expect(rate.rate()).toBeCloseTo(5.95);
+    expect(rate.rate()).toBe(2);
   });
 
-  it('rejects a floor, factor or climb that cannot work', () => {
+  it('keeps the configured rate under a steady sprinkle of throttles, and cuts in proportion to more', () => {
+    const t = fakeTime();
+    const sprinkled = new AimdRate({ maxRate: 20, clock: t.clock });
+    const half = new AimdRate({ maxRate: 20, clock: t.clock });
+    for (let s = 0; s < 30; s++) {
+      report(sprinkled, 20, 3);
+      report(half, 20, 10);
+      t.advance(1_000);
+      expect(sprinkled.rate()).toBe(20);
+    }
+    // Half refused: (rate + 6) / 2 settles at 6 per second.
+    expect(half.rate()).toBeCloseTo(6, 3);
+  });
+
+  it('climbs back to the configured rate within three quiet windows', () => {
+    const t = fakeTime();
+    const rate = new AimdRate({ maxRate: 20, clock: t.clock });
+    for (let s = 0; s < 10; s++) {
+      report(rate, 5, 5);
+      t.advance(1_000);
+    }
+    expect(rate.rate()).toBe(2);
+    const seen: number[] = [];
+    for (let s = 0; s < 4; s++) {
+      t.advance(1_000);
+      seen.push(Math.round(rate.rate() * 10) / 10);
+    }
+    expect(seen).toEqual([8, 14, 20, 20]);
+  });
+
+  it('after a long quiet stretch, is at the configured rate and judges the next window alone', () => {
+    const t = fakeTime();
+    const rate = new AimdRate({ maxRate: 20, clock: t.clock });
+    report(rate, 4, 4);
+    t.advance(3_600_000);
+    expect(rate.rate()).toBe(20);
+    report(rate, 4, 2);
+    t.advance(1_000);
+    expect(rate.rate()).toBe(13);
+  });
+
+  it('rejects a floor, window or step that cannot work', () => {
     expect(() => new AimdRate({ maxRate: 10, minRate: 0 })).toThrow(RangeError);
-    expect(() => new AimdRate({ maxRate: 10, decreaseFactor: 1 })).toThrow(RangeError);
-    expect(() => new AimdRate({ maxRate: 10, climbMs: 0 })).toThrow(RangeError);
+    expect(() => new AimdRate({ maxRate: 10, windowMs: 0 })).toThrow(RangeError);
+    expect(() => new AimdRate({ maxRate: 10, step: 0 })).toThrow(RangeError);
+    expect(() => new AimdRate({ maxRate: 10, step: 1.5 })).toThrow(RangeError);
     // A floor above the rate is the rate.
     expect(new AimdRate({ maxRate: 0.5 }).minRate).toBe(0.5);
   });
@@ -180,7 +189,7 @@ describe('AimdRate', () => {
  * `awsRate` per second while `throttling(now)` holds, and counts the requests AWS accepted in each
  * second of fake time.
  */
-async function simulate(bucket: TokenBucket, t: ReturnType<typeof fakeTime>, seconds: number, awsRate: number, throttling: (now: number) => boolean) {
+async function simulate(bucket: TokenBucket, t: ReturnType<typeof fakeTime>, seconds: number, awsRate: number, throttling: (now: number) => boolean, sprinkle?: () => boolean) {
   const accepted: number[] = Array.from({ length: seconds }, () => 0);
   const start = t.clock();
   const awsBucket = new TokenBucket({ ratePerSecond: awsRate, burst: awsRate, clock: t.clock });
@@ -189,8 +198,9 @@ async function simulate(bucket: TokenBucket, t: ReturnType<typeof fakeTime>, sec
     const now = t.clock();
     const second = Math.floor((now - start) / 1000);
     if (second >= seconds) break;
-    if (throttling(now) && !awsBucket.tryAcquire()) bucket.throttled();
-    else accepted[second] = (accepted[second] ?? 0) + 1;
+    const throttled = (throttling(now) && !awsBucket.tryAcquire()) || (sprinkle?.() ?? false);
+    bucket.answered(throttled);
+    if (!throttled) accepted[second] = (accepted[second] ?? 0) + 1;
     // Each request takes at least a millisecond, so a fake clock with an open bucket still moves.
     t.advance(1);
   }
@@ -201,7 +211,8 @@ describe('TokenBucket with adaptive pacing', () => {
   it('keeps its fixed rate when not adaptive', () => {
     const t = fakeTime();
     const bucket = new TokenBucket({ ratePerSecond: 20, burst: 1, clock: t.clock });
-    bucket.throttled();
+    bucket.answered(true);
+    t.advance(1_000);
     expect(bucket.currentRate()).toBe(20);
   });
 
@@ -209,9 +220,24 @@ describe('TokenBucket with adaptive pacing', () => {
     const t = fakeTime();
     const bucket = new TokenBucket({ ratePerSecond: 20, burst: 40, clock: t.clock, adaptive: {} });
     expect(bucket.available()).toBe(40);
-    bucket.throttled();
-    expect(bucket.currentRate()).toBe(10);
-    expect(bucket.available()).toBe(20);
+    bucket.answered(true);
+    bucket.answered(false);
+    t.advance(1_000);
+    // Half throttled: (20 + 6) / 2.
+    expect(bucket.currentRate()).toBe(13);
+    expect(bucket.available()).toBe(26);
+  });
+
+  it('under 15% throttles at random, goes on sending at the configured rate', async () => {
+    const t = fakeTime();
+    const bucket = new TokenBucket({ ratePerSecond: 20, burst: 20, clock: t.clock, sleep: t.sleep, adaptive: {} });
+    let seed = 42;
+    // A small linear congruential generator: the same sprinkle every run.
+    const sprinkle = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31) < 0.15;
+    const accepted = await simulate(bucket, t, 30, 1_000, () => false, sprinkle);
+    // 85% of 20 per second get through, every second: the rate never collapses towards the floor.
+    for (const n of accepted.slice(1)) expect(n).toBeGreaterThanOrEqual(14);
+    expect(accepted.slice(1).reduce((a, b) => a + b, 0) / 29).toBeGreaterThan(16);
   });
 
   it('after throttling stops, sends at the configured rate again within three seconds', async () => {
@@ -242,13 +268,14 @@ describe('AccountLimiter', () => {
     expect(limiter.currentRate('ListTagsForResource')).toBe(20);
   });
 
-  it('a throttle lowers the operation\'s rate and the account\'s', () => {
+  it('throttles lower the operation\'s rate and the account\'s, and quiet brings both back', () => {
     const t = fakeTime();
     const limiter = new AccountLimiter({ requestsPerSecond: 20, operationRates: ECR_OPERATION_RATES, clock: t.clock });
-    limiter.throttled('PutLifecyclePolicy');
-    expect(limiter.currentRate('PutLifecyclePolicy')).toBe(5);
-    expect(limiter.currentRate()).toBe(10);
-    expect(limiter.currentRate('ListTagsForResource')).toBe(10);
+    for (let i = 0; i < 4; i++) limiter.answered('PutLifecyclePolicy', true);
+    t.advance(1_000);
+    expect(limiter.currentRate('PutLifecyclePolicy')).toBe(1);
+    expect(limiter.currentRate()).toBe(2);
+    expect(limiter.currentRate('ListTagsForResource')).toBe(2);
     t.advance(3_000);
     expect(limiter.currentRate('PutLifecyclePolicy')).toBe(10);
     expect(limiter.currentRate()).toBe(20);
