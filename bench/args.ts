@@ -13,6 +13,12 @@ export interface BenchArgs {
   measureSyncPeriodMs: number;
   memoryN: number;
   skipMemory: boolean;
+  /** Full-spec creates in the fault run (each configuration): once without faults, once with. */
+  faultN: number;
+  skipFaults: boolean;
+  /** Objects being resynced while the resync run applies its probe creates. */
+  resyncN: number;
+  skipResync: boolean;
   out: string;
   awsRequestsPerSecond: number;
   awsBurst: number;
@@ -33,6 +39,10 @@ export const USAGE = `Usage: tsx bench/run.ts [flags]
   --measure-sync-period D     sync period of the periodic-sync measurement (default: chosen from the create time)
   --memory-n M                objects in the memory run (default 10000)
   --skip-memory               no memory run
+  --fault-n F                 creates in the fault run, without and with 15% throttles + 10% server errors (default 150)
+  --skip-faults               no fault run
+  --resync-n R                objects being resynced while creates are applied in the resync run (default 10000)
+  --skip-resync               no resync run
   --out DIR                   where the JSON result goes (default bench/results)
   --configurations LIST       comma-separated: defaults (the chart's values: AWS rate, burst, per-operation
                               limits and concurrency of charts/infra-operator/values.yaml), unlimited (the
@@ -60,6 +70,10 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     measureSyncPeriodMs: 0,
     memoryN: 10_000,
     skipMemory: false,
+    faultN: 150,
+    skipFaults: false,
+    resyncN: 10_000,
+    skipResync: false,
     out: 'bench/results',
     awsRequestsPerSecond: 10_000,
     awsBurst: 10_000,
@@ -83,8 +97,10 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     if (!match) throw new UsageError(`unexpected argument ${arg}`);
     const flag = `--${match[1]}`;
     if (flag === '--help') throw new UsageError('');
-    if (flag === '--skip-memory') {
-      args.skipMemory = true;
+    if (flag === '--skip-memory' || flag === '--skip-faults' || flag === '--skip-resync') {
+      if (flag === '--skip-memory') args.skipMemory = true;
+      if (flag === '--skip-faults') args.skipFaults = true;
+      if (flag === '--skip-resync') args.skipResync = true;
       continue;
     }
     const value = match[2] ?? argv[++i];
@@ -95,6 +111,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--sync-period': args.syncPeriodMs = duration(flag, value); break;
       case '--measure-sync-period': args.measureSyncPeriodMs = duration(flag, value); break;
       case '--memory-n': args.memoryN = int(flag, value); break;
+      case '--fault-n': args.faultN = int(flag, value); break;
+      case '--resync-n': args.resyncN = int(flag, value); break;
       case '--out': args.out = value; break;
       case '--aws-requests-per-second': args.awsRequestsPerSecond = int(flag, value); break;
       case '--aws-burst': args.awsBurst = int(flag, value); break;

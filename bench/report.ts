@@ -12,9 +12,19 @@ export interface Target {
   /** What the target says, for the table. */
   text: string;
   /** The object counts the target is stated for. */
-  statedFor: { n?: number; memoryN?: number };
+  statedFor: Partial<Counts>;
   /** The configuration it is judged on; every configuration when absent. */
   config?: string;
+  /** Met also above `max` as long as the figure is reported: "within X, or the figure says by how much". */
+  orReported?: boolean;
+}
+
+/** The object counts of a run, as the targets state them. */
+export interface Counts {
+  n: number;
+  memoryN: number;
+  faultN: number;
+  resyncN: number;
 }
 
 export const TARGETS: Target[] = [
@@ -23,7 +33,11 @@ export const TARGETS: Target[] = [
   { figure: 'create.statusWritesPerObject', max: 3, text: '≤ 3 writes', statedFor: { n: 1000 } },
   { figure: 'sync.awsCallsPerRepository', max: 3.2, text: '≤ 3.2 calls', statedFor: { n: 1000 } },
   { figure: 'sync.describeRepositoriesPer1000', max: 10, text: '≤ 10 calls', statedFor: { n: 1000 } },
-  { figure: 'sync.achievedOverSyncPeriod', max: 1, text: '≤ 1 × period, or reported', statedFor: { n: 1000 }, config: 'defaults' },
+  { figure: 'sync.achievedOverSyncPeriod', max: 1, text: '≤ 1 × period, or reported', statedFor: { n: 1000 }, config: 'defaults', orReported: true },
+  { figure: 'faults.overClean', max: 2, text: '≤ 2 × fault-free', statedFor: { faultN: 150 } },
+  { figure: 'resync.createReadyMaxSeconds', max: 5, text: '≤ 5 s', statedFor: { resyncN: 10_000 } },
+  { figure: 'resync.sweepOverDefaultPeriod', max: 1, text: '≤ 1 × the chart\'s period, or reported', statedFor: { resyncN: 10_000 }, config: 'defaults', orReported: true },
+  { figure: 'memory.rssAt1000MiB', max: 150, text: '≤ 150 MiB', statedFor: { memoryN: 10_000 } },
   { figure: 'memory.rssAtRestMiB', max: 200, text: '≤ 200 MiB', statedFor: { memoryN: 10_000 } },
   { figure: 'memory.restartRssAtRestMiB', max: 200, text: '≤ 200 MiB', statedFor: { memoryN: 10_000 } },
   { figure: 'memory.growthPer1000MiB', max: 20, text: '≤ 20 MiB', statedFor: { memoryN: 10_000 } },
@@ -83,10 +97,33 @@ const ROWS: Array<Row | string> = [
   { figure: 'delete.kubeWritesPerObject', label: 'Kubernetes API writes per object', unit: 'writes' },
   { figure: 'delete.reconcileMeanSeconds', label: 'mean reconcile time', unit: 's' },
   { figure: 'delete.operatorCpuSeconds', label: 'operator CPU', unit: 's' },
+  'Creates under faults (one operator: F creates, then F more while ECR answers 15% ThrottlingException, 10% ServerException)',
+  { figure: 'faults.objects', label: 'creates in each half', unit: '' },
+  { figure: 'faults.cleanSeconds', label: 'without faults: all Ready', unit: 's' },
+  { figure: 'faults.seconds', label: 'with faults: all Ready', unit: 's' },
+  { figure: 'faults.overClean', label: 'with faults / without', unit: '×' },
+  { figure: 'faults.readyP95Seconds', label: 'with faults: per object, watched ADDED → Ready, p95', unit: 's' },
+  { figure: 'faults.cleanAwsCallsPerObject', label: 'ECR calls per create without faults', unit: 'calls' },
+  { figure: 'faults.awsCallsPerObject', label: 'ECR calls per create with faults (retries included)', unit: 'calls' },
+  { figure: 'faults.injectedShare', label: 'share of ECR calls that met a fault', unit: '' },
+  { figure: 'faults.throttlesInjected', label: 'throttles injected', unit: '' },
+  { figure: 'faults.serverErrorsInjected', label: 'server errors injected', unit: '' },
+  { figure: 'faults.reconcileErrorsPerObject', label: 'ECR calls that failed after the SDK\'s retries, per create', unit: 'calls' },
+  'A create while R objects resync (an operator started on R Ready objects; creates applied one at a time)',
+  { figure: 'resync.setupCreateSeconds', label: 'setup: R objects created to Ready (unlimited)', unit: 's' },
+  { figure: 'resync.objects', label: 'objects being resynced', unit: '' },
+  { figure: 'resync.reconcilesBeforeFirstCreate', label: 'resync reconciles done before the first create', unit: '' },
+  { figure: 'resync.queueDepthAtApplyMin', label: 'keys queued when a create was applied (least)', unit: '' },
+  { figure: 'resync.createReadyP50Seconds', label: 'create applied → Ready, p50', unit: 's' },
+  { figure: 'resync.createReadyMaxSeconds', label: 'create applied → Ready, slowest', unit: 's' },
+  { figure: 'resync.sweepPeriodSeconds', label: 'sweep period the operator reports for R objects (sync period 1 m)', unit: 's' },
+  { figure: 'resync.sweepOverDefaultPeriod', label: 'that period / the chart\'s sync period (10 m), at least 1', unit: '×' },
+  { figure: 'resync.rssMiB', label: 'operator RSS during the resync', unit: 'MiB' },
   'Memory (provider endpoint unreachable: cache and queue only)',
   { figure: 'memory.objects', label: 'objects', unit: '' },
   { figure: 'memory.settleSeconds', label: 'apply → all ProviderNotReady, queue settled', unit: 's' },
   { figure: 'memory.rssIdleMiB', label: 'RSS at rest with no objects', unit: 'MiB' },
+  { figure: 'memory.rssAt1000MiB', label: 'RSS with 1,000 objects, a minute after they settled', unit: 'MiB' },
   { figure: 'memory.rssAtRestMiB', label: 'RSS at rest, objects applied while running', unit: 'MiB' },
   { figure: 'memory.growthPer1000MiB', label: 'RSS growth per 1,000 objects, a minute after they settled', unit: 'MiB' },
   { figure: 'memory.rssMinuteLaterMiB', label: '  the same, a minute later', unit: 'MiB' },
@@ -107,21 +144,24 @@ export interface Verdict {
   target: string;
   met: boolean;
   indicative: boolean;
+  /** Above the figure (met only because the target accepts a reported figure). */
+  over?: boolean;
 }
 
 /**
  * `figures` holds per-configuration figures as `<config>.<figure>` and shared ones (memory) as
  * `<figure>`; every target is judged on the configurations it names, or on all that have it.
  */
-export function verdicts(figures: Record<string, number>, configs: readonly string[], n: number, memoryN: number): Verdict[] {
+export function verdicts(figures: Record<string, number>, configs: readonly string[], counts: Counts): Verdict[] {
   const out: Verdict[] = [];
   for (const t of TARGETS) {
-    const indicative = (t.statedFor.n !== undefined && t.statedFor.n !== n) || (t.statedFor.memoryN !== undefined && t.statedFor.memoryN !== memoryN);
+    const indicative = (Object.keys(t.statedFor) as Array<keyof Counts>).some((k) => t.statedFor[k] !== counts[k]);
     const candidates = ['', ...configs].filter((c) => t.config === undefined || c === t.config);
     for (const config of candidates) {
       const value = figures[config ? `${config}.${t.figure}` : t.figure];
       if (value === undefined) continue;
-      out.push({ figure: t.figure, config, value, target: t.text, met: Number.isFinite(value) && value <= t.max, indicative });
+      const within = Number.isFinite(value) && value <= t.max;
+      out.push({ figure: t.figure, config, value, target: t.text, met: within || (t.orReported === true && Number.isFinite(value)), indicative, ...(within ? {} : { over: true }) });
     }
   }
   return out;
@@ -150,7 +190,7 @@ export function table(figures: Record<string, number>, configs: readonly string[
       : values.map((v) => (v === undefined ? '—' : `${formatValue(v)} ${row.unit}`.trim()));
     const vs = verdictList.filter((v) => v.figure === row.figure);
     const target = vs[0]?.target ?? '';
-    const met = vs.map((v) => `${v.config ? `${v.config}: ` : ''}${v.met ? 'met' : 'MISSED'}${v.indicative ? ' (indicative)' : ''}`).join(', ');
+    const met = vs.map((v) => `${v.config ? `${v.config}: ` : ''}${v.met ? (v.over ? 'reported' : 'met') : 'MISSED'}${v.indicative ? ' (indicative)' : ''}`).join(', ');
     lines.push([row.label, ...cells, target, met]);
   }
   const header = ['figure', ...configs, 'target', 'met'];

@@ -17,8 +17,9 @@ import { installCrds } from '../test/e2e/support/scenario.js';
 import { exec } from './exec.js';
 import { parse as parseYaml } from 'yaml';
 import { durationFlag, parseArgs, UsageError, USAGE, type BenchArgs, type ConfigurationName } from './args.js';
+import { parseDuration } from '../src/config.js';
 import { AWS_PROVIDERS_PATH, ECR_REPOSITORIES_PATH, KubeApi, namespacedRepositoryPath, readyCondition, type KubeResource } from './kube-api.js';
-import { BENCH_LABEL, namespaceName, namespaceYaml, providersYaml, repositoriesByNamespace, type Layout } from './manifests.js';
+import { BENCH_LABEL, namespaceName, namespaceYaml, placement, providersYaml, repositoriesByNamespace, repositoryYaml, type Layout } from './manifests.js';
 import { delta, findOperatorPid, Metrics, procStats, waitIdle, type ProcStats } from './operator-stats.js';
 import { table, verdicts } from './report.js';
 import { percentile, round, sumValues } from './stats.js';
@@ -70,6 +71,17 @@ interface BenchConfiguration {
   description: string;
 }
 
+interface ChartValues {
+  operator: { awsRequestsPerSecond: number; awsBurst: number; awsOperationRateLimits?: boolean; maxConcurrentReconciles: number; syncPeriod: string };
+}
+
+function chartValues(): ChartValues {
+  return parseYaml(readFileSync(path.join(ROOT, 'charts', 'infra-operator', 'values.yaml'), 'utf8')) as ChartValues;
+}
+
+/** The sync period a user gets from the chart. */
+const CHART_SYNC_PERIOD_MS = parseDuration(chartValues().operator.syncPeriod) ?? 600_000;
+
 /** The defaults a user gets from the chart, read from its values.yaml; or the unlimited one. */
 function configuration(name: ConfigurationName, args: BenchArgs): BenchConfiguration {
   if (name === 'unlimited') {
@@ -78,10 +90,7 @@ function configuration(name: ConfigurationName, args: BenchArgs): BenchConfigura
       description: `--aws-requests-per-second=${args.awsRequestsPerSecond} --aws-burst=${args.awsBurst}, no per-operation limits, concurrency ${args.concurrency}`,
     };
   }
-  const values = parseYaml(readFileSync(path.join(ROOT, 'charts', 'infra-operator', 'values.yaml'), 'utf8')) as {
-    operator: { awsRequestsPerSecond: number; awsBurst: number; awsOperationRateLimits?: boolean; maxConcurrentReconciles: number };
-  };
-  const op = values.operator;
+  const op = chartValues().operator;
   const operationRateLimits = op.awsOperationRateLimits ?? true;
   return {
     name, awsRequestsPerSecond: op.awsRequestsPerSecond, awsBurst: op.awsBurst, operationRateLimits, concurrency: op.maxConcurrentReconciles,
@@ -227,10 +236,10 @@ async function applyRepositories(ctx: Context, layout: Layout, n: number, deleti
   return (now() - started) / 1000;
 }
 
-function watchRepositories(ctx: Context, tracker: Tracker, resourceVersion: string): () => void {
+function watchRepositories(ctx: Context, tracker: Tracker, resourceVersion: string, prefix = 'bench'): () => void {
   let failure: Error | undefined;
   const stop = ctx.api.watch(ECR_REPOSITORIES_PATH, { labelSelector: `${BENCH_LABEL}=${ctx.run}` }, resourceVersion, (e) => {
-    if (e.object.metadata.namespace.startsWith(`bench-${ctx.run}-`)) tracker.onEvent(e);
+    if (e.object.metadata.namespace.startsWith(`${prefix}-${ctx.run}-`)) tracker.onEvent(e);
   }, (err) => {
     failure = err;
     say(`watch failed: ${err.message}`);
@@ -565,6 +574,9 @@ async function atRest(op: OperatorProcess, pid: number, n: number): Promise<{ re
   return { rest, later, heapUsed: before.heapUsed, writesPerObjectPerMinute: sumValues(delta(after.byMethod, before.byMethod)) / n / minutes };
 }
 
+/** The memory run measures at 1,000 objects on the way to its full count. */
+const MEMORY_STEP = 1000;
+
 async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void> {
   const { args, figures } = ctx;
   const n = args.memoryN;
@@ -576,9 +588,17 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
   await waitIdle(first.op, CONTROLLER, { timeoutMs: 120_000, what: 'the operator to settle before the memory run' });
   await sleep(5000);
   const idle = await procStats(first.pid);
+  // Retain: these repositories are never created, and Retain lets them go without a provider.
+  let at1000: number | undefined;
+  if (n > MEMORY_STEP) {
+    say(`memory: applying ${MEMORY_STEP} ECRRepositories whose providers point at ${UNREACHABLE_ENDPOINT}`);
+    await applyRepositories(ctx, layout, MEMORY_STEP, 'Retain');
+    await settleMemory(ctx, first.op, layout, MEMORY_STEP, timeoutMs);
+    at1000 = (await atRest(first.op, first.pid, MEMORY_STEP)).later.rssMiB;
+    say(`memory: ${MEMORY_STEP} objects, RSS a minute after they settled ${round(at1000, 1)} MiB`);
+  }
   say(`memory: applying ${n} ECRRepositories whose providers point at ${UNREACHABLE_ENDPOINT}`);
   const t0 = now();
-  // Retain: these repositories are never created, and Retain lets them go without a provider.
   await applyRepositories(ctx, layout, n, 'Retain');
   await settleMemory(ctx, first.op, layout, n, timeoutMs);
   const settleSeconds = (now() - t0) / 1000;
@@ -596,6 +616,7 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
     'memory.settleSeconds': settleSeconds,
     'memory.rssIdleMiB': idle.rssMiB,
     'memory.rssAtRestMiB': firstRest.rest.rssMiB,
+    ...(at1000 !== undefined ? { 'memory.rssAt1000MiB': at1000 } : {}),
     // Once the burst's garbage is given back (a minute later), against the running operator with none.
     'memory.growthPer1000MiB': ((firstRest.later.rssMiB - idle.rssMiB) / n) * 1000,
     'memory.rssMinuteLaterMiB': firstRest.later.rssMiB,
@@ -619,6 +640,201 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
     await removeNamespaces(ctx, layout);
   }
   await stopOperator(ctx, second.op);
+}
+
+/** Applies N full-spec repositories of a layout and waits until every one is Ready. */
+async function createAll(ctx: Context, layout: Layout, n: number, deletionPolicy: 'Delete' | 'Retain'): Promise<{ seconds: number; tracker: Tracker }> {
+  const tracker = new Tracker();
+  const { resourceVersion } = await ctx.api.list(ECR_REPOSITORIES_PATH, { labelSelector: `${BENCH_LABEL}=${ctx.run}` });
+  const stopWatch = watchRepositories(ctx, tracker, resourceVersion, layout.prefix);
+  const t0 = now();
+  try {
+    await applyRepositories(ctx, layout, n, deletionPolicy);
+    await tracker.until(`${n} objects Ready`, () => tracker.count((t) => t.readyAt !== undefined) >= n, Math.max(600_000, n * 600),
+      () => `${tracker.count((t) => t.readyAt !== undefined)}/${n} Ready`);
+  } finally {
+    stopWatch();
+  }
+  const last = Math.max(...[...tracker.objects.values()].map((t) => t.readyAt ?? 0));
+  return { seconds: (last - t0) / 1000, tracker };
+}
+
+/** Deletes a layout's repositories and waits until the API server has none left; then its namespaces. */
+async function removeLayout(ctx: Context, layout: Layout): Promise<void> {
+  const selector = `${BENCH_LABEL}=${ctx.run}`;
+  await Promise.all(namespacesOf(layout).map((ns) => ctx.api.deleteCollection(namespacedRepositoryPath(ns), selector)));
+  const wanted = new Set(namespacesOf(layout));
+  const deadline = Date.now() + 900_000;
+  for (;;) {
+    const { items } = await ctx.api.list(ECR_REPOSITORIES_PATH, { labelSelector: selector });
+    const left = items.filter((o) => wanted.has(o.metadata.namespace)).length;
+    if (left === 0) break;
+    if (Date.now() > deadline) throw new Error(`${left} ECRRepositories of ${layout.prefix} were not released in 15 minutes`);
+    await sleep(1000);
+  }
+  await removeNamespaces(ctx, layout);
+}
+
+/** ECR's answers in the fault run: 15% throttled, 10% failed with a server error, at random. */
+const FAULT_MIX = [
+  { operation: '*', service: 'ECR', rate: 0.15, status: 400, code: 'ThrottlingException', message: 'Rate exceeded' },
+  { operation: '*', service: 'ECR', rate: 0.1, status: 500, code: 'ServerException', message: 'We encountered an internal error. Please try again.' },
+];
+
+async function setFaults(env: EnvironmentInfo, faults: readonly object[]): Promise<void> {
+  const res = await fetch(`${env.awsEndpoint}/__aws/faults`, { method: 'POST', body: JSON.stringify(faults) });
+  if (!res.ok) throw new Error(`setting the AWS layer's faults failed: HTTP ${res.status}`);
+}
+
+/** How many calls the AWS layer's faults have failed, by error code. */
+async function injectedFaults(env: EnvironmentInfo): Promise<Record<string, number>> {
+  const faults = (await (await fetch(`${env.awsEndpoint}/__aws/faults`)).json()) as Array<{ code: string; injected?: number }>;
+  const out: Record<string, number> = {};
+  for (const f of faults) out[f.code] = (out[f.code] ?? 0) + (f.injected ?? 0);
+  return out;
+}
+
+/**
+ * F full-spec creates without faults, then F others while ECR answers 15% of calls with
+ * ThrottlingException and 10% with a server error, one operator throughout: how much longer the
+ * faults make it, and how many calls they cost.
+ */
+async function faultPhase(ctx: Context): Promise<void> {
+  const { args, figures } = ctx;
+  const n = args.faultN;
+  const clean = layoutFor(ctx, 'bench-fc');
+  const faulty = layoutFor(ctx, 'bench-ff');
+  const { op, pid } = await launchOperator(ctx, 'faults', args.syncPeriodMs);
+  await applyProviders(ctx, clean, { status: 'True', reason: 'Authenticated' });
+  await applyProviders(ctx, faulty, { status: 'True', reason: 'Authenticated' });
+  await waitIdle(op, CONTROLLER, { timeoutMs: 120_000, what: 'the operator to settle before the fault run' });
+
+  await resetAwsCalls(ctx.env);
+  say(`faults: ${n} creates without faults`);
+  const cleanRun = await createAll(ctx, clean, n, 'Delete');
+  const cleanCalls = ecrOnly(await awsCalls(ctx.env));
+  await waitIdle(op, CONTROLLER, { timeoutMs: 300_000, what: 'the operator to settle after the fault-free creates' });
+
+  await resetAwsCalls(ctx.env);
+  const before = await counters(op);
+  say(`faults: ${n} creates with 15% throttles and 10% server errors`);
+  await setFaults(ctx.env, FAULT_MIX);
+  let faultRun: { seconds: number; tracker: Tracker };
+  let injected: Record<string, number>;
+  try {
+    faultRun = await createAll(ctx, faulty, n, 'Delete');
+  } finally {
+    injected = await injectedFaults(ctx.env);
+    await setFaults(ctx.env, []);
+  }
+  const faultCalls = ecrOnly(await awsCalls(ctx.env));
+  const after = await counters(op);
+  const proc = await procStats(pid);
+  const watched = [...faultRun.tracker.objects.values()].map((t) => ((t.readyAt as number) - (t.addedAt as number)) / 1000);
+  Object.assign(figures, {
+    'faults.objects': n,
+    'faults.cleanSeconds': cleanRun.seconds,
+    'faults.seconds': faultRun.seconds,
+    'faults.overClean': faultRun.seconds / cleanRun.seconds,
+    'faults.readyP95Seconds': percentile(watched, 95),
+    'faults.cleanAwsCallsPerObject': sumValues(cleanCalls) / n,
+    'faults.awsCallsPerObject': sumValues(faultCalls) / n,
+    'faults.throttlesInjected': injected.ThrottlingException ?? 0,
+    'faults.serverErrorsInjected': injected.ServerException ?? 0,
+    'faults.injectedShare': ((injected.ThrottlingException ?? 0) + (injected.ServerException ?? 0)) / Math.max(1, sumValues(faultCalls)),
+    'faults.reconcileErrorsPerObject': (after.awsErrors - before.awsErrors) / n,
+    'faults.rssMiB': proc.rssMiB,
+  });
+  ctx.awsCalls.faults = faultCalls;
+  say(`faults: ${round(cleanRun.seconds, 2)} s without, ${round(faultRun.seconds, 2)} s with (${JSON.stringify(injected)} injected)`);
+  await removeLayout(ctx, clean);
+  await removeLayout(ctx, faulty);
+  await stopOperator(ctx, op);
+}
+
+/** The objects the resync run's operators find when they start: created once, shared by the configurations. */
+interface ResyncSetup {
+  layout: Layout;
+  n: number;
+  createSeconds: number;
+}
+
+/** Sync period of the operators in the resync run: short, so that their first periodic pass plans its sweep while they run. */
+const RESYNC_SYNC_PERIOD_MS = 60_000;
+const RESYNC_PROBES = 5;
+
+async function resyncSetup(ctx: Context): Promise<ResyncSetup> {
+  const n = ctx.args.resyncN;
+  const layout = layoutFor(ctx, 'bench-rs');
+  const { op } = await launchOperator(ctx, 'resync-setup', ctx.args.syncPeriodMs);
+  await applyProviders(ctx, layout, { status: 'True', reason: 'Authenticated' });
+  say(`resync: creating the ${n} repositories the resync run finds (${ctx.config.name})`);
+  // Retain: the environment goes with the run; a shared one lets them go without AWS calls.
+  const { seconds } = await createAll(ctx, layout, n, 'Retain');
+  say(`resync: ${n} Ready in ${round(seconds, 1)} s`);
+  await waitIdle(op, CONTROLLER, { timeoutMs: 600_000, what: 'the operator to settle after the resync setup' });
+  await stopOperator(ctx, op);
+  return { layout, n, createSeconds: seconds };
+}
+
+/**
+ * An operator starts with R Ready objects, so its startup pass queues R resyncs; once that pass is
+ * under way, single creates are applied one at a time and each is timed from apply to Ready.
+ */
+async function resyncPhase(ctx: Context, setup: ResyncSetup): Promise<void> {
+  const { figures } = ctx;
+  const { layout, n } = setup;
+  const { op, pid, startedAt } = await launchOperator(ctx, 'resync', RESYNC_SYNC_PERIOD_MS);
+  const underWay = Math.min(200, Math.ceil(n / 10));
+  for (;;) {
+    const m = await Metrics.of(op);
+    if (m.sum('controller_runtime_reconcile_total', { controller: CONTROLLER }) >= underWay) break;
+    if (now() - startedAt > 600_000) throw new Error(`resync: fewer than ${underWay} reconciles in 10 minutes`);
+    await sleep(250);
+  }
+  const tracker = new Tracker();
+  const stopWatch = watchRepositories(ctx, tracker, (await ctx.api.list(ECR_REPOSITORIES_PATH, { labelSelector: `${BENCH_LABEL}=${ctx.run}` })).resourceVersion, layout.prefix);
+  const seconds: number[] = [];
+  const depths: number[] = [];
+  const done: number[] = [];
+  try {
+    for (let i = 0; i < RESYNC_PROBES; i++) {
+      const p = placement(layout, n + i);
+      const probe = { ...p, name: `probe-${ctx.config.name}-${i}`, repositoryName: `${p.repositoryName}-probe-${ctx.config.name}` };
+      const m = await Metrics.of(op);
+      depths.push(m.sum('workqueue_depth', { name: CONTROLLER }));
+      done.push(m.sum('controller_runtime_reconcile_total', { controller: CONTROLLER }));
+      const key = `${probe.namespace}/${probe.name}`;
+      const t0 = now();
+      await ctx.api.apply(namespacedRepositoryPath(probe.namespace, probe.name), repositoryYaml(ctx.run, probe, 'Retain'), 'bench');
+      await tracker.until(`${key} Ready`, () => tracker.objects.get(key)?.readyAt !== undefined, 120_000);
+      seconds.push(((tracker.objects.get(key)?.readyAt as number) - t0) / 1000);
+      say(`resync (${ctx.config.name}): a create applied with ${depths[i]} keys queued was Ready in ${round(seconds[i] as number, 2)} s`);
+      await sleep(2000);
+    }
+  } finally {
+    stopWatch();
+  }
+  // The first periodic pass plans the sweep: the period it reports for these objects.
+  let sweep = 0;
+  for (;;) {
+    sweep = (await Metrics.of(op)).sum('infra_operator_sync_sweep_period_seconds', { controller: CONTROLLER });
+    if (sweep > 0) break;
+    if (now() - startedAt > RESYNC_SYNC_PERIOD_MS * 2) throw new Error('resync: no sweep period reported within two sync periods');
+    await sleep(1000);
+  }
+  const proc = await procStats(pid);
+  Object.assign(figures, {
+    'resync.objects': n,
+    'resync.createReadyP50Seconds': percentile(seconds, 50),
+    'resync.createReadyMaxSeconds': Math.max(...seconds),
+    'resync.queueDepthAtApplyMin': Math.min(...depths),
+    'resync.reconcilesBeforeFirstCreate': done[0] ?? 0,
+    'resync.sweepPeriodSeconds': sweep,
+    'resync.sweepOverDefaultPeriod': Math.max(sweep, CHART_SYNC_PERIOD_MS / 1000) / (CHART_SYNC_PERIOD_MS / 1000),
+    'resync.rssMiB': proc.rssMiB,
+  });
+  await stopOperator(ctx, op);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -730,6 +946,7 @@ async function main(): Promise<void> {
       await createPhase(ctx, tracker);
       await syncPhase(ctx, tracker);
       await deletePhase(ctx, tracker);
+      if (!args.skipFaults) await faultPhase(ctx);
       // A second floor after the operator's run: the floor is the best of both, so noise from other
       // work on the machine cannot flatter the operator.
       floors.push(await floor(ctx, 'b', args.n));
@@ -763,11 +980,25 @@ async function main(): Promise<void> {
       for (const [k, v] of Object.entries(ctx.operatorPids)) operatorPids[k] = v;
       notes.push(...ctx.notes);
     }
+    if (!args.skipResync) {
+      // One set of Ready objects, created as fast as possible; each configuration's operator then starts on them.
+      const setupCtx = contextFor(configuration('unlimited', args));
+      setupCtx.run = `${baseRun}r`;
+      const setup = await resyncSetup(setupCtx);
+      f['resync.setupCreateSeconds'] = setup.createSeconds;
+      for (const config of configs) {
+        const ctx = { ...contextFor(config), run: setupCtx.run };
+        await resyncPhase(ctx, setup);
+        for (const [k, v] of Object.entries(ctx.figures)) f[`${config.name}.${k}`] = v;
+        for (const [k, v] of Object.entries(ctx.operatorPids)) operatorPids[`${config.name}.${k}`] = v;
+      }
+      if (given) await removeLayout(setupCtx, setup.layout);
+    }
     load.push(os.loadavg()[0] ?? 0);
 
     for (const [k, v] of Object.entries(f)) f[k] = round(v, 4);
     const configNames = configs.map((c) => c.name);
-    const verdictList = verdicts(f, configNames, args.n, args.memoryN);
+    const verdictList = verdicts(f, configNames, { n: args.n, memoryN: args.skipMemory ? 0 : args.memoryN, faultN: args.skipFaults ? 0 : args.faultN, resyncN: args.skipResync ? 0 : args.resyncN });
     const result = {
       date: date.toISOString(),
       machine: {
@@ -785,6 +1016,8 @@ async function main(): Promise<void> {
         concurrency: args.concurrency,
         syncPeriod: durationFlag(args.syncPeriodMs),
         memoryN: args.skipMemory ? 0 : args.memoryN,
+        faultN: args.skipFaults ? 0 : args.faultN,
+        resyncN: args.skipResync ? 0 : args.resyncN,
         namespaces: args.namespaces,
         providersPerNamespace: args.providersPerNamespace,
         configurations: Object.fromEntries(configs.map((c) => [c.name, {

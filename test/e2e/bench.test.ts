@@ -23,10 +23,15 @@ const PER_CONFIGURATION = [
   'sync.kubeWritesPerRepository', 'sync.statusWritesPerRepository', 'sync.reconcilesPerRepository', 'sync.operatorCpuSeconds',
   'delete.seconds', 'delete.objectsPerSecond', 'delete.awsCallsPerObject', 'delete.kubeWritesPerObject', 'delete.operatorCpuSeconds', 'delete.operatorOverFloor',
   'sync.reconcileMeanSeconds', 'delete.reconcileMeanSeconds',
+  'faults.objects', 'faults.cleanSeconds', 'faults.seconds', 'faults.overClean', 'faults.readyP95Seconds', 'faults.cleanAwsCallsPerObject',
+  'faults.awsCallsPerObject', 'faults.injectedShare', 'faults.throttlesInjected', 'faults.serverErrorsInjected', 'faults.reconcileErrorsPerObject',
+  'resync.objects', 'resync.createReadyP50Seconds', 'resync.createReadyMaxSeconds', 'resync.queueDepthAtApplyMin',
+  'resync.reconcilesBeforeFirstCreate', 'resync.sweepPeriodSeconds', 'resync.sweepOverDefaultPeriod', 'resync.rssMiB',
 ];
 const CONFIGURATIONS = ['defaults', 'unlimited'];
 const FIGURES = [
   ...CONFIGURATIONS.flatMap((c) => PER_CONFIGURATION.map((f) => `${c}.${f}`)),
+  'resync.setupCreateSeconds',
   'memory.objects', 'memory.rssIdleMiB', 'memory.growthPer1000MiB', 'memory.settleSeconds', 'memory.rssAtRestMiB', 'memory.rssPeakMiB',
   'memory.rssMinuteLaterMiB', 'memory.heapUsedMiB', 'memory.kubeWritesPerObjectPerMinute',
   'memory.restartRssAtRestMiB', 'memory.restartRssMinuteLaterMiB', 'memory.restartRssPeakMiB', 'memory.restartKubeWritesPerObjectPerMinute',
@@ -35,7 +40,7 @@ const FIGURES = [
 interface BenchResult {
   date: string;
   machine: { cpus: number; memoryMiB: number; node: string };
-  parameters: { n: number; memoryN: number; concurrency: number; configurations: Record<string, { awsRequestsPerSecond: number; concurrency: number }> };
+  parameters: { n: number; memoryN: number; faultN: number; resyncN: number; concurrency: number; configurations: Record<string, { awsRequestsPerSecond: number; concurrency: number }> };
   figures: Record<string, unknown>;
   awsCallsByOperation: Record<string, Record<string, unknown>>;
   targets: Array<{ figure: string; met: boolean }>;
@@ -59,7 +64,7 @@ describe('the benchmark', () => {
 
   it('runs a small case end to end and reports every figure as a finite number', async () => {
     // The run uses this suite's environment rather than starting a second one.
-    const result = await runBench(['--n', '20', '--memory-n', '200', '--concurrency', '4', '--out', out], {
+    const result = await runBench(['--n', '20', '--memory-n', '200', '--fault-n', '10', '--resync-n', '100', '--concurrency', '4', '--out', out], {
       ...process.env,
       BENCH_ENVIRONMENT: JSON.stringify(sharedEnv()),
     });
@@ -72,7 +77,7 @@ describe('the benchmark', () => {
     expect(json.machine.cpus).toBeGreaterThan(0);
     expect(json.machine.memoryMiB).toBeGreaterThan(0);
     expect(json.machine.node).toMatch(/^v\d+/);
-    expect(json.parameters).toMatchObject({ n: 20, memoryN: 200, concurrency: 4 });
+    expect(json.parameters).toMatchObject({ n: 20, memoryN: 200, faultN: 10, resyncN: 100, concurrency: 4 });
     // The chart's defaults beside the unlimited configuration.
     expect(json.parameters.configurations.defaults).toMatchObject({ awsRequestsPerSecond: 20, concurrency: 10 });
     expect(json.parameters.configurations.unlimited).toMatchObject({ awsRequestsPerSecond: 10_000, concurrency: 4 });
@@ -92,7 +97,15 @@ describe('the benchmark', () => {
       expect(json.awsCallsByOperation[`${c}.floorCreate`]?.['ECR:CreateRepository']).toBeGreaterThanOrEqual(20);
     }
     expect(json.figures['memory.objects']).toBe(200);
-    expect(json.targets.map((t) => t.figure)).toEqual(expect.arrayContaining(['create.operatorOverFloor', 'sync.awsCallsPerRepository', 'sync.describeRepositoriesPer1000', 'memory.rssAtRestMiB', 'memory.growthPer1000MiB']));
+    // The fault run met faults at about the rates it set, and the resync run found its objects.
+    for (const c of CONFIGURATIONS) {
+      expect(json.figures[`${c}.faults.throttlesInjected`]).toBeGreaterThan(0);
+      expect(json.figures[`${c}.faults.injectedShare`]).toBeGreaterThan(0.1);
+      expect(json.figures[`${c}.faults.injectedShare`]).toBeLessThan(0.45);
+      expect(json.figures[`${c}.resync.objects`]).toBe(100);
+      expect(json.figures[`${c}.resync.reconcilesBeforeFirstCreate`]).toBeGreaterThanOrEqual(10);
+    }
+    expect(json.targets.map((t) => t.figure)).toEqual(expect.arrayContaining(['create.operatorOverFloor', 'sync.awsCallsPerRepository', 'sync.describeRepositoriesPer1000', 'memory.rssAtRestMiB', 'memory.growthPer1000MiB', 'faults.overClean', 'resync.createReadyMaxSeconds']));
 
     // The table on stdout shows each target and whether it is met.
     expect(result.stdout).toMatch(/operator time \/ floor time\s+\S+ ×\s+\S+ ×\s+≤ 1\.5 × floor\s+defaults: (met|MISSED)/);
