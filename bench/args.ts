@@ -56,7 +56,9 @@ Needs \`npm run build\` first (runs dist/main.js). Environment variables:
   BENCH_ENVIRONMENT            JSON of a running local environment (or a file holding it, such as
                                .local/env.json) to use instead of starting one
   BENCH_PROFILE=DIR            write a CPU profile of every operator process to DIR
-  BENCH_OPERATOR_NODE_OPTIONS  more NODE_OPTIONS for the operator (e.g. --heapsnapshot-signal=SIGUSR2)
+  BENCH_OPERATOR_NODE_OPTIONS  more NODE_OPTIONS for the operator (e.g. --inspect)
+  BENCH_HEAP_SNAPSHOTS=DIR     the memory run writes heap snapshots of the operator to DIR at 1,000
+                               objects and at its full count (read them with bench/heap-summary.ts)
   BENCH_KEEP=1                 keep the environment's directory and the operator logs
 `;
 

@@ -6,7 +6,7 @@
  * figure to <out>/<date>-n<N>.json. It measures; it asserts nothing about speed.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -141,7 +141,9 @@ async function kubectlOk(ctx: Pick<Context, 'env'>, args: string[], input?: stri
 /**
  * NODE_OPTIONS for the operator: BENCH_PROFILE=<dir> writes a CPU profile of each operator process
  * there (see profile-hook.mjs); BENCH_OPERATOR_NODE_OPTIONS adds anything else node accepts there,
- * such as --heapsnapshot-signal=SIGUSR2.
+ * such as --inspect; BENCH_HEAP_SNAPSHOTS=<dir> has the memory run write a heap snapshot of the
+ * operator there at 1,000 objects and at its full count (they cost memory: figures of such a run
+ * are not the ones to quote).
  */
 function operatorNodeOptions(): Record<string, string> {
   const options: string[] = [];
@@ -150,6 +152,7 @@ function operatorNodeOptions(): Record<string, string> {
     options.push(`--import=${pathToFileURL(path.join(ROOT, 'bench', 'profile-hook.mjs')).href}`);
     env.BENCH_PROFILE_DIR = path.resolve(process.env.BENCH_PROFILE);
   }
+  if (process.env.BENCH_HEAP_SNAPSHOTS) options.push(`--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${path.resolve(process.env.BENCH_HEAP_SNAPSHOTS)}`);
   if (process.env.BENCH_OPERATOR_NODE_OPTIONS) options.push(process.env.BENCH_OPERATOR_NODE_OPTIONS);
   return options.length ? { ...env, NODE_OPTIONS: options.join(' ') } : env;
 }
@@ -574,6 +577,32 @@ async function atRest(op: OperatorProcess, pid: number, n: number): Promise<{ re
   return { rest, later, heapUsed: before.heapUsed, writesPerObjectPerMinute: sumValues(delta(after.byMethod, before.byMethod)) / n / minutes };
 }
 
+/** With BENCH_HEAP_SNAPSHOTS: has the operator write a heap snapshot, waits for it and names it. */
+async function heapSnapshot(pid: number, label: string): Promise<void> {
+  const dir = process.env.BENCH_HEAP_SNAPSHOTS;
+  if (!dir) return;
+  const target = path.resolve(dir);
+  mkdirSync(target, { recursive: true });
+  const before = new Set(readdirSync(target));
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    await sleep(2000);
+    const written = readdirSync(target).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+    // V8 writes the file in one go and the operator answers again when it is done.
+    if (written && statSync(path.join(target, written)).size > 0) {
+      const size = statSync(path.join(target, written)).size;
+      await sleep(2000);
+      if (statSync(path.join(target, written)).size === size) {
+        renameSync(path.join(target, written), path.join(target, `${label}.heapsnapshot`));
+        say(`heap snapshot ${label}: ${path.join(target, `${label}.heapsnapshot`)}`);
+        return;
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`no heap snapshot in ${target} within 5 minutes`);
+  }
+}
+
 /** The memory run measures at 1,000 objects on the way to its full count. */
 const MEMORY_STEP = 1000;
 
@@ -596,6 +625,7 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
     await settleMemory(ctx, first.op, layout, MEMORY_STEP, timeoutMs);
     at1000 = (await atRest(first.op, first.pid, MEMORY_STEP)).later.rssMiB;
     say(`memory: ${MEMORY_STEP} objects, RSS a minute after they settled ${round(at1000, 1)} MiB`);
+    await heapSnapshot(first.pid, `objects-${MEMORY_STEP}`);
   }
   say(`memory: applying ${n} ECRRepositories whose providers point at ${UNREACHABLE_ENDPOINT}`);
   const t0 = now();
@@ -604,6 +634,7 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
   const settleSeconds = (now() - t0) / 1000;
   const firstRest = await atRest(first.op, first.pid, n);
   say(`memory: settled in ${round(settleSeconds, 1)} s; RSS ${round(firstRest.rest.rssMiB, 1)} MiB, a minute later ${round(firstRest.later.rssMiB, 1)} MiB, peak ${round(firstRest.later.peakRssMiB, 1)} MiB`);
+  await heapSnapshot(first.pid, `objects-${n}`);
   await stopOperator(ctx, first.op);
 
   // A restart with every object already there: the initial list is the other peak worth knowing.

@@ -5,6 +5,7 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import {
   createCredentialProvider,
   endpointFor,
@@ -81,6 +82,13 @@ export interface AwsSession {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
+const RETRY_BASE_MS = 100;
+const RETRY_MAX_MS = 20_000;
+
+/** Full jitter: a random delay up to 100 ms × 2^attempt, at most 20 s (standard mode's figures for errors other than throttles). */
+function retryBackoffMs(attempt: number): number {
+  return Math.floor(Math.random() * Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt));
+}
 const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 const DEFAULT_RETIRE_AFTER_MS = 120_000;
@@ -251,10 +259,10 @@ export class AwsClientFactory {
     return {
       region,
       ...(endpoint ? { endpoint } : {}),
-      // Standard mode: backoff with jitter and a retry quota, but no client-side rate of its own;
-      // the account's limiter (see ratelimit.ts) paces every attempt and reacts to throttles.
-      retryMode: 'standard',
-      maxAttempts: this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      // Standard retries (a retry quota, no client-side rate of its own) with one backoff for every
+      // retryable error: the account's limiter (see ratelimit.ts) paces every attempt and reacts to
+      // throttles, so the longer backoff standard mode gives a throttle would only add latency.
+      retryStrategy: new ConfiguredRetryStrategy(this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, retryBackoffMs),
       requestHandler: {
         connectionTimeout: this.opts.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
         requestTimeout: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,

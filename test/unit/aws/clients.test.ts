@@ -1,3 +1,4 @@
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -117,7 +118,7 @@ describe('AwsClientFactory sessions', () => {
     for (const client of [s.ecr, s.sts]) {
       expect(await client.config.region()).toBe('eu-west-1');
       expect(await client.config.endpoint?.()).toMatchObject({ hostname: 'provider-endpoint', port: 4566, protocol: 'http:' });
-      expect(await client.config.maxAttempts()).toBe(4);
+      expect(await client.config.retryStrategy()).toBeInstanceOf(ConfiguredRetryStrategy);
       expect(await client.config.retryStrategy()).toMatchObject({ mode: 'standard' });
     }
     // Without a provider endpoint, AWS_ENDPOINT_URL (as read at startup) applies.
@@ -192,6 +193,18 @@ describe('AwsClientFactory calls', () => {
     // Seconds later without throttles, the account is back at its full rate.
     now += 3_000;
     expect(limiter.currentRate()).toBe(100);
+  });
+
+  it('retries a throttle up to maxAttempts, with the short backoff of other errors: the limiter does the pacing', async () => {
+    const f = factory({ maxAttempts: 4 });
+    const s = f.session('ns/p', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
+    throttleNext = 10;
+    const started = performance.now();
+    const err = await s.callerIdentity().then(() => undefined, (e: unknown) => e);
+    expect(isAwsError(err, 'Throttled')).toBe(true);
+    expect(requests).toHaveLength(4);
+    // Three retries of at most 200, 400 and 800 ms; standard mode's throttle backoff allows up to 7 s.
+    expect(performance.now() - started).toBeLessThan(2_000);
   });
 
   it('limits ECR operations to their own rates under the account cap by default', () => {
