@@ -35,4 +35,6 @@ COPY --from=build /src/dist ./dist
 # 65532 is distroless' "nonroot"; the chart's securityContext runs as the same uid.
 USER 65532:65532
 EXPOSE 8080 8081
-ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
+# A young generation of 2 MiB semi-spaces instead of V8's 16: the operator's allocations are small and
+# short-lived, and a large young generation is memory held after every burst (about 30 MiB at rest).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "dist/main.js"]

@@ -659,9 +659,9 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
     'memory.restartRssPeakMiB': secondRest.later.peakRssMiB,
     'memory.restartKubeWritesPerObjectPerMinute': secondRest.writesPerObjectPerMinute,
   });
-  if (!ownEnvironment) {
-    // A shared environment keeps running: leave nothing behind in it. Retain lets the operator
-    // release these objects although their provider never became Ready.
+  if (!ownEnvironment || !ctx.args.skipResync) {
+    // A shared environment keeps running, and the resync run comes next: leave nothing behind.
+    // Retain lets the operator release these objects although their provider never became Ready.
     await Promise.all(namespacesOf(layout).map((ns) => ctx.api.deleteCollection(namespacedRepositoryPath(ns), `${BENCH_LABEL}=${ctx.run}`)));
     const deadline = Date.now() + timeoutMs;
     while ((await allProviderNotReady(ctx, layout, n)).seen > 0) {

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { environmentVariables, type EnvironmentInfo } from '../env/environment.js';
 import { kubeconfigYaml } from '../env/pki.js';
 import { freePort, startProcess, type ManagedProcess } from '../env/processes.js';
@@ -36,6 +37,21 @@ export interface OperatorOptions {
   allowCustomEndpoints?: boolean;
 }
 
+/**
+ * The node flags of the image's ENTRYPOINT (those between node and dist/main.js): the operator
+ * runs here with the memory settings it has in the image, so that tests and the benchmark see
+ * what users run.
+ */
+export function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(fileURLToPath(new URL('../../../Dockerfile', import.meta.url)), 'utf8');
+  const line = dockerfile.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  if (!line) throw new Error('the Dockerfile has no ENTRYPOINT');
+  const argv = JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
+  const main = argv.indexOf('dist/main.js');
+  if (main < 1) throw new Error(`the Dockerfile's ENTRYPOINT does not run dist/main.js: ${line}`);
+  return argv.slice(1, main);
+}
+
 export async function startOperator(info: EnvironmentInfo, opts: OperatorOptions = {}): Promise<OperatorProcess> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-run-'));
   const logFile = path.join(dir, 'operator.log');
@@ -48,6 +64,7 @@ export async function startOperator(info: EnvironmentInfo, opts: OperatorOptions
     ...(opts.env ?? {}),
   };
   const proc: ManagedProcess = startProcess('operator', process.execPath, [
+    ...imageNodeFlags(),
     path.resolve('dist/main.js'),
     `--metrics-bind-address=127.0.0.1:${metricsPort}`,
     `--health-probe-bind-address=127.0.0.1:${probePort}`,
