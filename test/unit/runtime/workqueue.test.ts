@@ -179,6 +179,20 @@ describe('WorkQueue priorities', () => {
     q.shutDown();
   });
 
+  it('serves a new key before 10,000 queued resync keys, and then the resyncs in order', async () => {
+    const { q } = queue();
+    for (let i = 0; i < 10_000; i++) q.add(`ns/resync-${i}`, 'low');
+    // Workers have taken a few resyncs when the user's apply arrives.
+    const first = [await q.get(), await q.get()];
+    for (const k of first) q.done(k!);
+    q.add('ns/new-repository', 'high');
+    expect(await q.get()).toBe('ns/new-repository');
+    q.done('ns/new-repository');
+    expect(await q.get()).toBe('ns/resync-2');
+    expect(q.len()).toBe(9_997);
+    q.shutDown();
+  });
+
   it('moves a queued low-priority key up when it is added as high priority, never down', async () => {
     const { q, name } = queue();
     q.add('a', 'low');
