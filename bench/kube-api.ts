@@ -139,9 +139,20 @@ export class KubeApi {
     await this.request('PATCH', `${path}?${qs}`, yaml, 'application/apply-patch+yaml');
   }
 
-  /** Deletes every object of a namespaced collection that matches the selector, in one request. */
+  /**
+   * Deletes every object of a namespaced collection that matches the selector, in one request. A
+   * large collection can outlast the API server's request timeout (HTTP 504): the deletions it
+   * made stand, so the request is sent again for the rest.
+   */
   async deleteCollection(path: string, labelSelector: string): Promise<void> {
-    await this.request('DELETE', `${path}?${new URLSearchParams({ labelSelector })}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.request('DELETE', `${path}?${new URLSearchParams({ labelSelector })}`);
+        return;
+      } catch (err) {
+        if (attempt >= 10 || !/: HTTP 504:/.test(String(err))) throw err;
+      }
+    }
   }
 
   private request(method: string, path: string, body?: string, contentType = 'application/json'): Promise<string> {

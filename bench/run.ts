@@ -922,6 +922,7 @@ async function main(): Promise<void> {
   const startDir = process.cwd();
   if (process.env.BENCH_PROFILE) process.env.BENCH_PROFILE = path.resolve(process.env.BENCH_PROFILE);
   const res = new Resources();
+  let saveProgress: ((failure?: string) => { outFile: string }) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     say(`${signal}: stopping the operator and the environment`);
     void res.release().finally(() => process.exit(130));
@@ -965,6 +966,54 @@ async function main(): Promise<void> {
       figures: {}, awsCalls: {}, kubeWrites: {}, notes: [], operatorPids: {},
     });
 
+    /** Writes the results file with what has been measured so far: after every part, and when a part fails. */
+    const save = (failure?: string) => {
+      const rounded = Object.fromEntries(Object.entries(f).map(([k, v]) => [k, round(v, 4)]));
+      const configNames = configs.map((c) => c.name);
+      const verdictList = verdicts(rounded, configNames, { n: args.n, memoryN: args.skipMemory ? 0 : args.memoryN, faultN: args.skipFaults ? 0 : args.faultN, resyncN: args.skipResync ? 0 : args.resyncN });
+      const result = {
+        date: date.toISOString(),
+        machine: {
+          cpus: os.cpus().length,
+          cpuModel: os.cpus()[0]?.model ?? 'unknown',
+          memoryMiB: Math.round(os.totalmem() / 1024 / 1024),
+          node: process.version,
+          platform: `${os.type()} ${os.release()} ${os.arch()}`,
+          kubeApiServer: env.kubeVersion,
+          loadAverage1m: load.map((l) => round(l, 2)),
+        },
+        source: git,
+        parameters: {
+          n: args.n,
+          concurrency: args.concurrency,
+          syncPeriod: durationFlag(args.syncPeriodMs),
+          memoryN: args.skipMemory ? 0 : args.memoryN,
+          faultN: args.skipFaults ? 0 : args.faultN,
+          resyncN: args.skipResync ? 0 : args.resyncN,
+          namespaces: args.namespaces,
+          providersPerNamespace: args.providersPerNamespace,
+          configurations: Object.fromEntries(configs.map((c) => [c.name, {
+            awsRequestsPerSecond: c.awsRequestsPerSecond, awsBurst: c.awsBurst, operationRateLimits: c.operationRateLimits, concurrency: c.concurrency,
+            measureSyncPeriod: durationFlag((f[`${c.name}.sync.periodSeconds`] ?? 0) * 1000),
+          }])),
+          syncMeasurement: 'restart with a short --sync-period; count one timer-driven pass after the startup pass',
+        },
+        figures: rounded,
+        floorRuns,
+        awsCallsByOperation,
+        kubeWrites,
+        targets: verdictList,
+        operatorPids,
+        notes: failure ? [...notes, `incomplete: the run stopped with ${failure}`] : notes,
+      };
+      const outDir = path.resolve(startDir, args.out);
+      mkdirSync(outDir, { recursive: true });
+      const outFile = path.join(outDir, resultFileName(date, args.n));
+      writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
+      return { result, verdictList, outFile };
+    };
+    saveProgress = save;
+
     let warmedUp = false;
     for (const config of configs) {
       const ctx = contextFor(config);
@@ -1000,6 +1049,7 @@ async function main(): Promise<void> {
       for (const [k, v] of Object.entries(ctx.operatorPids)) operatorPids[`${config.name}.${k}`] = v;
       notes.push(...ctx.notes.map((n) => `${config.name}: ${n}`));
       floorRuns[config.name] = floors.map((r) => ({ createSeconds: round(r.createSeconds, 3), deleteSeconds: round(r.deleteSeconds, 3) }));
+      save();
     }
 
     if (!args.skipMemory) {
@@ -1010,6 +1060,7 @@ async function main(): Promise<void> {
       Object.assign(f, ctx.figures);
       for (const [k, v] of Object.entries(ctx.operatorPids)) operatorPids[k] = v;
       notes.push(...ctx.notes);
+      save();
     }
     if (!args.skipResync) {
       // One set of Ready objects, created as fast as possible; each configuration's operator then starts on them.
@@ -1027,53 +1078,14 @@ async function main(): Promise<void> {
     }
     load.push(os.loadavg()[0] ?? 0);
 
-    for (const [k, v] of Object.entries(f)) f[k] = round(v, 4);
+    const { result, verdictList, outFile } = save();
     const configNames = configs.map((c) => c.name);
-    const verdictList = verdicts(f, configNames, { n: args.n, memoryN: args.skipMemory ? 0 : args.memoryN, faultN: args.skipFaults ? 0 : args.faultN, resyncN: args.skipResync ? 0 : args.resyncN });
-    const result = {
-      date: date.toISOString(),
-      machine: {
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? 'unknown',
-        memoryMiB: Math.round(os.totalmem() / 1024 / 1024),
-        node: process.version,
-        platform: `${os.type()} ${os.release()} ${os.arch()}`,
-        kubeApiServer: env.kubeVersion,
-        loadAverage1m: load.map((l) => round(l, 2)),
-      },
-      source: git,
-      parameters: {
-        n: args.n,
-        concurrency: args.concurrency,
-        syncPeriod: durationFlag(args.syncPeriodMs),
-        memoryN: args.skipMemory ? 0 : args.memoryN,
-        faultN: args.skipFaults ? 0 : args.faultN,
-        resyncN: args.skipResync ? 0 : args.resyncN,
-        namespaces: args.namespaces,
-        providersPerNamespace: args.providersPerNamespace,
-        configurations: Object.fromEntries(configs.map((c) => [c.name, {
-          awsRequestsPerSecond: c.awsRequestsPerSecond, awsBurst: c.awsBurst, operationRateLimits: c.operationRateLimits, concurrency: c.concurrency,
-          measureSyncPeriod: durationFlag((f[`${c.name}.sync.periodSeconds`] ?? 0) * 1000),
-        }])),
-        syncMeasurement: 'restart with a short --sync-period; count one timer-driven pass after the startup pass',
-      },
-      figures: f,
-      floorRuns,
-      awsCallsByOperation,
-      kubeWrites,
-      targets: verdictList,
-      operatorPids,
-      notes,
-    };
-    const outDir = path.resolve(startDir, args.out);
-    mkdirSync(outDir, { recursive: true });
-    const outFile = path.join(outDir, resultFileName(date, args.n));
-    writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
+    const rounded = result.figures;
 
     process.stdout.write(`\ninfra-operator benchmark: N=${args.n}, ${args.namespaces} namespaces × ${args.providersPerNamespace} AWSProviders, memory run ${args.skipMemory ? 'skipped' : `${args.memoryN} objects`}\n` +
       configs.map((c) => `  ${c.name}: ${c.description}\n`).join('') +
       `${result.machine.cpus} CPUs, ${result.machine.memoryMiB} MiB, node ${result.machine.node}, kube-apiserver ${env.kubeVersion}, load ${result.machine.loadAverage1m.join(' / ')}\n\n`);
-    process.stdout.write(`${table(f, configNames, verdictList)}\n\n`);
+    process.stdout.write(`${table(rounded, configNames, verdictList)}\n\n`);
     for (const [phase, calls] of Object.entries(awsCallsByOperation)) process.stdout.write(`AWS calls, ${phase}: ${JSON.stringify(calls)}\n`);
     for (const note of notes) process.stdout.write(`note: ${note}\n`);
     process.stdout.write(`\nresult: ${path.relative(startDir, outFile) || outFile}\n`);
@@ -1081,6 +1093,12 @@ async function main(): Promise<void> {
     // Said before cleaning up, so that nothing in the cleanup can hide it.
     process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     process.exitCode = 1;
+    try {
+      const saved = saveProgress?.(err instanceof Error ? err.message : String(err));
+      if (saved) process.stderr.write(`bench: what was measured before that is in ${saved.outFile}\n`);
+    } catch {
+      /* the failure above is what matters */
+    }
   } finally {
     await res.release();
   }
