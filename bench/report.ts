@@ -116,7 +116,7 @@ const ROWS: Array<Row | string> = [
   { figure: 'resync.queueDepthAtApplyMin', label: 'keys queued when a create was applied (least)', unit: '' },
   { figure: 'resync.createReadyP50Seconds', label: 'create applied → Ready, p50', unit: 's' },
   { figure: 'resync.createReadyMaxSeconds', label: 'create applied → Ready, slowest', unit: 's' },
-  { figure: 'resync.sweepPeriodSeconds', label: 'sweep period the operator reports for R objects (sync period 1 m)', unit: 's' },
+  { figure: 'resync.sweepPeriodSeconds', label: 'sweep period the operator reports for R objects (sync period 30 s)', unit: 's' },
   { figure: 'resync.sweepOverDefaultPeriod', label: 'that period / the chart\'s sync period (10 m), at least 1', unit: '×' },
   { figure: 'resync.rssMiB', label: 'operator RSS during the resync', unit: 'MiB' },
   'Memory (provider endpoint unreachable: cache and queue only)',

@@ -791,7 +791,7 @@ interface ResyncSetup {
 }
 
 /** Sync period of the operators in the resync run: short, so that their first periodic pass plans its sweep while they run. */
-const RESYNC_SYNC_PERIOD_MS = 60_000;
+const RESYNC_SYNC_PERIOD_MS = 30_000;
 const RESYNC_PROBES = 5;
 
 async function resyncSetup(ctx: Context): Promise<ResyncSetup> {
