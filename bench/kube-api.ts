@@ -141,8 +141,8 @@ export class KubeApi {
 
   /**
    * Deletes every object of a namespaced collection that matches the selector, in one request. A
-   * large collection can outlast the API server's request timeout (HTTP 504): the deletions it
-   * made stand, so the request is sent again for the rest.
+   * large collection can outlast the API server's request timeout (HTTP 504, or a connection it
+   * closes): the deletions it made stand, so the request is sent again for the rest.
    */
   async deleteCollection(path: string, labelSelector: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -150,7 +150,7 @@ export class KubeApi {
         await this.request('DELETE', `${path}?${new URLSearchParams({ labelSelector })}`);
         return;
       } catch (err) {
-        if (attempt >= 10 || !/: HTTP 504:/.test(String(err))) throw err;
+        if (attempt >= 10 || !/: HTTP 504:|socket hang up|ECONNRESET/.test(String(err))) throw err;
       }
     }
   }

@@ -662,7 +662,8 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
   if (!ownEnvironment || !ctx.args.skipResync) {
     // A shared environment keeps running, and the resync run comes next: leave nothing behind.
     // Retain lets the operator release these objects although their provider never became Ready.
-    await Promise.all(namespacesOf(layout).map((ns) => ctx.api.deleteCollection(namespacedRepositoryPath(ns), `${BENCH_LABEL}=${ctx.run}`)));
+    // One namespace at a time: thousands of deletions at once outlast the API server's timeout.
+    for (const ns of namespacesOf(layout)) await ctx.api.deleteCollection(namespacedRepositoryPath(ns), `${BENCH_LABEL}=${ctx.run}`);
     const deadline = Date.now() + timeoutMs;
     while ((await allProviderNotReady(ctx, layout, n)).seen > 0) {
       if (Date.now() > deadline) throw new Error('memory run: the objects were not released in time');
@@ -693,7 +694,7 @@ async function createAll(ctx: Context, layout: Layout, n: number, deletionPolicy
 /** Deletes a layout's repositories and waits until the API server has none left; then its namespaces. */
 async function removeLayout(ctx: Context, layout: Layout): Promise<void> {
   const selector = `${BENCH_LABEL}=${ctx.run}`;
-  await Promise.all(namespacesOf(layout).map((ns) => ctx.api.deleteCollection(namespacedRepositoryPath(ns), selector)));
+  for (const ns of namespacesOf(layout)) await ctx.api.deleteCollection(namespacedRepositoryPath(ns), selector);
   const wanted = new Set(namespacesOf(layout));
   const deadline = Date.now() + 900_000;
   for (;;) {
@@ -1056,10 +1057,14 @@ async function main(): Promise<void> {
       // Memory does not depend on the AWS limits; it runs with the chart's defaults (or the only configuration).
       const ctx = contextFor(configs.find((c) => c.name === 'defaults') ?? configs[0] ?? configuration('defaults', args));
       ctx.run = `${baseRun}m`;
-      await memoryPhase(ctx, !given);
-      Object.assign(f, ctx.figures);
-      for (const [k, v] of Object.entries(ctx.operatorPids)) operatorPids[k] = v;
-      notes.push(...ctx.notes);
+      try {
+        await memoryPhase(ctx, !given);
+      } finally {
+        // Kept even when the cleanup after the measurement fails.
+        Object.assign(f, ctx.figures);
+        for (const [k, v] of Object.entries(ctx.operatorPids)) operatorPids[k] = v;
+        notes.push(...ctx.notes);
+      }
       save();
     }
     if (!args.skipResync) {
