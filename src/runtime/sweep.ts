@@ -42,6 +42,13 @@ export interface SweepPlan {
 }
 
 const DEFAULT_SHARE = 0.8;
+/**
+ * How long a swept key may wait in the queue and still find its batch's read good. With every
+ * worker busy (user changes go first, retries, a loaded machine) a periodic reconcile can run well
+ * after its turn; had the read expired by then, it would describe its repository alone, and a busy
+ * pass would cost one DescribeRepositories per repository instead of one per 100.
+ */
+const QUEUE_WAIT_ALLOWANCE_MS = 60_000;
 const DEFAULT_SPREAD_SHARE = 0.1;
 
 /**
@@ -84,7 +91,8 @@ export interface SweepOptions<T> {
   batchSize?: number;
   /**
    * Called when a batch comes up, before its keys are queued: a chance to read the state of all of
-   * them at once. `validForMs` is how long the batch's keys keep coming. A failure is logged and the
+   * them at once. `validForMs` is how long the batch's keys keep coming, plus the time a key may
+   * wait in the queue behind other work (QUEUE_WAIT_ALLOWANCE_MS). A failure is logged and the
    * keys are queued anyway: their reconciles read what they need themselves.
    */
   prefetch?: (group: string, objects: T[], validForMs: number) => Promise<void>;
@@ -180,7 +188,7 @@ export class Sweep<T> {
     const started = o.clock.now();
     if (o.prefetch) {
       try {
-        await o.prefetch(group, objects, step * keys.length);
+        await o.prefetch(group, objects, step * keys.length + QUEUE_WAIT_ALLOWANCE_MS);
       } catch (err) {
         o.logger.warn({ sweep: o.name, group, objects: objects.length, err }, 'sweep batch read failed; its objects read their own state');
       }
