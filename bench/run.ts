@@ -1079,7 +1079,12 @@ async function main(): Promise<void> {
         for (const [k, v] of Object.entries(ctx.figures)) f[`${config.name}.${k}`] = v;
         for (const [k, v] of Object.entries(ctx.operatorPids)) operatorPids[`${config.name}.${k}`] = v;
       }
-      if (given) await removeLayout(setupCtx, setup.layout);
+      if (given) {
+        // A shared environment keeps running: an operator lets the objects go (Retain: no AWS calls).
+        const { op } = await launchOperator(setupCtx, 'resync-cleanup', args.syncPeriodMs);
+        await removeLayout(setupCtx, setup.layout);
+        await stopOperator(setupCtx, op);
+      }
     }
     load.push(os.loadavg()[0] ?? 0);
 
