@@ -98,6 +98,8 @@ async function main(): Promise<void> {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     events,
   });
+  // The writer remembers its own writes until the caches hold them; every informer tells it so.
+  for (const informer of [providers, repositories, ...registry.informers]) informer.onEvent((e) => writer.observed(e.object));
   manager.addInformer(providers);
   manager.addInformer(repositories);
   manager.addController(awsProviderController({ providers, users: [repositories, ...registry.informers], reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));

@@ -1,3 +1,4 @@
+import { realClock, type Clock } from './clock.js';
 import { isApiError, resourcePath, type KubeClient, type ResourceRef } from './kube.js';
 import type { KubeObject } from './types.js';
 
@@ -49,6 +50,22 @@ const CONFLICT_RETRIES = 5;
 /** The status to write, or how to compute it from the object as the server has it. */
 export type StatusUpdate<T extends KubeObject> = object | ((current: T) => object);
 
+export interface ObjectWriterOptions {
+  clock?: Clock;
+  /**
+   * How long a write is remembered when no informer event says the cache holds it (a watch event
+   * that arrived before the write's own reply, an object nobody watches). After that the cache is
+   * the reference again; if it still lags, the write's resourceVersion precondition fails with 409
+   * and the writer reads the object afresh.
+   */
+  retainMs?: number;
+}
+
+interface OwnWrite {
+  obj: KubeObject;
+  at: number;
+}
+
 /**
  * Writes that the reconcilers share: status through the status subresource, and finalizers.
  *
@@ -57,13 +74,28 @@ export type StatusUpdate<T extends KubeObject> = object | ((current: T) => objec
  * reads the object again and recomputes. The informer cache may lag behind our own writes (it only
  * learns them from the watch), so the writer remembers the object each of its writes produced until
  * the cache has caught up: a write made by this process is applied to what it compares against at
- * once, and "unchanged against a stale cache" never skips a write the server needs.
+ * once, and "unchanged against a stale cache" never skips a write the server needs. The informers
+ * tell the writer what their caches hold (observed()), so a remembered write lives about as long as
+ * the watch takes to deliver it: one copy of each object stays in memory, the cache's.
  */
 export class ObjectWriter {
-  /** The object our last write produced, per object, until the cache holds that version or newer. */
-  private readonly ownWrites = new Map<string, KubeObject>();
+  /** Per object (by uid): the object our last write produced, until the cache holds that version or newer. */
+  private readonly ownWrites = new Map<string, OwnWrite>();
+  private readonly clock: Clock;
+  private readonly retainMs: number;
 
-  constructor(private readonly client: Pick<KubeClient, 'get' | 'patch'>) {}
+  constructor(
+    private readonly client: Pick<KubeClient, 'get' | 'patch'>,
+    opts: ObjectWriterOptions = {},
+  ) {
+    this.clock = opts.clock ?? realClock;
+    this.retainMs = opts.retainMs ?? 60_000;
+  }
+
+  /** How many writes are remembered because the cache may not hold them yet. */
+  get retained(): number {
+    return this.ownWrites.size;
+  }
 
   /**
    * Writes the status through the status subresource when it differs from what the server has;
@@ -100,18 +132,40 @@ export class ObjectWriter {
 
   /** The newer of the given (cached) object and the one our last write produced. */
   latest<T extends KubeObject>(obj: T): T {
-    const id = identity(obj);
-    const own = this.ownWrites.get(id);
+    this.expire();
+    const own = this.ownWrites.get(identity(obj))?.obj;
     if (!own) return obj;
-    if (own.metadata?.uid !== obj.metadata?.uid || !olderThan(obj, own)) {
-      this.ownWrites.delete(id);
+    if (!olderThan(obj, own)) {
+      this.ownWrites.delete(identity(obj));
       return obj;
     }
     return own as T;
   }
 
+  /**
+   * An informer's cache now holds `obj` (added, modified or deleted): a remembered write of that
+   * version or an older one is no longer needed. Informers call this for every event.
+   */
+  observed(obj: KubeObject): void {
+    const id = identity(obj);
+    const own = this.ownWrites.get(id)?.obj;
+    if (own && !olderThan(obj, own)) this.ownWrites.delete(id);
+  }
+
   private remember(obj: KubeObject): void {
-    this.ownWrites.set(identity(obj), obj);
+    const id = identity(obj);
+    // Re-inserting keeps the map in the order of the writes, oldest first, for expire().
+    this.ownWrites.delete(id);
+    this.ownWrites.set(id, { obj: withoutManagedFields(obj), at: this.clock.now() });
+    this.expire();
+  }
+
+  private expire(): void {
+    const cutoff = this.clock.now() - this.retainMs;
+    for (const [id, own] of this.ownWrites) {
+      if (own.at > cutoff) return;
+      this.ownWrites.delete(id);
+    }
   }
 
   /**
@@ -167,8 +221,17 @@ export class ObjectWriter {
   }
 }
 
+/** The uid: unique across kinds and across a delete and re-create under the same name. */
 function identity(obj: KubeObject): string {
-  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+  return obj.metadata?.uid ?? `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+/** The remembered copy needs status, metadata and spec, not the field managers (a kilobyte or more). */
+function withoutManagedFields(obj: KubeObject): KubeObject {
+  const meta = obj.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
+  if (!meta || !('managedFields' in meta)) return obj;
+  const { managedFields: _dropped, ...rest } = meta;
+  return { ...obj, metadata: rest };
 }
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KubeApiError, type ResourceRef } from '../../../src/runtime/kube.js';
 import { ObjectWriter, deepEqual, mergePatch, normalize } from '../../../src/runtime/status.js';
 import type { KubeObject } from '../../../src/runtime/types.js';
+import { FakeClock } from './helpers.js';
 
 const ref: ResourceRef = { group: 'example.com', version: 'v1', plural: 'things' };
 
@@ -132,5 +133,50 @@ describe('ObjectWriter', () => {
     const gone = thing(undefined, ['mine']);
     api.object = undefined;
     await expect(w.removeFinalizer(ref, gone, 'mine')).resolves.toBeUndefined();
+  });
+
+  describe('remembering its own writes', () => {
+    function served(): FakeApi {
+      const api = new FakeApi();
+      api.object = thing({ ready: false });
+      api.object.metadata!.uid = 'uid-a';
+      (api.object.metadata as Record<string, unknown>).managedFields = [{ manager: 'kubectl', fieldsV1: { 'f:spec': {} } }];
+      return api;
+    }
+
+    it('keeps its write, without field managers, only until an informer delivers that version', async () => {
+      const api = served();
+      const w = new ObjectWriter(api);
+      const cached = structuredClone(api.object!);
+      await w.patchStatus(ref, cached, { ready: true });
+      expect(w.retained).toBe(1);
+      const own = w.latest(cached);
+      expect(own.status).toEqual({ ready: true });
+      expect(own.metadata).not.toHaveProperty('managedFields');
+      // An event of an older version, or of another kind's object with the same name, changes nothing.
+      w.observed(cached);
+      w.observed({ metadata: { namespace: 'ns', name: 'a', uid: 'uid-other', resourceVersion: '99' } });
+      expect(w.retained).toBe(1);
+      w.observed(structuredClone(api.object!));
+      expect(w.retained).toBe(0);
+      expect(w.latest(cached)).toBe(cached);
+    });
+
+    it('forgets a write that no informer delivered once retainMs has passed', async () => {
+      const api = served();
+      const clock = new FakeClock();
+      const w = new ObjectWriter(api, { clock, retainMs: 60_000 });
+      const cached = structuredClone(api.object!);
+      await w.patchStatus(ref, cached, { ready: true });
+      await clock.advance(59_000);
+      expect(w.latest(cached).status).toEqual({ ready: true });
+      await clock.advance(2_000);
+      expect(w.latest(cached)).toBe(cached);
+      expect(w.retained).toBe(0);
+      // The cache still lags: the write's precondition fails, and the writer reads the server's copy.
+      await w.patchStatus(ref, cached, { ready: true, message: 'ok' });
+      expect(api.gets).toHaveLength(1);
+      expect(api.object!.status).toEqual({ ready: true, message: 'ok' });
+    });
   });
 });
