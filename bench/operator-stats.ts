@@ -88,6 +88,8 @@ export interface ProcStats {
   /** Peak RSS of the process's whole life (VmHWM). */
   peakRssMiB: number;
   cpuSeconds: number;
+  /** Anonymous memory (heaps, malloc) in the RSS; the rest is mapped files (code) and shared memory. */
+  rssAnonMiB: number;
 }
 
 let clockTicks: number | undefined;
@@ -112,7 +114,7 @@ export async function procStats(pid: number): Promise<ProcStats> {
   // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssMiB: kib('VmRSS') / 1024, peakRssMiB: kib('VmHWM') / 1024, cpuSeconds: ticks / (await ticksPerSecond()) };
+  return { rssMiB: kib('VmRSS') / 1024, peakRssMiB: kib('VmHWM') / 1024, rssAnonMiB: kib('RssAnon') / 1024, cpuSeconds: ticks / (await ticksPerSecond()) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

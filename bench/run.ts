@@ -304,6 +304,9 @@ interface OperatorCounters {
   reconciles: number;
   awsErrors: number;
   heapUsed: number;
+  heapTotal: number;
+  /** Memory of Buffers and other objects outside V8's heap. */
+  external: number;
   /** Sums and counts of the histograms that say where a reconcile's time goes. */
   reconcileTime: { sum: number; count: number };
   queueWait: { sum: number; count: number };
@@ -319,6 +322,8 @@ async function counters(op: OperatorProcess): Promise<OperatorCounters> {
     reconciles: m.sum('controller_runtime_reconcile_total', { controller: CONTROLLER }),
     awsErrors: m.sum('aws_api_calls_total', { outcome: 'error' }),
     heapUsed: m.sum('nodejs_heap_size_used_bytes'),
+    heapTotal: m.sum('nodejs_heap_size_total_bytes'),
+    external: m.sum('nodejs_external_memory_bytes'),
     reconcileTime: histogram('controller_runtime_reconcile_time_seconds', { controller: CONTROLLER }),
     queueWait: histogram('workqueue_queue_duration_seconds', { name: CONTROLLER }),
     awsCallTime: histogram('aws_api_call_duration_seconds', { service: 'ECR' }),
@@ -565,7 +570,17 @@ async function settleMemory(ctx: Context, op: OperatorProcess, layout: Layout, n
  * provider are retried about once a minute, so one minute shows whether the footprint holds still,
  * and what those retries write to the API server meanwhile.
  */
-async function atRest(op: OperatorProcess, pid: number, n: number): Promise<{ rest: ProcStats; later: ProcStats; heapUsed: number; writesPerObjectPerMinute: number }> {
+interface AtRest {
+  rest: ProcStats;
+  later: ProcStats;
+  /** Where the RSS a minute later goes, in MiB: V8's heap (used, and reserved), memory outside it. */
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  writesPerObjectPerMinute: number;
+}
+
+async function atRest(op: OperatorProcess, pid: number, n: number): Promise<AtRest> {
   await sleep(5000);
   const rest = await procStats(pid);
   const before = await counters(op);
@@ -574,7 +589,26 @@ async function atRest(op: OperatorProcess, pid: number, n: number): Promise<{ re
   const after = await counters(op);
   const later = await procStats(pid);
   const minutes = (now() - t) / 60_000;
-  return { rest, later, heapUsed: before.heapUsed, writesPerObjectPerMinute: sumValues(delta(after.byMethod, before.byMethod)) / n / minutes };
+  const mib = (bytes: number) => bytes / 1024 / 1024;
+  return {
+    rest,
+    later,
+    heapUsedMiB: mib(after.heapUsed),
+    heapTotalMiB: mib(after.heapTotal),
+    externalMiB: mib(after.external),
+    writesPerObjectPerMinute: sumValues(delta(after.byMethod, before.byMethod)) / n / minutes,
+  };
+}
+
+/** The breakdown of an at-rest RSS for the results file: memory.heapUsedMiB, memory.restartHeapUsedMiB, ... */
+function memoryBreakdown(run: '' | 'restart', r: AtRest): Record<string, number> {
+  const key = (name: string) => (run ? `memory.${run}${name[0]!.toUpperCase()}${name.slice(1)}` : `memory.${name}`);
+  return {
+    [key('rssAnonMiB')]: r.later.rssAnonMiB,
+    [key('heapUsedMiB')]: r.heapUsedMiB,
+    [key('heapTotalMiB')]: r.heapTotalMiB,
+    [key('externalMiB')]: r.externalMiB,
+  };
 }
 
 /** With BENCH_HEAP_SNAPSHOTS: has the operator write a heap snapshot, waits for it and names it. */
@@ -642,6 +676,7 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
   await settleMemory(ctx, second.op, layout, n, timeoutMs);
   const secondRest = await atRest(second.op, second.pid, n);
   say(`memory: after a restart RSS ${round(secondRest.rest.rssMiB, 1)} MiB, a minute later ${round(secondRest.later.rssMiB, 1)} MiB, peak ${round(secondRest.later.peakRssMiB, 1)} MiB`);
+  await heapSnapshot(second.pid, `restart-${n}`);
   Object.assign(figures, {
     'memory.objects': n,
     'memory.settleSeconds': settleSeconds,
@@ -652,12 +687,13 @@ async function memoryPhase(ctx: Context, ownEnvironment: boolean): Promise<void>
     'memory.growthPer1000MiB': ((firstRest.later.rssMiB - idle.rssMiB) / n) * 1000,
     'memory.rssMinuteLaterMiB': firstRest.later.rssMiB,
     'memory.rssPeakMiB': firstRest.later.peakRssMiB,
-    'memory.heapUsedMiB': firstRest.heapUsed / 1024 / 1024,
+    ...memoryBreakdown('', firstRest),
     'memory.kubeWritesPerObjectPerMinute': firstRest.writesPerObjectPerMinute,
     'memory.restartRssAtRestMiB': secondRest.rest.rssMiB,
     'memory.restartRssMinuteLaterMiB': secondRest.later.rssMiB,
     'memory.restartRssPeakMiB': secondRest.later.peakRssMiB,
     'memory.restartKubeWritesPerObjectPerMinute': secondRest.writesPerObjectPerMinute,
+    ...memoryBreakdown('restart', secondRest),
   });
   if (!ownEnvironment || !ctx.args.skipResync) {
     // A shared environment keeps running, and the resync run comes next: leave nothing behind.

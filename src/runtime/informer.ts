@@ -2,7 +2,7 @@ import type { Logger } from '../observability/logger.js';
 import { informerRelists, informerWatchConnected, informerWatchRestarts } from '../observability/metrics.js';
 import { realClock, sleep, type Clock } from './clock.js';
 import { KubeApiError, errorText, isApiError, resourcePath, type KubeClient, type ResourceRef } from './kube.js';
-import { keyOf, keyString, type KubeObject } from './types.js';
+import { keyOf, keyString, withoutManagedFields, type KubeObject } from './types.js';
 
 export type InformerEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -240,7 +240,7 @@ export class Informer<T extends KubeObject> {
       for (const item of page.items ?? []) {
         if (!item.apiVersion && page.apiVersion) item.apiVersion = page.apiVersion;
         if (!item.kind && kind) item.kind = kind;
-        items.push(trim(item));
+        items.push(withoutManagedFields(item));
       }
       rv = page.metadata?.resourceVersion ?? rv;
       cont = page.metadata?.continue || undefined;
@@ -311,7 +311,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private apply(type: string, received: T): void {
-    const obj = trim(received);
+    const obj = withoutManagedFields(received);
     const rv = obj.metadata?.resourceVersion;
     if (type === 'BOOKMARK') {
       if (rv) this.resourceVersion = rv;
@@ -347,15 +347,4 @@ export class Informer<T extends KubeObject> {
     if (!value) this.disconnectedSince = this.clock.now();
     informerWatchConnected.set({ informer: this.name }, value ? 1 : 0);
   }
-}
-
-/**
- * Drops metadata.managedFields before caching, as controller-runtime's default transform does: the
- * server-side apply bookkeeping is often the largest part of an object, and no consumer reads it.
- * With 10,000 objects in the cache that is most of the operator's memory.
- */
-function trim<T extends KubeObject>(obj: T): T {
-  const meta = obj.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
-  if (meta && 'managedFields' in meta) delete meta.managedFields;
-  return obj;
 }

@@ -277,11 +277,17 @@ export class KubeClient {
   }
 }
 
+/**
+ * The body as text, decoded chunk by chunk into V8's heap. Joining the chunks into one Buffer first
+ * would put a list page (megabytes with 500 objects) in native memory, where glibc's allocator keeps
+ * it after the page is parsed: at 10,000 objects a restart's initial list left about 70 MiB of RSS.
+ */
 function readAll(res: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => (text += c));
+    res.once('end', () => resolve(text));
     res.once('error', reject);
     // A connection cut mid-body ends with 'close' but no 'end'.
     res.once('close', () => {

@@ -1,6 +1,6 @@
 import { realClock, type Clock } from './clock.js';
 import { isApiError, resourcePath, type KubeClient, type ResourceRef } from './kube.js';
-import type { KubeObject } from './types.js';
+import { withoutManagedFields, type KubeObject } from './types.js';
 
 type Json = unknown;
 
@@ -226,13 +226,6 @@ function identity(obj: KubeObject): string {
   return obj.metadata?.uid ?? `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 
-/** The remembered copy needs status, metadata and spec, not the field managers (a kilobyte or more). */
-function withoutManagedFields(obj: KubeObject): KubeObject {
-  const meta = obj.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
-  if (!meta || !('managedFields' in meta)) return obj;
-  const { managedFields: _dropped, ...rest } = meta;
-  return { ...obj, metadata: rest };
-}
 
 /**
  * Whether `a` is an older version than `b`. resourceVersions are opaque to clients in general, but

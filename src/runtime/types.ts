@@ -17,6 +17,19 @@ export interface KubeObject {
   [k: string]: unknown;
 }
 
+/**
+ * The object without metadata.managedFields, as controller-runtime's default cache transform: the
+ * server-side apply bookkeeping is often the largest part of an object, and no consumer reads it.
+ * A copy, not `delete`: deleting a field turns V8's object into a dictionary, which costs more
+ * memory than the field did.
+ */
+export function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  const meta = obj.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
+  if (!meta || !('managedFields' in meta)) return obj;
+  const { managedFields: _dropped, ...rest } = meta;
+  return { ...obj, metadata: rest };
+}
+
 export interface ObjectKey {
   namespace: string;
   name: string;
