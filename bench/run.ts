@@ -142,7 +142,7 @@ async function kubectlOk(ctx: Pick<Context, 'env'>, args: string[], input?: stri
  * NODE_OPTIONS for the operator: BENCH_PROFILE=<dir> writes a CPU profile of each operator process
  * there (see profile-hook.mjs); BENCH_OPERATOR_NODE_OPTIONS adds anything else node accepts there,
  * such as --inspect; BENCH_HEAP_SNAPSHOTS=<dir> has the memory run write a heap snapshot of the
- * operator there at 1,000 objects and at its full count (they cost memory: figures of such a run
+ * operator there at 1,000 objects, at its full count and after the restart (they cost memory: figures of such a run
  * are not the ones to quote).
  */
 function operatorNodeOptions(): Record<string, string> {
