@@ -226,7 +226,6 @@ function identity(obj: KubeObject): string {
   return obj.metadata?.uid ?? `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 
-
 /**
  * Whether `a` is an older version than `b`. resourceVersions are opaque to clients in general, but
  * etcd's are integers that grow with every write; a version that is not a number is treated as
