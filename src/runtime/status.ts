@@ -133,10 +133,11 @@ export class ObjectWriter {
   /** The newer of the given (cached) object and the one our last write produced. */
   latest<T extends KubeObject>(obj: T): T {
     this.expire();
-    const own = this.ownWrites.get(identity(obj))?.obj;
+    const id = identity(obj);
+    const own = this.ownWrites.get(id)?.obj;
     if (!own) return obj;
     if (!olderThan(obj, own)) {
-      this.ownWrites.delete(identity(obj));
+      this.ownWrites.delete(id);
       return obj;
     }
     return own as T;

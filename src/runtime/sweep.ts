@@ -42,6 +42,7 @@ export interface SweepPlan {
 }
 
 const DEFAULT_SHARE = 0.8;
+const DEFAULT_SPREAD_SHARE = 0.1;
 /**
  * How long a swept key may wait in the queue and still find its batch's read good. With every
  * worker busy (user changes go first, retries, a loaded machine) a periodic reconcile can run well
@@ -49,7 +50,6 @@ const DEFAULT_SHARE = 0.8;
  * pass would cost one DescribeRepositories per repository instead of one per 100.
  */
 const QUEUE_WAIT_ALLOWANCE_MS = 60_000;
-const DEFAULT_SPREAD_SHARE = 0.1;
 
 /**
  * The period and spread of one pass. The busiest group decides: its objects × calls per object at
