@@ -1,6 +1,6 @@
 /**
  * The typed form of an ECR lifecycle policy, for the local evaluator. The JSON text is checked by
- * src/api/validation.ts first; this module only reads a policy that passed that check.
+ * src/kinds/ecrrepository/validation.ts first; this module only reads a policy that passed that check.
  */
 
 export type TagStatus = 'tagged' | 'untagged' | 'any';

@@ -1,4 +1,5 @@
-import type { AWSProvider, SecretKeyRef } from '../api/types.js';
+import type { AWSProvider } from '../kinds/awsprovider/types.js';
+import type { SecretKeyRef } from '../api/types.js';
 import type { AwsClientFactory, AwsSession } from '../aws/clients.js';
 import { sourceFingerprint, type CredentialSource, type StaticKeys } from '../aws/credentials.js';
 import { chooseIdentity, describeIdentity, ProviderConfigError, type TenancyPolicy } from './identity.js';

@@ -1,4 +1,4 @@
-import type { AWSProvider } from '../api/types.js';
+import type { AWSProvider } from '../kinds/awsprovider/types.js';
 
 /**
  * Tenancy: which identity an AWSProvider may act as, decided from its spec and the administrator's

@@ -1,6 +1,6 @@
 import type { RegistryObject } from '../api/registry-types.js';
-import type { AWSProvider } from '../api/types.js';
-import { providerChangeMatters } from '../controllers/ecrrepository.js';
+import type { AWSProvider } from '../kinds/awsprovider/types.js';
+import { providerChangeMatters } from '../kinds/ecrrepository/watches.js';
 import type { Logger } from '../observability/logger.js';
 import { Controller, defaultPredicate } from '../runtime/controller.js';
 import type { Informer, InformerEvent } from '../runtime/informer.js';

@@ -1,11 +1,13 @@
 import { conditionsFor, findCondition, READY, type Phase } from '../api/conditions.js';
 import type { RegistryObject, RegistryPartStatus } from '../api/registry-types.js';
-import { FINALIZER, SPEC_DEFAULTS, type AWSProvider } from '../api/types.js';
+import { FINALIZER } from '../api/types.js';
+import { SPEC_DEFAULTS } from '../kinds/ecrrepository/types.js';
+import { type AWSProvider } from '../kinds/awsprovider/types.js';
 import type { AwsError } from '../aws/errors.js';
 import { isAwsError } from '../aws/errors.js';
 import { RegistryGateway } from '../aws/registry.js';
 import type { Logger } from '../observability/logger.js';
-import { providerReadiness } from '../reconcilers/awsprovider.js';
+import { providerReadiness } from '../kinds/awsprovider/client.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { ObjectWriter } from '../runtime/status.js';
 import { keyOf, keyString, type ObjectKey, type ReconcileResult } from '../runtime/types.js';

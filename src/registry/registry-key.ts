@@ -1,6 +1,6 @@
 import type { RegistryObject } from '../api/registry-types.js';
-import type { AWSProvider } from '../api/types.js';
-import { providerReadiness } from '../reconcilers/awsprovider.js';
+import type { AWSProvider } from '../kinds/awsprovider/types.js';
+import { providerReadiness } from '../kinds/awsprovider/client.js';
 import type { ObjectKey } from '../runtime/types.js';
 import type { Registry } from './merge-types.js';
 

@@ -2,7 +2,7 @@ import {
   ECR_REGISTRY_POLICY_STATEMENT, ECR_REGISTRY_SCANNING_CONFIGURATION, ECR_REPLICATION_RULE,
   type RegistryObject,
 } from '../api/registry-types.js';
-import type { AWSProvider } from '../api/types.js';
+import type { AWSProvider } from '../kinds/awsprovider/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Controller } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';

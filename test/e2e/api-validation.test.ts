@@ -8,7 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { API_VERSION, AWS_PROVIDER, ECR_REPOSITORY, GROUP, OWNER_TAG } from '../../src/api/types.js';
+import { API_VERSION, GROUP, OWNER_TAG } from '../../src/api/types.js';
+import { AWS_PROVIDER } from '../../src/kinds/awsprovider/types.js';
+import { ECR_REPOSITORY } from '../../src/kinds/ecrrepository/types.js';
 import { sharedEnv } from './support/context.js';
 import { Kubectl, eventually } from './support/kubectl.js';
 

@@ -9,7 +9,7 @@ import { AwsClientFactory, type AwsClientFactoryOptions } from '../../src/aws/cl
 import { OperatorIdentityRefusedError, operatorAwsEnvironment, sourceFingerprint, type CredentialSource } from '../../src/aws/credentials.js';
 import { AwsError, isAwsError } from '../../src/aws/errors.js';
 import { RateLimiterRegistry } from '../../src/aws/ratelimit.js';
-import type { AWSProvider } from '../../src/api/types.js';
+import type { AWSProvider } from '../../src/kinds/awsprovider/types.js';
 import { ProviderConfigError, ProviderConnections, type ProviderKubeClient, type TenancyPolicy } from '../../src/providers/connections.js';
 import { KubeApiError } from '../../src/runtime/kube.js';
 

@@ -7,25 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  AWS_PROVIDER,
-  ECR_REPOSITORY,
-  GROUP,
-  OWNER_TAG,
-  SPEC_DEFAULTS,
-  VERSION,
-  type AWSProviderSpec,
-  type AWSProviderStatus,
-  type Condition,
-  type DeletionPolicy,
-  type ECRRepositorySpec,
-  type ECRRepositoryStatus,
-  type EncryptionType,
-  type ImageTagMutability,
-  type ImageTagMutabilityExclusionFilter,
-  type LifecyclePreview,
-  type SecretKeyRef,
-} from '../../../src/api/types.js';
+import { AWS_PROVIDER, type AWSProviderSpec, type AWSProviderStatus } from '../../../src/kinds/awsprovider/types.js';
+import { ECR_REPOSITORY, SPEC_DEFAULTS, type ECRRepositorySpec, type ECRRepositoryStatus, type EncryptionType, type ImageTagMutability, type ImageTagMutabilityExclusionFilter, type LifecyclePreview } from '../../../src/kinds/ecrrepository/types.js';
+import { GROUP, OWNER_TAG, VERSION, type Condition, type DeletionPolicy, type SecretKeyRef } from '../../../src/api/types.js';
 
 type DeepRequired<T> = T extends readonly (infer U)[]
   ? DeepRequired<U>[]

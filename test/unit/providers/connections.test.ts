@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AWSProvider } from '../../../src/api/types.js';
+import type { AWSProvider } from '../../../src/kinds/awsprovider/types.js';
 import type { AwsClientFactory, AwsSession } from '../../../src/aws/clients.js';
 import type { CredentialSource } from '../../../src/aws/credentials.js';
 import { ProviderConfigError, ProviderConnections, type ProviderKubeClient, type TenancyPolicy } from '../../../src/providers/connections.js';

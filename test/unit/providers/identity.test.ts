@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AWSProvider } from '../../../src/api/types.js';
+import type { AWSProvider } from '../../../src/kinds/awsprovider/types.js';
 import { chooseIdentity, describeIdentity, ProviderConfigError, STRICT_POLICY, type TenancyPolicy } from '../../../src/providers/identity.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/team-ecr';

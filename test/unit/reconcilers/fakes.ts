@@ -1,5 +1,6 @@
 import { pino } from 'pino';
-import type { AWSProvider, ECRRepository } from '../../../src/api/types.js';
+import type { AWSProvider } from '../../../src/kinds/awsprovider/types.js';
+import type { ECRRepository } from '../../../src/kinds/ecrrepository/types.js';
 import type { LiveRepository, RepositoryChanges, RepositoryDetails, RepositorySettings } from '../../../src/aws/ecr.js';
 import { classifyAwsError, type AwsError, type AwsErrorKind } from '../../../src/aws/errors.js';
 import { summarizeImages } from '../../../src/aws/images.js';

@@ -1,28 +1,17 @@
-import { findCondition, READY } from '../api/conditions.js';
-import {
-  ADOPT_ANNOTATION,
-  ECR_REPOSITORY,
-  FINALIZER,
-  FORCE_SYNC_ANNOTATION,
-  GROUP,
-  OWNER_TAG,
-  SPEC_DEFAULTS,
-  VERSION,
-  type AWSProvider,
-  type ECRRepository,
-  type ECRRepositoryStatus,
-} from '../api/types.js';
-import { validateECRRepositorySpec } from '../api/validation.js';
-import type { LiveRepository, RepositoryChanges } from '../aws/ecr.js';
-import type { ImageInventory } from '../aws/images.js';
-import { isAwsError } from '../aws/errors.js';
-import type { Logger } from '../observability/logger.js';
-import { ProviderConfigError, type Connection } from '../providers/connections.js';
-import type { ResourceRef } from '../runtime/kube.js';
-import type { ObjectKey, ReconcileResult } from '../runtime/types.js';
-import { awsFailure } from './aws-failure.js';
-import { providerReadiness } from './awsprovider.js';
-import type { EventRecorderLike, Lookup, ObjectWriterLike } from './dependencies.js';
+import { findCondition, READY } from '../../api/conditions.js';
+import { ADOPT_ANNOTATION, FINALIZER, FORCE_SYNC_ANNOTATION, OWNER_TAG } from '../../api/types.js';
+import { ECR_REPOSITORY_REF, SPEC_DEFAULTS, type ECRRepository, type ECRRepositoryStatus } from './types.js';
+import { type AWSProvider } from '../awsprovider/types.js';
+import { validateECRRepositorySpec } from './validation.js';
+import type { LiveRepository, RepositoryChanges } from '../../aws/ecr.js';
+import type { ImageInventory } from '../../aws/images.js';
+import { isAwsError } from '../../aws/errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { ProviderConfigError, type Connection } from '../../providers/connections.js';
+import type { ObjectKey, ReconcileResult } from '../../runtime/types.js';
+import { awsFailure } from '../../reconcilers/aws-failure.js';
+import { providerReadiness } from '../awsprovider/client.js';
+import type { EventRecorderLike, Lookup, ObjectWriterLike } from '../../reconcilers/dependencies.js';
 import {
   changesBetween,
   describeChanges,
@@ -38,7 +27,7 @@ import {
   repositoryStatus,
   tagLimitProblem,
   type DesiredRepository,
-} from './ecrrepository-plan.js';
+} from './plan.js';
 import {
   Failure,
   isoSeconds,
@@ -50,7 +39,7 @@ import {
   type Observation,
   type ReconcileContext,
   type Update,
-} from './managed.js';
+} from '../../reconcilers/managed.js';
 
 /**
  * ECRRepository: the external client of the managed reconciler. It observes the repository in AWS
@@ -58,7 +47,6 @@ import {
  * that close the gap; conditions, events, status writes and retries are the managed reconciler's.
  */
 
-export const ECR_REPOSITORY_REF: ResourceRef = { group: GROUP, version: VERSION, plural: ECR_REPOSITORY.plural };
 
 export interface ConnectionsLike {
   get(provider: AWSProvider): Promise<Connection>;

@@ -1,9 +1,10 @@
-import { FINALIZER, type AWSProvider } from '../api/types.js';
-import type { Logger } from '../observability/logger.js';
-import type { AwsProviderReconciler } from '../reconcilers/awsprovider.js';
-import { Controller, defaultPredicate } from '../runtime/controller.js';
-import type { Informer } from '../runtime/informer.js';
-import type { KubeObject, ObjectKey } from '../runtime/types.js';
+import { FINALIZER } from '../../api/types.js';
+import { type AWSProvider } from './types.js';
+import type { Logger } from '../../observability/logger.js';
+import type { AwsProviderReconciler } from './client.js';
+import { Controller, defaultPredicate } from '../../runtime/controller.js';
+import type { Informer } from '../../runtime/informer.js';
+import type { KubeObject, ObjectKey } from '../../runtime/types.js';
 
 /**
  * What the AWSProvider controller watches: its own objects, and the objects that use them

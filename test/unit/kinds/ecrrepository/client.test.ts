@@ -1,8 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ADOPT_ANNOTATION, FINALIZER, FORCE_SYNC_ANNOTATION, OWNER_TAG, type AWSProvider, type ECRRepository } from '../../../src/api/types.js';
-import { AWS_PROVIDER_REF } from '../../../src/reconcilers/awsprovider.js';
-import { ECR_REPOSITORY_REF, EcrRepositoryReconciler } from '../../../src/reconcilers/ecrrepository.js';
-import { awsError, connectionFor, FakeApiServer, FakeEcr, FakeEvents, FakeWriter, readyProvider, repository, silentLogger, Store } from './fakes.js';
+import { ADOPT_ANNOTATION, FINALIZER, FORCE_SYNC_ANNOTATION, OWNER_TAG } from '../../../../src/api/types.js';
+import { type AWSProvider } from '../../../../src/kinds/awsprovider/types.js';
+import { type ECRRepository } from '../../../../src/kinds/ecrrepository/types.js';
+import { AWS_PROVIDER_REF } from '../../../../src/kinds/awsprovider/types.js';
+import { ECR_REPOSITORY_REF } from '../../../../src/kinds/ecrrepository/types.js';
+import { EcrRepositoryReconciler } from '../../../../src/kinds/ecrrepository/client.js';
+import { awsError, connectionFor, FakeApiServer, FakeEcr, FakeEvents, FakeWriter, readyProvider, repository, silentLogger, Store } from '../../reconcilers/fakes.js';
 
 const key = { namespace: 'team', name: 'app' };
 const lifecycle = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}';

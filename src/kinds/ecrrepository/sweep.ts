@@ -1,9 +1,10 @@
-import type { AWSProvider, ECRRepository } from '../api/types.js';
-import type { Logger } from '../observability/logger.js';
-import { syncSweepObjects, syncSweepPeriod } from '../observability/metrics.js';
-import type { Connection } from '../providers/connections.js';
-import type { Informer } from '../runtime/informer.js';
-import { SWEEP_CALLS_PER_REPOSITORY, type RepositorySweep } from './ecrrepository.js';
+import type { AWSProvider } from '../awsprovider/types.js';
+import type { ECRRepository } from './types.js';
+import type { Logger } from '../../observability/logger.js';
+import { syncSweepObjects, syncSweepPeriod } from '../../observability/metrics.js';
+import type { Connection } from '../../providers/connections.js';
+import type { Informer } from '../../runtime/informer.js';
+import { SWEEP_CALLS_PER_REPOSITORY, type RepositorySweep } from './watches.js';
 
 /**
  * The periodic sweep of ECRRepositories in AWS terms: objects are grouped by the account (and

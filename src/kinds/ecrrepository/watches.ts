@@ -1,12 +1,13 @@
-import { findCondition, READY } from '../api/conditions.js';
-import type { AWSProvider, ECRRepository } from '../api/types.js';
-import type { Logger } from '../observability/logger.js';
-import { providerReadiness } from '../reconcilers/awsprovider.js';
-import type { EcrRepositoryReconciler } from '../reconcilers/ecrrepository.js';
-import { Controller, defaultPredicate } from '../runtime/controller.js';
-import { SweepingController, type SweepOptions } from '../runtime/sweep.js';
-import type { Informer } from '../runtime/informer.js';
-import type { KubeObject, ObjectKey } from '../runtime/types.js';
+import { findCondition, READY } from '../../api/conditions.js';
+import type { AWSProvider } from '../awsprovider/types.js';
+import type { ECRRepository } from './types.js';
+import type { Logger } from '../../observability/logger.js';
+import { providerReadiness } from '../awsprovider/client.js';
+import type { EcrRepositoryReconciler } from './client.js';
+import { Controller, defaultPredicate } from '../../runtime/controller.js';
+import { SweepingController, type SweepOptions } from '../../runtime/sweep.js';
+import type { Informer } from '../../runtime/informer.js';
+import type { KubeObject, ObjectKey } from '../../runtime/types.js';
 
 /**
  * What the ECRRepository controller watches: its own objects (spec, deletion, finalizers, force-sync)

@@ -1,10 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FINALIZER, type AWSProvider, type ECRRepository } from '../../../src/api/types.js';
-import { ProviderConfigError, type Connection } from '../../../src/providers/connections.js';
-import { providerOfUser, userReleased } from '../../../src/controllers/awsprovider.js';
-import { AWS_PROVIDER_REF, AwsProviderReconciler } from '../../../src/reconcilers/awsprovider.js';
-import { ECR_REPOSITORY_REF } from '../../../src/reconcilers/ecrrepository.js';
-import { awsError, FakeApiServer, FakeEvents, FakeWriter, repository, silentLogger, Store } from './fakes.js';
+import { FINALIZER } from '../../../../src/api/types.js';
+import { type AWSProvider } from '../../../../src/kinds/awsprovider/types.js';
+import { type ECRRepository } from '../../../../src/kinds/ecrrepository/types.js';
+import { ProviderConfigError, type Connection } from '../../../../src/providers/connections.js';
+import { providerOfUser, userReleased } from '../../../../src/kinds/awsprovider/watches.js';
+import { AWS_PROVIDER_REF } from '../../../../src/kinds/awsprovider/types.js';
+import { AwsProviderReconciler } from '../../../../src/kinds/awsprovider/client.js';
+import { ECR_REPOSITORY_REF } from '../../../../src/kinds/ecrrepository/types.js';
+import { awsError, FakeApiServer, FakeEvents, FakeWriter, repository, silentLogger, Store } from '../../reconcilers/fakes.js';
 
 const key = { namespace: 'team', name: 'aws' };
 const POLL = 60_000;

@@ -1,12 +1,12 @@
-import { findCondition, READY, type Phase } from '../api/conditions.js';
-import { AWS_PROVIDER, FINALIZER, GROUP, VERSION, type AWSProvider, type AWSProviderStatus } from '../api/types.js';
-import { isAwsError, type AwsError } from '../aws/errors.js';
-import type { Logger } from '../observability/logger.js';
-import { ProviderConfigError, providerKey, type Connection } from '../providers/connections.js';
-import type { ResourceRef } from '../runtime/kube.js';
-import type { ObjectKey, ReconcileResult } from '../runtime/types.js';
-import type { EventRecorderLike, Lister, Lookup, ObjectWriterLike } from './dependencies.js';
-import { Failure, isoSeconds, ManagedReconciler, type Deletion, type ExternalClient, type Observation } from './managed.js';
+import { findCondition, READY, type Phase } from '../../api/conditions.js';
+import { AWS_PROVIDER_REF, type AWSProvider, type AWSProviderStatus } from './types.js';
+import { FINALIZER } from '../../api/types.js';
+import { isAwsError, type AwsError } from '../../aws/errors.js';
+import type { Logger } from '../../observability/logger.js';
+import { ProviderConfigError, providerKey, type Connection } from '../../providers/connections.js';
+import type { ObjectKey, ReconcileResult } from '../../runtime/types.js';
+import type { EventRecorderLike, Lister, Lookup, ObjectWriterLike } from '../../reconcilers/dependencies.js';
+import { Failure, isoSeconds, ManagedReconciler, type Deletion, type ExternalClient, type Observation } from '../../reconcilers/managed.js';
 
 /**
  * AWSProvider: the external client of the managed reconciler. It reads the referenced Secrets, builds
@@ -18,7 +18,6 @@ import { Failure, isoSeconds, ManagedReconciler, type Deletion, type ExternalCli
  * deletion policies.
  */
 
-export const AWS_PROVIDER_REF: ResourceRef = { group: GROUP, version: VERSION, plural: AWS_PROVIDER.plural };
 
 export interface ProviderConnectionsLike {
   refresh(provider: AWSProvider): Promise<Connection>;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { ECRRepository } from '../../../src/api/types.js';
+import type { ECRRepository } from '../../../../src/kinds/ecrrepository/types.js';
 import {
   LIFECYCLE_POLICY_FIELD,
   REPOSITORY_POLICY_FIELD,
@@ -9,11 +9,11 @@ import {
   validateECRRepositorySpec,
   validateLifecyclePolicy,
   validateRepositoryPolicy,
-} from '../../../src/api/validation.js';
+} from '../../../../src/kinds/ecrrepository/validation.js';
 
 /** The spec of a sample in config/samples, so that the documented policies are tested as shipped. */
 function sampleSpec(file: string): ECRRepository['spec'] {
-  const text = readFileSync(new URL(`../../../config/samples/${file}`, import.meta.url), 'utf8');
+  const text = readFileSync(new URL(`../../../../config/samples/${file}`, import.meta.url), 'utf8');
   return (parse(text) as ECRRepository).spec;
 }
 

@@ -1,10 +1,11 @@
-import { OWNER_TAG, SPEC_DEFAULTS, type ECRRepository, type ECRRepositoryStatus, type EncryptionType, type ImageTagMutability, type LifecyclePreview } from '../api/types.js';
-import type { ExclusionFilter, LiveRepository, RepositoryChanges, RepositoryDetails, RepositorySettings } from '../aws/ecr.js';
-import type { ImageInventory } from '../aws/images.js';
-import { ownerTagValue } from '../api/owner.js';
-import { policiesEqual } from '../aws/policy.js';
-import { evaluateLifecyclePolicy, type LifecycleImage } from '../lifecycle/evaluator.js';
-import { parseLifecyclePolicy } from '../lifecycle/policy.js';
+import { OWNER_TAG } from '../../api/types.js';
+import { SPEC_DEFAULTS, type ECRRepository, type ECRRepositoryStatus, type EncryptionType, type ImageTagMutability, type LifecyclePreview } from './types.js';
+import type { ExclusionFilter, LiveRepository, RepositoryChanges, RepositoryDetails, RepositorySettings } from '../../aws/ecr.js';
+import type { ImageInventory } from '../../aws/images.js';
+import { ownerTagValue } from '../../api/owner.js';
+import { policiesEqual } from '../../aws/policy.js';
+import { evaluateLifecyclePolicy, type LifecycleImage } from '../../lifecycle/evaluator.js';
+import { parseLifecyclePolicy } from '../../lifecycle/policy.js';
 
 /**
  * The pure decisions of the ECRRepository reconciler: what the repository should look like, who owns

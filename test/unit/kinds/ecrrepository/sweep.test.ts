@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { AWSProvider, ECRRepository } from '../../../src/api/types.js';
-import { SWEEP_CALLS_PER_REPOSITORY } from '../../../src/controllers/ecrrepository.js';
-import { repositorySweep } from '../../../src/controllers/repository-sweep.js';
-import { createLogger } from '../../../src/observability/logger.js';
-import { registry } from '../../../src/observability/metrics.js';
-import type { Connection } from '../../../src/providers/connections.js';
+import type { AWSProvider } from '../../../../src/kinds/awsprovider/types.js';
+import type { ECRRepository } from '../../../../src/kinds/ecrrepository/types.js';
+import { SWEEP_CALLS_PER_REPOSITORY } from '../../../../src/kinds/ecrrepository/watches.js';
+import { repositorySweep } from '../../../../src/kinds/ecrrepository/sweep.js';
+import { createLogger } from '../../../../src/observability/logger.js';
+import { registry } from '../../../../src/observability/metrics.js';
+import type { Connection } from '../../../../src/providers/connections.js';
 
 function provider(namespace: string, name: string, accountID?: string, region = 'us-east-1'): AWSProvider {
   return {

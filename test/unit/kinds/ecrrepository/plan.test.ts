@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { OWNER_TAG, type ECRRepository } from '../../../src/api/types.js';
-import type { LiveRepository, RepositoryDetails } from '../../../src/aws/ecr.js';
+import { OWNER_TAG } from '../../../../src/api/types.js';
+import { type ECRRepository } from '../../../../src/kinds/ecrrepository/types.js';
+import type { LiveRepository, RepositoryDetails } from '../../../../src/aws/ecr.js';
 import {
   changesBetween,
   describeChanges,
@@ -14,7 +15,7 @@ import {
   liveAfter,
   ownershipOf,
   repositoryStatus,
-} from '../../../src/reconcilers/ecrrepository-plan.js';
+} from '../../../../src/kinds/ecrrepository/plan.js';
 
 const lifecycle = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}';
 const policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["ecr:BatchGetImage"]}]}';

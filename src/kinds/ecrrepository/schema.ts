@@ -1,7 +1,7 @@
 /**
  * JSON Schemas (draft-07) for the two JSON documents that ECRRepository carries as strings: the
  * lifecycle policy and the repository policy. The CRD can only bound their length; these schemas
- * describe their shape, and src/api/validation.ts adds the rules that span several fields.
+ * describe their shape, and src/kinds/ecrrepository/validation.ts adds the rules that span several fields.
  */
 import type { SchemaObject } from 'ajv';
 
