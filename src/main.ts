@@ -14,7 +14,8 @@ import { AWS_PROVIDER_REF } from './kinds/awsprovider/types.js';
 import { AwsProviderReconciler, type ProviderUser } from './kinds/awsprovider/client.js';
 import { ECR_REPOSITORY_REF } from './kinds/ecrrepository/types.js';
 import { EcrRepositoryReconciler } from './kinds/ecrrepository/client.js';
-import { registryControllers } from './registry/setup.js';
+import { registryPartControllers } from './kinds/index.js';
+import { RegistryDocuments } from './aws/registry-documents.js';
 import { EventRecorder } from './runtime/events.js';
 import { Informer } from './runtime/informer.js';
 import { KubeClient } from './runtime/kube.js';
@@ -75,11 +76,17 @@ async function main(): Promise<void> {
   const writer = new ObjectWriter(kube);
   const events = new EventRecorder({ client: kube, component: 'infra-operator', logger });
 
-  // Registry-level kinds: one work-queue key per registry (replication, registry policy, scanning).
-  const registry = registryControllers({ kube, namespace, providers, connections, writer, events, logger, syncPeriodMs: config.syncPeriodMs });
-  // A provider being deleted waits for every object of its namespace that still holds our finalizer:
-  // repositories and registry-level parts alike (the check reads providerRef, name and finalizers).
-  const providerUsers = { list: (ns?: string): ProviderUser[] => [...repositories.list(ns), ...registry.users(ns)] };
+  // Account-wide kinds: cluster-scoped, each object acting with its own provider's identity; writes to
+  // one registry go one at a time under its lock, and sweeps share reads per identity only.
+  const documents = new RegistryDocuments({ sharedReadMaxAgeMs: Math.max(5_000, config.syncPeriodMs * 0.15) });
+  const registry = registryPartControllers({
+    kube, providers, connections, documents, writer, events, logger,
+    syncPeriodMs: config.syncPeriodMs,
+    concurrency: Math.min(4, config.maxConcurrentReconciles),
+  });
+  // A provider being deleted waits for every object that still holds our finalizer and names it:
+  // repositories of its namespace and cluster-scoped objects alike.
+  const providerUsers = { list: (): ProviderUser[] => [...repositories.list(), ...registry.informers.flatMap((i) => i.list())] };
   const providerReconciler = new AwsProviderReconciler({
     providers, users: providerUsers, connections, writer, events, logger,
     verifyPeriodMs: config.providerVerifyPeriodMs,

@@ -2,17 +2,32 @@ import {
   DeleteRegistryPolicyCommand, DescribeRegistryCommand, GetRegistryPolicyCommand, GetRegistryScanningConfigurationCommand,
   PutRegistryPolicyCommand, PutRegistryScanningConfigurationCommand, PutReplicationConfigurationCommand, type ECRClient,
 } from '@aws-sdk/client-ecr';
-import type { AppliedReplicationRule, ScanningConfiguration, ScanFrequency, ScanType } from '../api/registry-types.js';
 import { classifyAwsError, isAwsError } from './errors.js';
 
 /**
  * The registry-level documents of Amazon ECR: the replication configuration, the registry policy and
  * the registry scanning configuration. Each is one document per registry (an account in a region)
- * that a Put replaces whole. Reads and writes, nothing else: the merge lives in src/registry.
+ * that a Put replaces whole. Reads and writes, nothing else: each object's part is its kind's business (src/kinds).
  * Every failure is an AwsError (src/aws/errors.ts).
  */
 
 type EcrSend = Pick<ECRClient, 'send'>;
+
+/** A replication rule as ECR holds it (every destination with its registry id). */
+export interface ReplicationRuleDocument {
+  destinations: Array<{ region: string; registryId: string }>;
+  repositoryFilters?: Array<{ filter: string; filterType: 'PREFIX_MATCH' }>;
+}
+
+export interface ScanningDocument {
+  scanType: 'BASIC' | 'ENHANCED';
+  rules: Array<{ scanFrequency: 'SCAN_ON_PUSH' | 'CONTINUOUS_SCAN' | 'MANUAL'; repositoryFilters: Array<{ filter: string; filterType: 'WILDCARD' }> }>;
+}
+
+type AppliedReplicationRule = ReplicationRuleDocument;
+type ScanningConfiguration = ScanningDocument;
+type ScanType = ScanningDocument['scanType'];
+type ScanFrequency = ScanningDocument['rules'][number]['scanFrequency'];
 
 export class RegistryGateway {
   constructor(private readonly client: EcrSend) {}

@@ -230,6 +230,8 @@ export class ManagedReconciler<T extends ManagedObject<S>, S extends ManagedStat
       // Told once per new message (the recorder folds repeats), so `kubectl describe` says why.
       this.deps.events.record(obj, 'Normal', 'DeletionWaiting', deletion.message);
       this.deps.logger.info({ controller: this.kind.name, namespace: obj.metadata.namespace, name: obj.metadata.name }, deletion.message);
+      // The condition says it too, for `kubectl get`, kstatus and GitOps tools.
+      await this.write(obj, { kind: 'progressing', reason: 'DeletionWaiting', message: deletion.message }, {}, false);
       return { requeueAfterMs: deletion.waitMs };
     }
     if (deletion.event) this.normal(obj, deletion.event);

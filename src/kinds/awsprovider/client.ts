@@ -24,18 +24,26 @@ export interface ProviderConnectionsLike {
   drop(key: string): void;
 }
 
-/** What the provider needs to know of an object that uses it. */
+/**
+ * What the provider needs to know of an object that uses it: a namespaced object names a provider
+ * of its own namespace, a cluster-scoped one names the provider's namespace in its reference.
+ */
 export interface ProviderUser {
   kind?: string;
-  metadata: { name: string; namespace: string; finalizers?: string[] };
-  spec: { providerRef: { name: string } };
+  metadata: { name: string; namespace?: string; finalizers?: string[] };
+  spec: { providerRef: { name: string; namespace?: string } };
+}
+
+/** The provider an object names: `namespace/name`. */
+export function providerOfUser(user: ProviderUser): string {
+  return `${user.spec.providerRef?.namespace ?? user.metadata.namespace ?? ''}/${user.spec.providerRef?.name ?? ''}`;
 }
 
 export interface AwsProviderReconcilerDeps {
   providers: Lookup<AWSProvider>;
   /**
-   * The objects of a namespace that act through a provider (ECRRepositories and the registry-level
-   * parts), to know whether any still needs it.
+   * The objects that act through providers (ECRRepositories of the provider's namespace, and the
+   * cluster-scoped account-wide objects that name it), to know whether any still needs it.
    */
   users: Lister<ProviderUser>;
   connections: ProviderConnectionsLike;
@@ -196,18 +204,20 @@ class AwsProviderClient implements ExternalClient<AWSProvider, AWSProviderStatus
     throw new Error('an AWSProvider has nothing to update');
   }
 
-  /** Done once no object of the namespace that names this provider keeps its finalizer. */
+  /** Done once no object that names this provider keeps its finalizer. */
   async delete(provider: AWSProvider): Promise<Deletion> {
+    const id = providerKey(provider);
     const users = this.deps.users
-      .list(provider.metadata.namespace)
-      .filter((r) => r.spec.providerRef.name === provider.metadata.name && r.metadata.finalizers?.includes(FINALIZER))
-      .map((r) => (r.kind ? `${r.kind} ${r.metadata.name}` : r.metadata.name));
+      .list()
+      .filter((r) => providerOfUser(r) === id && r.metadata.finalizers?.includes(FINALIZER))
+      .map((r) => `${r.kind ? `${r.kind} ` : ''}${r.metadata.namespace ? `${r.metadata.namespace}/` : ''}${r.metadata.name}`);
     if (users.length > 0) {
       const shown = users.slice(0, 5).join(', ') + (users.length > 5 ? `, and ${users.length - 5} more` : '');
       return { done: false, waitMs: IN_USE_RECHECK_MS, message: `deletion waits for ${users.length} objects that use this provider: ${shown}` };
     }
     return { done: true };
   }
+
 }
 
 export { providerKey };

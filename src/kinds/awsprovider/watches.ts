@@ -15,11 +15,15 @@ import type { KubeObject, ObjectKey } from '../../runtime/types.js';
  * key is noticed.
  */
 
-/** The provider an object names in spec.providerRef. */
+/**
+ * The provider an object names in spec.providerRef: in its own namespace, or (cluster-scoped
+ * objects) in the namespace the reference names.
+ */
 export function providerOfUser(obj: KubeObject): ObjectKey[] {
-  const spec = obj.spec as { providerRef?: { name?: string } } | undefined;
+  const spec = obj.spec as { providerRef?: { name?: string; namespace?: string } } | undefined;
   const name = spec?.providerRef?.name;
-  return name ? [{ namespace: obj.metadata?.namespace ?? '', name }] : [];
+  const namespace = spec?.providerRef?.namespace ?? obj.metadata?.namespace ?? '';
+  return name ? [{ namespace, name }] : [];
 }
 
 /** An object matters to its provider when it lets go of it: its finalizer is gone, or it is. */
