@@ -53,7 +53,7 @@ export class ProviderConnections {
   private readonly connections = new Map<string, CachedConnection>();
   /** Which registry view each gateway reads through. */
   private readonly gateways = new WeakMap<EcrGateway, string>();
-  /** One view per registry: every provider of an account and region shares one listing. */
+  /** One view per provider identity and registry (see registryKey). */
   private readonly registries = new Map<string, RepositoryDirectory<LiveRepository>>();
 
   constructor(
@@ -118,8 +118,12 @@ export class ProviderConnections {
     return this.gateways.get(entry.connection.ecr) === this.registryKey(entry.connection.session);
   }
 
+  /**
+   * One view per provider identity in a registry: a listing read with one provider's credentials
+   * never answers for another provider, even of the same account.
+   */
   private registryKey(session: AwsSession): string {
-    return `${session.accountId ?? `provider:${session.key}`}|${session.region}|${session.endpoint ?? ''}`;
+    return `${session.key}|${session.accountId ?? ''}|${session.region}|${session.endpoint ?? ''}`;
   }
 
   private gateway(session: AwsSession): EcrGateway {

@@ -9,8 +9,8 @@ import { SWEEP_CALLS_PER_REPOSITORY, type RepositorySweep } from './watches.js';
 /**
  * The periodic sweep of ECRRepositories in AWS terms: objects are grouped by the account (and
  * region and endpoint) of their provider, each group paced at the account's client-side rate, and
- * each batch of up to 100 repositories read with one DescribeRepositories by name just before its
- * reconciles run.
+ * each batch of up to 100 repositories read with one DescribeRepositories by name per provider just
+ * before its reconciles run.
  */
 export function repositorySweep(deps: {
   providers: Pick<Informer<AWSProvider>, 'get'>;
@@ -29,11 +29,21 @@ export function repositorySweep(deps: {
       return `${account}|${provider.spec.region}|${provider.spec.endpoint ?? ''}`;
     },
     prefetch: async (_group, repos, validForMs) => {
-      const first = repos.map(providerOf).find((p): p is AWSProvider => p?.status?.ready === true);
-      if (!first) return;
-      // Every provider of the group shares the account's registry view: one read serves them all.
-      const connection = await deps.connections.get(first);
-      await connection.ecr.prefetch(repos.map((r) => r.spec.repositoryName), validForMs);
+      // One read per provider identity, never across identities: each repository is read with the
+      // credentials of its own provider, and what one tenant's identity reads serves no other.
+      const byProvider = new Map<string, { provider: AWSProvider; names: string[] }>();
+      for (const repo of repos) {
+        const provider = providerOf(repo);
+        if (provider?.status?.ready !== true) continue;
+        const id = `${provider.metadata.namespace}/${provider.metadata.name}`;
+        const entry = byProvider.get(id) ?? { provider, names: [] };
+        entry.names.push(repo.spec.repositoryName);
+        byProvider.set(id, entry);
+      }
+      for (const { provider, names } of byProvider.values()) {
+        const connection = await deps.connections.get(provider);
+        await connection.ecr.prefetch(names, validForMs);
+      }
     },
     onPlan: (plan, objects) => {
       syncSweepPeriod.set({ controller: 'ecrrepository' }, plan.periodMs / 1000);

@@ -60,7 +60,7 @@ const keys = { accessKeyIDRef: { name: 'creds', key: 'id' }, secretAccessKeyRef:
 const ROLE = 'arn:aws:iam::123456789012:role/team-ecr';
 
 describe('ProviderConnections', () => {
-  it('lets every provider of one account and region read through one registry view: one batch serves them all', async () => {
+  it("gives each provider its own registry view: a batch read with one provider's credentials never answers for another", async () => {
     const f = fakes();
     const connections = new ProviderConnections({ kube: f.kube, factory: f.factory, tenancy: OPEN, registrySnapshotMaxAgeMs: 60_000 });
     const one = provider('one');
@@ -73,8 +73,9 @@ describe('ProviderConnections', () => {
     const b = await connections.get(two);
     await a.ecr.prefetch(['a', 'b', 'c'], 60_000);
     expect(await a.ecr.describe('a')).toMatchObject({ name: 'a' });
-    expect(await b.ecr.describe('b')).toMatchObject({ name: 'b' });
     expect(f.listings()).toBe(1);
+    expect(await b.ecr.describe('b')).toMatchObject({ name: 'b' });
+    expect(f.listings()).toBe(2);
   });
 
   it('reads static keys from the referenced Secret, and names a missing Secret or key', async () => {

@@ -60,13 +60,16 @@ describe('repositorySweep', () => {
     expect(sweep.groupOf?.(repository('e', 'r5', 'missing'))).toBe('provider:e/missing');
   });
 
-  it('reads a batch through one Ready provider of the group, by repository name', async () => {
+  it("reads a batch by repository name, each repository with its own provider's identity, never another's", async () => {
     const { sweep, prefetched } = setup();
-    await sweep.prefetch?.('111122223333|us-east-1|', [repository('a', 'r1', 'p'), repository('b', 'r2', 'p')], 30_000);
-    expect(prefetched).toEqual([{ via: 'a/p', names: ['a/r1', 'b/r2'], validForMs: 30_000 }]);
+    await sweep.prefetch?.('111122223333|us-east-1|', [repository('a', 'r1', 'p'), repository('b', 'r2', 'p'), repository('a', 'r3', 'p')], 30_000);
+    expect(prefetched).toEqual([
+      { via: 'a/p', names: ['a/r1', 'a/r3'], validForMs: 30_000 },
+      { via: 'b/p', names: ['b/r2'], validForMs: 30_000 },
+    ]);
     // A group whose provider is not Ready reads nothing ahead: its reconciles wait for the provider.
     await sweep.prefetch?.('provider:d/p', [repository('d', 'r4', 'p')], 30_000);
-    expect(prefetched).toHaveLength(1);
+    expect(prefetched).toHaveLength(2);
   });
 
   it('budgets the account rate at the calls of one periodic reconcile, and exports the achieved period', async () => {
