@@ -29,10 +29,11 @@ export interface ManagerOptions {
    */
   events?: { flush(): Promise<void> };
   /**
-   * Called after leadership was lost and every controller stopped. Default: stop the rest and
-   * exit with status 1, as controller-runtime does: the process restarts clean and campaigns again.
+   * Ends the process; called with status 1 at once when leadership is lost, after the controllers
+   * stopped taking work, as controller-runtime does: the process restarts clean and campaigns again.
+   * Default: process.exit.
    */
-  onLeadershipLost?: () => void;
+  exit?: (code: number) => void;
 }
 
 /**
@@ -190,19 +191,16 @@ export class Manager {
     for (const c of this.controllers) c.start();
   }
 
+  /**
+   * Another replica may already hold the lease: nothing of this one may act any more. Controllers
+   * stop taking work, and the process exits at once (as controller-runtime does), without draining
+   * in-flight reconciles or flushing Events: exiting ends every in-flight AWS call with it, so no
+   * write of this replica can land after the successor starts. The restarted process campaigns again.
+   */
   private leadershipLost(): void {
-    const log = this.opts.logger;
     this.leading = false;
-    log.error('leadership lost; stopping all controllers');
-    void (async () => {
-      // At once: another replica may already be reconciling.
-      await Promise.all(this.controllers.map((c) => c.stop(0)));
-      if (this.opts.onLeadershipLost) {
-        this.opts.onLeadershipLost();
-        return;
-      }
-      await this.stop();
-      process.exit(1);
-    })();
+    this.opts.logger.error('leadership lost; exiting');
+    for (const c of this.controllers) void c.stop(0);
+    (this.opts.exit ?? ((code: number) => process.exit(code)))(1);
   }
 }

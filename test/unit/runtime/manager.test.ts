@@ -51,7 +51,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = 3_000): Prom
 }
 
 let n = 0;
-function setup(opts: { events?: EventRecorder; onReconcile?: (k: { namespace: string; name: string }) => void } = {}) {
+function setup(opts: { events?: EventRecorder; onReconcile?: (k: { namespace: string; name: string }) => void | Promise<void> } = {}) {
   const store = new LeaseStore();
   const client = new LeaseClient(store);
   const { logger } = captureLogger();
@@ -67,7 +67,7 @@ function setup(opts: { events?: EventRecorder; onReconcile?: (k: { namespace: st
     resyncPeriodMs: 0,
     reconcile: async (k) => {
       reconciled.push(keyString(k));
-      opts.onReconcile?.(k);
+      await opts.onReconcile?.(k);
       return {};
     },
   });
@@ -79,7 +79,7 @@ function setup(opts: { events?: EventRecorder; onReconcile?: (k: { namespace: st
     metricsAddr: '0',
     probeAddr: '0',
     shutdownTimeoutMs: 2_000,
-    onLeadershipLost: () => lost++,
+    exit: () => lost++,
     events: opts.events,
   });
   manager.addInformer(asInformer(fast));
@@ -89,6 +89,30 @@ function setup(opts: { events?: EventRecorder; onReconcile?: (k: { namespace: st
 }
 
 describe('Manager', () => {
+  it('on losing the lease, gives up at once: it does not wait for an in-flight reconcile', async () => {
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => (release = r));
+    let finished = false;
+    // A reconcile that hangs in an AWS call.
+    const { client, manager, fast, slowGate, lost } = setup({
+      onReconcile: async () => {
+        await blocked;
+        finished = true;
+      },
+    });
+    slowGate.resolve();
+    await manager.start();
+    await until('leading', () => manager.isLeader());
+    fast.add({ metadata: { namespace: 'ns', name: 'hanging' } });
+    await new Promise((r) => setTimeout(r, 50));
+    client.down = true;
+    await until('leadership lost', () => lost() === 1, 3_000);
+    expect(finished).toBe(false);
+    release();
+    client.down = false;
+    await manager.stop();
+  });
+
   it('is ready only when every informer synced; reconciles only once leading; stop() releases the lease', async () => {
     const { store, manager, fast, slowGate, reconciled } = setup();
     fast.objects.push({ metadata: { namespace: 'ns', name: 'pre' } });
