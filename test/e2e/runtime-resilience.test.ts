@@ -246,7 +246,7 @@ describe('runtime against a real API server', () => {
       metricsAddr: `127.0.0.1:${metricsPort}`,
       probeAddr: `127.0.0.1:${probePort}`,
       shutdownTimeoutMs: 10_000,
-      onLeadershipLost: () => undefined,
+      exit: () => undefined,
     });
     manager.addInformer(informer);
     manager.addController(controller);
