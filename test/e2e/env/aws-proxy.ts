@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { createEmulations } from './emulations.js';
 import { ReplicationEmulation } from './replication-emulation.js';
 
 import { adjustListing, createLifecycleEmulationState, emulateRequest } from './lifecycle-emulation.js';
@@ -187,6 +188,7 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
   const replication = new ReplicationEmulation();
   const knownKeyArns = options.knownKeyArns ?? [];
   const archive = createLifecycleEmulationState();
+  const emulations = createEmulations();
 
   /**
    * The ARN of the KMS key that `keyId` names, as ECR would use it; a KMS error when ECR would
@@ -255,6 +257,15 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     const fault = faults.length ? pickFault(faults, service, operation, accessKeyId, random()) : undefined;
     if (fault) {
       sendFault(req, res, fault);
+      return;
+    }
+
+    const answer = await emulate(req, service, operation, text, accessKeyId);
+    if (answer) {
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/x-amz-json-1.1' };
+      if (answer.errorType) headers['x-amzn-errortype'] = answer.errorType;
+      res.writeHead(answer.status, headers);
+      res.end(JSON.stringify(answer.body));
       return;
     }
 
@@ -331,6 +342,25 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     const headers = { ...out.headers, 'content-length': String(payload.length) };
     res.writeHead(200, headers);
     res.end(payload);
+  }
+
+  /** The first emulation (emulations.ts) that answers this request, if any. */
+  async function emulate(req: http.IncomingMessage, service: string, operation: string, text: string, accessKeyId: string | undefined) {
+    if (emulations.length === 0 || !req.headers['x-amz-target']) return undefined;
+    let input: Record<string, unknown>;
+    try {
+      const parsed = JSON.parse(text || '{}') as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+      input = parsed as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    let registry: Promise<{ accountId: string; region: string } | undefined> | undefined;
+    for (const emulation of emulations) {
+      const answer = await emulation.handle({ service, operation, input, accessKeyId, now: new Date(), registry: () => (registry ??= registryOf(req)) });
+      if (answer) return answer;
+    }
+    return undefined;
   }
 
   /** The registry of a request: moto's registryId for its credentials, and the signed region. */
