@@ -260,12 +260,12 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       return;
     }
 
-    const answer = await emulate(req, service, operation, text, accessKeyId);
-    if (answer) {
+    const plugged = await emulate(req, service, operation, text, accessKeyId);
+    if (plugged) {
       const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/x-amz-json-1.1' };
-      if (answer.errorType) headers['x-amzn-errortype'] = answer.errorType;
-      res.writeHead(answer.status, headers);
-      res.end(JSON.stringify(answer.body));
+      if (plugged.errorType) headers['x-amzn-errortype'] = plugged.errorType;
+      res.writeHead(plugged.status, headers);
+      res.end(JSON.stringify(plugged.body));
       return;
     }
 
