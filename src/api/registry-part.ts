@@ -23,6 +23,8 @@ export interface RegistryPartStatus {
   /** The registry (AWS account) and region this object's part was written to. */
   registryId?: string;
   region?: string;
+  /** The value of the force-sync annotation that the last successful sync served. */
+  lastForceSync?: string;
   message?: string;
   observedGeneration?: number;
   conditions?: Condition[];

@@ -88,7 +88,7 @@ const RELEASE_HINT = 'set spec.deletionPolicy to Retain to release this object w
 const FOUND_EXISTING = new Set(['AlreadyExists', 'Conflict']);
 
 /** The user asked for this reconcile (see ECRRepository's userDriven): read AWS afresh. */
-export function partUserDriven(obj: RegistryPartObject & { status?: RegistryPartStatus & { lastForceSync?: string } }): boolean {
+export function partUserDriven(obj: RegistryPartObject): boolean {
   const status = obj.status;
   if (!status?.conditions?.length) return true;
   if (obj.metadata.generation !== status.observedGeneration) return true;
@@ -109,6 +109,10 @@ export function registryPartReconciler<T extends RegistryPartObject, Doc, Part>(
     objects: deps.objects,
     connect: (obj) => new PartClient(kind, deps, obj),
     userDriven: partUserDriven,
+    served: (obj) => {
+      const forceSync = obj.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
+      return forceSync === undefined ? {} : { lastForceSync: forceSync };
+    },
     classify: (err) => (isAwsError(err) ? awsFailure(err) : undefined),
     ...(deps.syncPeriodMs ? { readyRequeueMs: deps.syncPeriodMs } : {}),
   };
