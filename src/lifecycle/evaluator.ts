@@ -46,7 +46,12 @@ export interface LifecycleEvaluation {
 export const SAMPLE_SIZE = 10;
 const DAY_MS = 86_400_000;
 
-/** ECR's tag wildcard: '*' matches any run of characters (also none); the rest is literal. */
+/**
+ * ECR's tag wildcard: '*' matches any run of characters (also none); the rest is literal. A scanner,
+ * not a RegExp built from the pattern: placing each literal part at its leftmost occurrence after
+ * the one before is exact for '*'-only patterns and searches the tag once per part, where V8
+ * would backtrack through a `.*` for every '*' (polynomially in the tag's length).
+ */
 export function wildcardMatches(pattern: string, tag: string): boolean {
   const parts = pattern.split('*');
   if (parts.length === 1) return pattern === tag;

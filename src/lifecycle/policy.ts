@@ -2,6 +2,10 @@
  * The typed form of an ECR lifecycle policy, for the local evaluator. The JSON text is checked by
  * src/kinds/ecrrepository/validation.ts first; this module only reads a policy that passed that check.
  */
+import { JSON_MAX_DEPTH, LIFECYCLE_POLICY_MAX_CHARS, parseBoundedJson } from '../api/bounded-json.js';
+
+/** The field a lifecycle policy text comes from, named in parse errors. */
+const LIFECYCLE_POLICY_TEXT_FIELD = 'spec.lifecyclePolicy.policyText';
 
 export type TagStatus = 'tagged' | 'untagged' | 'any';
 export type CountType = 'imageCountMoreThan' | 'sinceImagePushed' | 'sinceImagePulled' | 'sinceImageTransitioned';
@@ -32,7 +36,13 @@ export interface LifecyclePolicyDocument {
   rules: LifecycleRule[];
 }
 
-/** Parses policy text that the validator accepted. Throws SyntaxError on text that is not JSON. */
+/**
+ * Parses policy text that the validator accepted. Bounded as the validator bounds it (ECR's size,
+ * the operator's nesting limit), so that text reaching here by another way cannot hold the event
+ * loop either. Throws an Error naming the problem when the text is out of bounds or not JSON.
+ */
 export function parseLifecyclePolicy(text: string): LifecyclePolicyDocument {
-  return JSON.parse(text) as LifecyclePolicyDocument;
+  const parsed = parseBoundedJson(text, { maxChars: LIFECYCLE_POLICY_MAX_CHARS, maxDepth: JSON_MAX_DEPTH, field: LIFECYCLE_POLICY_TEXT_FIELD });
+  if (!parsed.ok) throw new Error(parsed.problem);
+  return parsed.value as LifecyclePolicyDocument;
 }

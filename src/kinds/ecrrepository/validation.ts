@@ -6,6 +6,8 @@
 // The named export: under NodeNext the default import of this CommonJS package types as the
 // module object rather than the class.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { JSON_MAX_DEPTH, LIFECYCLE_POLICY_MAX_CHARS, POLICY_MAX_CHARS, jsonBoundsProblem, type JsonBounds } from '../../api/bounded-json.js';
+import { ARRAY_INDEX_PATTERN, JSON_UNICODE_ESCAPE_PATTERN, jsonScalarLengthAt } from '../../api/patterns.js';
 import { LIFECYCLE_POLICY_SCHEMA, REPOSITORY_POLICY_SCHEMA } from './schema.js';
 import type { ECRRepositorySpec } from './types.js';
 
@@ -18,6 +20,17 @@ export interface ValidationIssue {
 
 export const LIFECYCLE_POLICY_FIELD = 'spec.lifecyclePolicy.policyText';
 export const REPOSITORY_POLICY_FIELD = 'spec.repositoryPolicyText';
+
+/**
+ * The size limits are ECR's (and the CRD's maxLength); the depth limit is far past any real policy
+ * and keeps the walks below (the error locator, ajv, the policy comparison) shallow.
+ */
+const LIFECYCLE_POLICY_BOUNDS: JsonBounds = { maxChars: LIFECYCLE_POLICY_MAX_CHARS, maxDepth: JSON_MAX_DEPTH };
+const REPOSITORY_POLICY_BOUNDS: JsonBounds = { maxChars: POLICY_MAX_CHARS, maxDepth: JSON_MAX_DEPTH };
+
+/** At most this many problems are listed per document, each at most this long (see Messages). */
+const MAX_MESSAGES = 10;
+const MAX_MESSAGE_CHARS = 300;
 
 /** ECR's limit on `*` wildcards in one tagPatternList entry. */
 const MAX_TAG_PATTERN_WILDCARDS = 4;
@@ -42,7 +55,7 @@ function jsonPath(pointer: string): string {
   let out = '';
   for (const raw of pointer.split('/').slice(1)) {
     const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(segment) ? `[${segment}]` : out === '' ? segment : `.${segment}`;
+    out += ARRAY_INDEX_PATTERN.test(segment) ? `[${segment}]` : out === '' ? segment : `.${segment}`;
   }
   return out;
 }
@@ -122,14 +135,46 @@ function valueAt(data: Json, pointer: string): Json {
   return current;
 }
 
-function schemaMessages(check: ValidateFunction, data: Json, document: string): string[] {
-  if (check(data)) return [];
-  const messages: string[] = [];
-  for (const error of check.errors ?? []) {
-    const message = describeError(error, document, data);
-    if (message !== undefined && !messages.includes(message)) messages.push(message);
+/**
+ * The problems of one document, each once, at most MAX_MESSAGES of them and each at most
+ * MAX_MESSAGE_CHARS long: a document of 30 KB can hold thousands of errors and property names of
+ * any length, and the whole list ends in one condition message, which the CRD bounds to 32,768
+ * characters. Past the limit, problems are only counted.
+ */
+class Messages {
+  readonly listed = new Set<string>();
+  notListed = 0;
+
+  get full(): boolean {
+    return this.listed.size >= MAX_MESSAGES;
   }
-  return messages;
+
+  add(message: string): void {
+    const clipped = message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 3)}...` : message;
+    if (this.listed.has(clipped)) return;
+    if (this.full) this.notListed++;
+    else this.listed.add(clipped);
+  }
+
+  list(): string[] {
+    const out = [...this.listed];
+    if (this.notListed > 0) out.push(`and ${this.notListed} more problems not listed`);
+    return out;
+  }
+}
+
+/** ajv's errors as sentences; once the list is full the rest are counted, not described. */
+function addSchemaMessages(messages: Messages, check: ValidateFunction, data: Json, document: string): void {
+  if (check(data)) return;
+  for (const error of check.errors ?? []) {
+    if (error.keyword === 'if') continue; // reported through the error of the `then` branch itself
+    if (messages.full) {
+      messages.notListed++;
+      continue;
+    }
+    const message = describeError(error, document, data);
+    if (message !== undefined) messages.add(message);
+  }
 }
 
 /** Where a text stops being JSON, and what was expected there. */
@@ -166,7 +211,7 @@ function locateJsonError(text: string): JsonSyntaxError | undefined {
         i++;
         const escape = text.charAt(i);
         if (escape === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail('four hex digits after \\u');
+          if (!JSON_UNICODE_ESCAPE_PATTERN.test(text.slice(i + 1, i + 5))) fail('four hex digits after \\u');
           i += 4;
         } else if (!'"\\/bfnrt'.includes(escape) || escape === '') {
           fail('a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)');
@@ -223,11 +268,9 @@ function locateJsonError(text: string): JsonSyntaxError | undefined {
       }
     }
     if (c === '"') return string();
-    const literal = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
-    literal.lastIndex = i;
-    const match = literal.exec(text);
-    if (!match) fail('a value (object, array, string, number, true, false or null)');
-    i += match?.[0].length ?? 0;
+    const length = jsonScalarLengthAt(text, i);
+    if (length === undefined) fail('a value (object, array, string, number, true, false or null)');
+    i += length ?? 0;
   };
   try {
     value();
@@ -236,12 +279,14 @@ function locateJsonError(text: string): JsonSyntaxError | undefined {
     return undefined;
   } catch (err) {
     if (err instanceof JsonSyntaxError) return err;
-    return undefined; // nesting too deep to walk (RangeError); the caller falls back to the engine's reason
+    return undefined; // not expected within the depth limit; the caller falls back to the engine's reason
   }
 }
 
-/** Parses the text, or says where the JSON breaks. */
-function parse(text: string, document: string): { data: Json } | { error: string } {
+/** Parses the text if it is within its bounds, or says why not or where the JSON breaks. */
+function parse(text: string, document: string, bounds: JsonBounds): { data: Json } | { error: string } {
+  const tooBig = jsonBoundsProblem(text, bounds);
+  if (tooBig !== undefined) return { error: tooBig };
   try {
     return { data: JSON.parse(text) as Json };
   } catch (err) {
@@ -269,13 +314,27 @@ function lifecycleRuleMessages(policy: Json): string[] {
   const priorities = rules.map((rule) =>
     isObject(rule) && Number.isInteger(rule.rulePriority) ? (rule.rulePriority as number) : undefined,
   );
+  // One pass each, so that a policy of thousands of rules is checked in linear time: where each
+  // priority is first used, and per storage class the rule with the highest priority (the first
+  // such rule on a tie).
+  const firstWithPriority = new Map<number, number>();
+  const highestOfClass = new Map<string, number>();
+  rules.forEach((rule, i) => {
+    const p = priorities[i];
+    if (p === undefined) return;
+    if (!firstWithPriority.has(p)) firstWithPriority.set(p, i);
+    if (!isObject(rule) || !isObject(rule.selection)) return;
+    const storageClass = storageClassOf(rule.selection);
+    const highest = highestOfClass.get(storageClass);
+    if (highest === undefined || p > (priorities[highest] as number)) highestOfClass.set(storageClass, i);
+  });
 
   rules.forEach((rule, i) => {
     if (!isObject(rule)) return;
     const at = `rules[${i}]`;
     const priority = priorities[i];
     if (priority !== undefined) {
-      const first = priorities.indexOf(priority);
+      const first = firstWithPriority.get(priority) as number;
       if (first !== i) {
         messages.push(`${at}.rulePriority ${priority} is already used by rules[${first}]: every rule needs its own rulePriority`);
       }
@@ -312,15 +371,8 @@ function lifecycleRuleMessages(policy: Json): string[] {
       // Among the rules of the same storage class: an `any` rule over active images claims all of
       // them, but none of the archived ones, so an archive-expiry rule may follow it (as ECR's own
       // archive examples do).
-      const storageClass = storageClassOf(selection);
-      let other = -1;
-      rules.forEach((candidate, j) => {
-        const p = priorities[j];
-        if (p === undefined || p <= priority || !isObject(candidate) || !isObject(candidate.selection)) return;
-        if (storageClassOf(candidate.selection) !== storageClass) return;
-        if (other < 0 || p > (priorities[other] as number)) other = j;
-      });
-      if (other >= 0) {
+      const other = highestOfClass.get(storageClassOf(selection)) as number;
+      if ((priorities[other] as number) > priority) {
         messages.push(
           `${at} has tagStatus any and must have the highest rulePriority, but rules[${other}] has ${String(priorities[other])} > ${priority}`,
         );
@@ -402,26 +454,26 @@ function validateDocument(
   text: string,
   field: string,
   document: string,
+  bounds: JsonBounds,
   check: ValidateFunction,
   crossFieldRules: (data: Json) => string[],
 ): ValidationIssue[] {
-  const parsed = parse(text, document);
+  const parsed = parse(text, document, bounds);
   if ('error' in parsed) return [{ field, message: parsed.error }];
-  const messages = schemaMessages(check, parsed.data, document);
-  for (const message of crossFieldRules(parsed.data)) {
-    if (!messages.includes(message)) messages.push(message);
-  }
-  return messages.map((message) => ({ field, message }));
+  const messages = new Messages();
+  addSchemaMessages(messages, check, parsed.data, document);
+  for (const message of crossFieldRules(parsed.data)) messages.add(message);
+  return messages.list().map((message) => ({ field, message }));
 }
 
 /** Checks an ECR lifecycle policy (`spec.lifecyclePolicy.policyText`); empty when it is valid. */
 export function validateLifecyclePolicy(text: string): ValidationIssue[] {
-  return validateDocument(text, LIFECYCLE_POLICY_FIELD, 'lifecycle policy', checkLifecyclePolicy, lifecycleRuleMessages);
+  return validateDocument(text, LIFECYCLE_POLICY_FIELD, 'lifecycle policy', LIFECYCLE_POLICY_BOUNDS, checkLifecyclePolicy, lifecycleRuleMessages);
 }
 
 /** Checks a repository policy (`spec.repositoryPolicyText`); empty when it is valid. */
 export function validateRepositoryPolicy(text: string): ValidationIssue[] {
-  return validateDocument(text, REPOSITORY_POLICY_FIELD, 'repository policy', checkRepositoryPolicy, statementMessages);
+  return validateDocument(text, REPOSITORY_POLICY_FIELD, 'repository policy', REPOSITORY_POLICY_BOUNDS, checkRepositoryPolicy, statementMessages);
 }
 
 /** Checks the JSON documents of a spec, those that are present. */

@@ -524,10 +524,13 @@ describe('validateECRRepositorySpec', () => {
     );
   });
 
-  it('still reports JSON nested too deeply to locate the error in', () => {
-    const issues = validateLifecyclePolicy('['.repeat(200_000));
-    expect(issues).toHaveLength(1);
-    expect(issues[0]).toMatchObject({ field: LIFECYCLE_POLICY_FIELD, message: expect.stringMatching(/^the lifecycle policy is not valid JSON/) });
+  it('refuses a text longer than ECR allows before parsing it', () => {
+    expect(validateLifecyclePolicy('['.repeat(200_000))).toEqual([
+      { field: LIFECYCLE_POLICY_FIELD, message: '200000 characters, longer than 30720 (the limit)' },
+    ]);
+    expect(validateRepositoryPolicy(' '.repeat(10_241))).toEqual([
+      { field: REPOSITORY_POLICY_FIELD, message: '10241 characters, longer than 10240 (the limit)' },
+    ]);
   });
 
   it('ignores an empty lifecyclePolicy object', () => {
@@ -548,5 +551,120 @@ describe('validateECRRepositorySpec', () => {
     ['aws_v1alpha1_ecrrepository_continuous_build.yaml', []],
   ])('sample %s', (file, expected) => {
     expect(validateECRRepositorySpec(sampleSpec(file))).toEqual(expected);
+  });
+});
+
+/** Runs `check` and fails if it took 50 ms or more. */
+function within50ms(check: () => unknown): void {
+  const start = performance.now();
+  check();
+  expect(performance.now() - start).toBeLessThan(50);
+}
+
+describe('bounded input: no document holds the event loop', () => {
+  const DEPTH = 'nesting deeper than 32 levels (the limit)';
+
+  it('refuses a repository policy nested 4,000 deep inside its size limit, naming the limit', () => {
+    const text = `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*","Condition":{"StringEquals":{"k":${'['.repeat(4_000)}${']'.repeat(4_000)}}}}]}`;
+    expect(text.length).toBeLessThan(10_240);
+    let issues: unknown;
+    within50ms(() => (issues = validateRepositoryPolicy(text)));
+    expect(issues).toEqual([{ field: REPOSITORY_POLICY_FIELD, message: DEPTH }]);
+    expect(formatValidationIssues(issues as never)).toBe(`spec.repositoryPolicyText: ${DEPTH}`);
+  });
+
+  it.each([
+    ['[[[[...', '['.repeat(10_000)],
+    ['{"a":{"a":...', '{"a":'.repeat(2_000)],
+  ])('refuses 10,000 characters of nesting %s within 50 ms', (_shape, text) => {
+    expect(text.length).toBe(10_000);
+    let lifecycle: unknown;
+    let repository: unknown;
+    within50ms(() => (lifecycle = validateLifecyclePolicy(text)));
+    within50ms(() => (repository = validateRepositoryPolicy(text)));
+    expect(lifecycle).toEqual([{ field: LIFECYCLE_POLICY_FIELD, message: DEPTH }]);
+    expect(repository).toEqual([{ field: REPOSITORY_POLICY_FIELD, message: DEPTH }]);
+  });
+
+  it('does not count brackets inside strings: a policy whose strings hold them is still valid', () => {
+    const text = rules({ ...rule(1, keepLast(5)), description: `${'['.repeat(500)}${'{'.repeat(500)}` });
+    expect(validateLifecyclePolicy(text)).toEqual([]);
+  });
+
+  // Valid JSON that is wrong in many places at once, and text that breaks late: the checks after
+  // parsing must stay linear too (messages are collected in a Set, not searched in a list).
+  /** `head`, then `unit` as often as fits, then `last`, padded with spaces to 10,000 characters with `tail`. */
+  const fill = (head: string, unit: string, last: string, tail: string): string => {
+    const times = Math.floor((10_000 - head.length - last.length - tail.length) / unit.length);
+    return `${head}${unit.repeat(times)}${last}`.padEnd(10_000 - tail.length, ' ') + tail;
+  };
+  const manyProperties = (): string => {
+    let body = '';
+    for (let i = 0; body.length + `"p${i}":1,`.length <= 9_990; i++) body += `"p${i}":1,`;
+    return `{${body}"z":1`.padEnd(9_999, ' ') + '}';
+  };
+  const shapes: Array<[string, string]> = [
+    ['a run of letters', 'a'.repeat(9_999) + '!'],
+    ['a string that never ends', `"${'a'.repeat(9_999)}`],
+    ['thousands of rules that are numbers', fill('{"rules":[', '1,', '1', ']}')],
+    ['thousands of rules of the same priority', fill('{"rules":[', '{"rulePriority":1},', '{"rulePriority":1}', ']}')],
+    ['thousands of statements that are numbers', fill('{"Statement":[', '1,', '1', ']}')],
+    ['thousands of statements without Action', fill('{"Statement":[', '{"Effect":"Allow"},', '{}', ']}')],
+    ['a long number', fill('{"rules":[{"rulePriority":', '1', '', '}]}')],
+    ['backslashes', fill('{"Id":"', '\\\\', '', '"}')],
+    ['unknown properties', manyProperties()],
+  ];
+  it.each([
+    ['tagStatus any', '{"rulePriority":1,"selection":{"tagStatus":"any"}},'],
+    ['the same priority', '{"rulePriority":1},'],
+  ])('checks a lifecycle policy of ECR\'s largest size, all rules with %s, within 50 ms', (_shape, unit) => {
+    const text = `{"rules":[${unit.repeat(Math.floor((30_720 - 14) / unit.length))}{}]}`;
+    expect(text.length).toBeGreaterThan(30_000);
+    expect(text.length).toBeLessThanOrEqual(30_720);
+    let issues: ValidationIssueList = [];
+    within50ms(() => (issues = validateLifecyclePolicy(text)));
+    expect(issues).toHaveLength(11);
+  });
+
+  it.each(shapes)('returns within 50 ms on %s', (_shape, text) => {
+    expect(text.length).toBe(10_000);
+    let lifecycle: ValidationIssueList = [];
+    let repository: ValidationIssueList = [];
+    within50ms(() => (lifecycle = validateLifecyclePolicy(text)));
+    within50ms(() => (repository = validateRepositoryPolicy(text)));
+    expect(lifecycle.length).toBeGreaterThan(0);
+    expect(repository.length).toBeGreaterThan(0);
+  });
+});
+
+type ValidationIssueList = ReturnType<typeof validateLifecyclePolicy>;
+
+describe('the list of problems is bounded: it ends in one condition message (at most 32,768 characters)', () => {
+  it('lists the first 10 problems of a document and counts the rest', () => {
+    const issues = validateLifecyclePolicy(JSON.stringify({ rules: Array.from({ length: 5_000 }, () => 1) }));
+    expect(issues).toHaveLength(11);
+    expect(issues[0]).toEqual({ field: LIFECYCLE_POLICY_FIELD, message: 'rules[0] must be a JSON object (got 1)' });
+    expect(issues[9]).toEqual({ field: LIFECYCLE_POLICY_FIELD, message: 'rules[9] must be a JSON object (got 1)' });
+    expect(issues[10]).toEqual({ field: LIFECYCLE_POLICY_FIELD, message: 'and 4990 more problems not listed' });
+  });
+
+  it('shortens a problem that quotes a long property name', () => {
+    const name = 'k'.repeat(9_000);
+    const issues = validateRepositoryPolicy(JSON.stringify({ Statement: [{ Effect: 'Allow', Action: 'ecr:*', [name]: 1 }] }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.message).toMatch(/^Statement\[0\]\.k+\.\.\.$/);
+    expect(issues[0]?.message.length).toBe(300);
+  });
+
+  it('keeps the message of a spec with both documents at their worst far below the limit', () => {
+    const longNames = JSON.stringify({ Statement: Array.from({ length: 20 }, (_, i) => ({ Effect: 'Allow', [`${i}${'k'.repeat(400)}`]: 1 })) });
+    const issues = validateECRRepositorySpec({
+      providerRef: { name: 'aws' },
+      repositoryName: 'app',
+      lifecyclePolicy: { policyText: JSON.stringify({ rules: Array.from({ length: 5_000 }, () => 1) }) },
+      repositoryPolicyText: longNames,
+    });
+    expect(issues).toHaveLength(22);
+    expect(formatValidationIssues(issues).length).toBeLessThan(8_000);
   });
 });
