@@ -1,7 +1,8 @@
 import { canonicalJson } from '../../api/canonical-json.js';
 import type { PartKind } from '../../reconcilers/registry-part.js';
 import { ECR_REGISTRY_POLICY_STATEMENT, REGISTRY_POLICY_STATEMENT_REF, type ECRRegistryPolicyStatement } from './types.js';
-import { DOCUMENT_MAX_DEPTH, parseBounded, REGISTRY_POLICY_MAX_CHARS, REGISTRY_POLICY_VERSION, statementOf, type Statement } from './validation.js';
+import { parseBoundedJson } from '../../api/bounded-json.js';
+import { DOCUMENT_MAX_DEPTH, REGISTRY_POLICY_MAX_CHARS, REGISTRY_POLICY_VERSION, statementOf, type Statement } from './validation.js';
 
 /**
  * An ECRRegistryPolicyStatement's part of its registry: the statement with its Sid in the registry
@@ -24,8 +25,8 @@ function sidOf(statement: unknown): string | undefined {
 /** The registry policy as a document; one that cannot be read as a policy is an Error, never overwritten. */
 export function parsePolicy(text: string | undefined): PolicyDocument {
   if (text === undefined || text.trim() === '') return { rest: {}, statements: [] };
-  const parsed = parseBounded(text, { maxChars: Number.MAX_SAFE_INTEGER, maxDepth: DOCUMENT_MAX_DEPTH, field: 'the registry policy' });
-  if ('problem' in parsed) throw new Error(parsed.problem);
+  const parsed = parseBoundedJson(text, { maxChars: Number.MAX_SAFE_INTEGER, maxDepth: DOCUMENT_MAX_DEPTH, field: 'the registry policy' });
+  if (!parsed.ok) throw new Error(parsed.problem);
   const doc = parsed.value;
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('the registry policy is not a JSON object');
   const { Statement: raw, ...rest } = doc as Record<string, unknown>;

@@ -1,21 +1,15 @@
+import { matchesWithin, SCANNING_FILTER_LENGTH, SCANNING_FILTER_PATTERN } from '../../api/patterns.js';
 import type { ECRRegistryScanningConfigurationSpec, ScanningConfiguration } from './types.js';
 
 /**
  * Amazon ECR's rules for a registry scanning configuration, checked before any call. Sources: the
  * Amazon ECR API Reference, PutRegistryScanningConfiguration (at most 2 rules), RegistryScanningRule
  * (at most 100 repository filters; with scanType BASIC only SCAN_ON_PUSH, with ENHANCED SCAN_ON_PUSH
- * and CONTINUOUS_SCAN) and ScanningRepositoryFilter (filter 1-256 characters, WILDCARD).
+ * and CONTINUOUS_SCAN) and ScanningRepositoryFilter (filter 1-256 characters, WILDCARD; the pattern
+ * is ECR's language in a linear-time form, src/api/patterns.ts).
  */
 export const SCANNING_MAX_RULES = 2;
 export const SCANNING_MAX_FILTERS_PER_RULE = 100;
-export const SCANNING_FILTER_LENGTH = { min: 1, max: 256 } as const;
-/**
- * ECR's ScanningRepositoryFilter pattern is `^[a-z0-9*](?:[._\-/a-z0-9*]?[a-z0-9*]+)*$`, which
- * backtracks exponentially in a backtracking engine (40 characters hold the event loop for good).
- * This is the same language written so that every quantified group starts with a separator its
- * neighbours cannot match: linear, and the CRD carries the same pattern.
- */
-export const SCANNING_FILTER_PATTERN = /^[a-z0-9*]+(?:[._/-][a-z0-9*]+)*$/;
 
 export function configurationOf(spec: ECRRegistryScanningConfigurationSpec): ScanningConfiguration {
   return {
@@ -46,7 +40,7 @@ export function validateScanningSpec(spec: ECRRegistryScanningConfigurationSpec)
     }
     for (const [j, f] of filters.entries()) {
       if (f.filterType !== 'WILDCARD') return `spec.rules[${i}].repositoryFilters[${j}].filterType: only WILDCARD is supported`;
-      if (typeof f.filter !== 'string' || f.filter.length < SCANNING_FILTER_LENGTH.min || f.filter.length > SCANNING_FILTER_LENGTH.max || !SCANNING_FILTER_PATTERN.test(f.filter)) {
+      if (!matchesWithin(f.filter, SCANNING_FILTER_PATTERN, SCANNING_FILTER_LENGTH)) {
         return `spec.rules[${i}].repositoryFilters[${j}].filter: ${JSON.stringify(String(f.filter).slice(0, 300))} is not a repository name pattern (a-z, 0-9, . _ - / and *; at most ${SCANNING_FILTER_LENGTH.max} characters)`;
       }
     }

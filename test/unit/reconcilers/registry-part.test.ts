@@ -270,7 +270,7 @@ describe('failures stay with the object that has them', () => {
     await w.settle('deep');
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(w.ready('deep')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
-    expect(w.ready('deep')?.message).toContain('nested deeper than 32');
+    expect(w.ready('deep')?.message).toContain('deeper than 32 levels');
     await w.settle('good');
     expect(w.ready('good')?.status).toBe('True');
     expect(registry.sids()).toEqual(['Good']);
