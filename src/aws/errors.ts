@@ -109,8 +109,6 @@ codes('AccessDenied', [
   'IDPRejectedClaim',
   'IDPRejectedClaimException',
   'RegionDisabledException',
-  // SDK: no credentials could be resolved at all.
-  'CredentialsProviderError',
   // ECR: an organisation's SCP-like policy refused the action.
   'BlockedByOrganizationPolicyException',
 ]);
@@ -159,6 +157,13 @@ codes('Transient', [
   'TimeoutError',
   'IDPCommunicationError',
   'IDPCommunicationErrorException',
+  // The SDK's credential providers (IMDS, the ECS/EKS Pod Identity agent, a credential process,
+  // the provider chain) could not produce credentials this time: an agent that did not answer, a
+  // timeout, a refused connection. That is no verdict on the identity, and the next attempt often
+  // succeeds; a refusal by AWS itself (STS AccessDenied, InvalidIdentityToken) keeps its own code.
+  // Retried with backoff, never stalled as AccessDenied for up to 16 minutes.
+  'CredentialsProviderError',
+  'ProviderError',
   // Node network failures, as the SDK's own retry classification lists them.
   'ECONNREFUSED',
   'ECONNRESET',

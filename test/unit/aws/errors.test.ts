@@ -13,6 +13,8 @@ import {
   ValidationException,
 } from '@aws-sdk/client-ecr';
 import { ExpiredTokenException } from '@aws-sdk/client-sts';
+import { fromHttp } from '@aws-sdk/credential-providers';
+import { CredentialsProviderError, ProviderError } from '@smithy/core/config';
 import { describe, expect, it } from 'vitest';
 import { AwsError, classifyAwsError, isAwsError, isExpectedAbsence, redactCredentials, type AwsErrorKind } from '../../../src/aws/errors.js';
 
@@ -44,7 +46,6 @@ describe('classifyAwsError', () => {
     ['ExpiredToken is retried after refresh', sdkError('ExpiredToken', 400), 'AccessDenied', true],
     ['STS ExpiredTokenException class', new ExpiredTokenException({ message: 'token expired', ...meta(400) }), 'AccessDenied', true],
     ['bare 403', sdkError('Unknown', 403), 'AccessDenied', false],
-    ['CredentialsProviderError', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), 'AccessDenied', false],
     ['RepositoryNotFoundException', new RepositoryNotFoundException({ message: 'no repo', ...meta(400) }), 'NotFound', false],
     ['LifecyclePolicyNotFoundException', new LifecyclePolicyNotFoundException({ message: 'no policy', ...meta(400) }), 'NotFound', false],
     ['RepositoryPolicyNotFoundException', new RepositoryPolicyNotFoundException({ message: 'no policy', ...meta(400) }), 'NotFound', false],
@@ -154,6 +155,41 @@ describe('classifyAwsError', () => {
     expect(isAwsError(err, 'NotFound')).toBe(true);
     expect(isAwsError(err, 'Throttled')).toBe(false);
     expect(isAwsError(new Error('x'))).toBe(false);
+  });
+});
+
+describe('classifyAwsError: credential-provider failures', () => {
+  // IMDS, the ECS/EKS Pod Identity agent or a process provider that did not answer this once is no
+  // verdict on the identity: the next attempt can succeed. AWS's own refusals (AccessDenied from
+  // STS) keep their own classification.
+  const failures: [string, unknown][] = [
+    ['the SDK\'s CredentialsProviderError (IMDS did not answer)', new CredentialsProviderError('Error response received from instance metadata service', { tryNextLink: false })],
+    ['the chain\'s last word', new CredentialsProviderError('Could not load credentials from any providers', false)],
+    ['a ProviderError', new ProviderError('Unable to find IMDS endpoint', false)],
+    ['a plain error named so', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })],
+  ];
+
+  it.each(failures)('%s is transient and retryable, never AccessDenied', (_label, err) => {
+    const classified = classifyAwsError(err, 'CreateRepository');
+    expect(classified.kind).toBe('Transient');
+    expect(classified.retryable).toBe(true);
+  });
+
+  it('a real container-credentials provider whose agent refuses the connection fails as transient', async () => {
+    // EKS Pod Identity's agent (AWS_CONTAINER_CREDENTIALS_FULL_URI) unreachable for a moment;
+    // port 1 on loopback refuses connections.
+    const provider = fromHttp({ awsContainerCredentialsFullUri: 'http://127.0.0.1:1/v1/credentials', maxRetries: 0 });
+    const raw = await provider().then(() => undefined, (e: unknown) => e);
+    expect((raw as Error | undefined)?.name).toBe('CredentialsProviderError');
+    const classified = classifyAwsError(raw, 'GetCallerIdentity', 'STS');
+    expect(classified.kind).toBe('Transient');
+    expect(classified.retryable).toBe(true);
+  });
+
+  it('an STS refusal met while resolving credentials stays AccessDenied', () => {
+    const refused = classifyAwsError(sdkError('AccessDenied', 403, 'not authorized to perform sts:AssumeRole'), 'AssumeRole', 'STS');
+    expect(refused.kind).toBe('AccessDenied');
+    expect(refused.retryable).toBe(false);
   });
 });
 
