@@ -89,8 +89,10 @@ const RESULTS = ['success', 'error', 'requeue', 'requeue_after'] as const;
  * everything it did not see with one full pass over the cache.
  *
  * Priorities: what users did (an event that passes the predicate: create, spec change, deletion,
- * force-sync, adopt) is queued high; the full pass at start, periodic resyncs, error retries and
- * requeues are queued low, and the queue keeps a share of its handouts for them.
+ * force-sync, adopt) is queued high; the full pass at start, periodic resyncs and requeues after a
+ * wait are queued low, and the queue keeps a share of its handouts for them. An error retry keeps
+ * the priority its key was handed out with: a user's create that met one throttle does not fall
+ * behind every resync. Within a priority the queue serves namespaces in turn.
  */
 export class Controller<T extends KubeObject> {
   readonly name: string;

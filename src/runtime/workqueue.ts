@@ -3,11 +3,13 @@ import {
   workqueueUnfinishedWork, workqueueWorkDuration,
 } from '../observability/metrics.js';
 import { realClock, type Clock } from './clock.js';
+import { parseKey } from './types.js';
 
 /**
  * Who asked for the work. `high`: a user's change (create, spec change, deletion, force-sync,
- * adopt); `low`: periodic resyncs, retries after errors, requeues. controller-runtime's priority
- * queue makes the same split (its LowPriority for resyncs and the informer's initial list).
+ * adopt); `low`: periodic resyncs, the full pass at start, requeues after a wait. A retry keeps the
+ * priority its key was handed out with. controller-runtime's priority queue makes the same split
+ * (its LowPriority for resyncs and the informer's initial list).
  */
 export type Priority = 'high' | 'low';
 
@@ -31,13 +33,71 @@ export interface WorkQueueOptions {
 }
 
 /**
+ * The keys of one priority: one first-in-first-out sub-queue per namespace, served in turn (round
+ * robin), so that one namespace's burst of keys cannot hold the workers while another namespace
+ * waits. Cluster-scoped keys (no namespace) are a sub-queue of their own.
+ *
+ * The sub-queues sit in a Map in the order of their turns: the first is served next and then goes
+ * to the back of the line, and a namespace with nothing queued leaves it and rejoins at the back.
+ * Every operation is O(1); a namespace waits at most one handout per other namespace.
+ */
+class FairQueue {
+  private readonly byNamespace = new Map<string, Set<string>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(key: string): void {
+    const namespace = namespaceOf(key);
+    let queue = this.byNamespace.get(namespace);
+    if (!queue) this.byNamespace.set(namespace, (queue = new Set()));
+    if (queue.has(key)) return;
+    queue.add(key);
+    this.count += 1;
+  }
+
+  delete(key: string): boolean {
+    const namespace = namespaceOf(key);
+    const queue = this.byNamespace.get(namespace);
+    if (!queue?.delete(key)) return false;
+    this.count -= 1;
+    if (queue.size === 0) this.byNamespace.delete(namespace);
+    return true;
+  }
+
+  /** The oldest key of the namespace whose turn it is. */
+  take(): string | undefined {
+    const turn = this.byNamespace.entries().next();
+    if (turn.done) return undefined;
+    const [namespace, queue] = turn.value;
+    const key = queue.values().next().value as string;
+    queue.delete(key);
+    this.count -= 1;
+    // To the back of the line, or out of it when nothing of this namespace waits.
+    this.byNamespace.delete(namespace);
+    if (queue.size > 0) this.byNamespace.set(namespace, queue);
+    return key;
+  }
+}
+
+/** The namespace part of a queue key (`namespace/name`, or `name` for a cluster-scoped object). */
+function namespaceOf(key: string): string {
+  return parseKey(key).namespace;
+}
+
+/**
  * client-go's rate-limited delaying work queue. The guarantees controllers rely on:
  * - adding a key that is already queued is a no-op (dedup);
  * - a key handed to a worker is never handed to a second worker until `done`; a key added while
  *   being processed is marked dirty and queued again on `done`;
  * - `addRateLimited` waits the larger of the key's exponential backoff and the overall bucket.
  * - Priorities: `high` keys are handed out before `low` ones; adding a queued low key as high
- *   moves it up (never down). Low keys still get a share of the handouts (`maxHighInARow`).
+ *   moves it up (never down). Low keys still get a share of the handouts (`maxHighInARow`). A
+ *   retry (`addRateLimited` while the key is in process) keeps the priority the key was handed out
+ *   with: a user's change that failed once does not fall behind every resync.
+ * - Fair shares: within a priority, namespaces are served in turn (see FairQueue).
  * One deliberate difference: after `shutDown`, `get` returns undefined at once even when keys are
  * still queued. State is level-based, so abandoned keys are picked up by the next start's full pass.
  */
@@ -50,15 +110,15 @@ export class WorkQueue {
   private readonly burst: number;
   private readonly maxHighInARow: number;
 
-  /** Keys waiting to be handed out, by priority, each in the order it was added (Sets keep insertion order). */
-  private high = new Set<string>();
-  private low = new Set<string>();
+  /** Keys waiting to be handed out, by priority; within one, namespaces in turn, each in the order added. */
+  private high = new FairQueue();
+  private low = new FairQueue();
   /** High-priority handouts since the last low-priority one while low keys were waiting. */
   private highInARow = 0;
   /** Keys that need processing (queued, or re-added while processing), with their priority. */
   private readonly dirty = new Map<string, Priority>();
-  /** Keys handed to a worker, with the time they were handed out. */
-  private readonly processing = new Map<string, number>();
+  /** Keys handed to a worker, with the time they were handed out and the priority they had. */
+  private readonly processing = new Map<string, { started: number; priority: Priority }>();
   /** When each dirty key was first added, for the queue-duration metric. */
   private readonly addedAt = new Map<string, number>();
   private readonly delayed = new Map<string, { readyAt: number; handle: unknown; priority: Priority }>();
@@ -141,12 +201,18 @@ export class WorkQueue {
 
   /**
    * Adds the key after its backoff: per-key exponential, max'ed with the overall token bucket.
-   * A retry is low priority: a user's change of another object goes first.
+   * A retry keeps its key's priority: by default the one the key was handed out with when it is in
+   * process (call this before `done`), else low.
    */
-  addRateLimited(key: string): void {
+  addRateLimited(key: string, priority: Priority = this.processingPriority(key) ?? 'low'): void {
     if (this.shuttingDown) return;
     workqueueRetries.inc({ name: this.name });
-    this.addAfter(key, this.when(key), 'low');
+    this.addAfter(key, this.when(key), priority);
+  }
+
+  /** The priority a key in process was handed out with; undefined when it is not in process. */
+  processingPriority(key: string): Priority | undefined {
+    return this.processing.get(key)?.priority;
   }
 
   /** The delay the next `addRateLimited` would use; counts as a failure of the key. */
@@ -169,16 +235,16 @@ export class WorkQueue {
   /** The next key to process; undefined once the queue is shut down. Call `done(key)` when finished. */
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.next();
-    if (key !== undefined) return Promise.resolve(this.handOut(key));
+    const next = this.next();
+    if (next !== undefined) return Promise.resolve(this.handOut(next.key, next.priority));
     return new Promise((resolve) => this.getters.push(resolve));
   }
 
   done(key: string): void {
-    const started = this.processing.get(key);
-    if (started === undefined) return;
+    const entry = this.processing.get(key);
+    if (entry === undefined) return;
     this.processing.delete(key);
-    workqueueWorkDuration.observe({ name: this.name }, (this.clock.now() - started) / 1000);
+    workqueueWorkDuration.observe({ name: this.name }, (this.clock.now() - entry.started) / 1000);
     const again = this.dirty.get(key);
     if (again !== undefined && !this.shuttingDown) this.enqueue(key, again);
     if (this.processing.size === 0) {
@@ -213,8 +279,8 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { handle } of this.delayed.values()) this.clock.clearTimeout(handle);
     this.delayed.clear();
-    this.high = new Set();
-    this.low = new Set();
+    this.high = new FairQueue();
+    this.low = new FairQueue();
     this.dirty.clear();
     this.addedAt.clear();
     this.updateDepth();
@@ -242,32 +308,31 @@ export class WorkQueue {
 
   private enqueue(key: string, priority: Priority): void {
     const getter = this.getters.shift();
-    if (getter) getter(this.handOut(key));
+    if (getter) getter(this.handOut(key, priority));
     else (priority === 'high' ? this.high : this.low).add(key);
   }
 
   /** High before low, except that low gets one turn after `maxHighInARow` high ones. */
-  private next(): string | undefined {
-    const take = (set: Set<string>): string | undefined => {
-      const key = set.values().next().value;
-      if (key !== undefined) set.delete(key);
-      return key;
+  private next(): { key: string; priority: Priority } | undefined {
+    const take = (priority: Priority) => {
+      const key = (priority === 'high' ? this.high : this.low).take();
+      return key === undefined ? undefined : { key, priority };
     };
     if (this.low.size === 0) {
       this.highInARow = 0;
-      return take(this.high);
+      return take('high');
     }
     if (this.high.size > 0 && this.highInARow < this.maxHighInARow) {
       this.highInARow += 1;
-      return take(this.high);
+      return take('high');
     }
     this.highInARow = 0;
-    return take(this.low);
+    return take('low');
   }
 
-  private handOut(key: string): string {
+  private handOut(key: string, priority: Priority): string {
     const now = this.clock.now();
-    this.processing.set(key, now);
+    this.processing.set(key, { started: now, priority });
     this.dirty.delete(key);
     const added = this.addedAt.get(key);
     this.addedAt.delete(key);
@@ -294,7 +359,7 @@ export class WorkQueue {
     const now = this.clock.now();
     let total = 0;
     let longest = 0;
-    for (const started of this.processing.values()) {
+    for (const { started } of this.processing.values()) {
       const s = (now - started) / 1000;
       total += s;
       longest = Math.max(longest, s);

@@ -64,8 +64,8 @@ class FakeInformer {
 }
 
 let n = 0;
-function setup(opts: { concurrency?: number; resyncPeriodMs?: number; reconcile?: (k: ObjectKey) => Promise<ReconcileResult> } = {}) {
-  const clock = new FakeClock();
+function setup(opts: { concurrency?: number; resyncPeriodMs?: number; reconcile?: (k: ObjectKey) => Promise<ReconcileResult>; clock?: FakeClock } = {}) {
+  const clock = opts.clock ?? new FakeClock();
   const informer = new FakeInformer();
   const calls: string[] = [];
   const { logger, lines } = captureLogger();
@@ -207,6 +207,36 @@ describe('Controller', () => {
     expect(await metricValue(reconcileTotal, { controller: name, result: 'error' })).toBe(2);
     const err = lines().find((l) => l.result === 'error');
     expect(err).toMatchObject({ controller: name, namespace: 'ns', name: 'a', err: 'boom' });
+    await controller.stop(1_000);
+  });
+
+  it("retries a user's failed change at high priority, ahead of the start pass's keys", async () => {
+    let fail = true;
+    const clock = new FakeClock();
+    const { informer, calls, controller } = setup({
+      clock,
+      reconcile: async (k) => {
+        // Each reconcile takes 1 ms of the fake clock.
+        await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 1));
+        if (k.name === 'new' && fail) {
+          fail = false;
+          throw new Error('Rate exceeded');
+        }
+        return {};
+      },
+    });
+    for (let i = 0; i < 200; i++) informer.objects.set(`ns/old-${i}`, obj(`old-${i}`));
+    controller.start();
+    await flush();
+    // While the worker is on the first key of the start pass, the user creates an object.
+    informer.emit('ADDED', obj('new'));
+    await clock.advance(300);
+    expect(calls).toHaveLength(202);
+    expect(calls[1]).toBe('ns/new');
+    // Failed, retried after its 5 ms backoff with the next free worker: not behind the 200 resync keys.
+    const retry = calls.indexOf('ns/new', 2);
+    expect(retry).toBeGreaterThan(1);
+    expect(retry).toBeLessThanOrEqual(1 + 1 + 5 + 1);
     await controller.stop(1_000);
   });
 

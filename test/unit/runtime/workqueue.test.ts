@@ -239,7 +239,7 @@ describe('WorkQueue priorities', () => {
     q.shutDown();
   });
 
-  it('queues retries (addRateLimited) and delayed adds at low priority, behind a user change', async () => {
+  it('queues delayed adds, and retries of keys not in process, at low priority, behind a user change', async () => {
     const { q, clock } = queue();
     q.addRateLimited('failed');
     q.addAfter('periodic', 5);
@@ -259,6 +259,173 @@ describe('WorkQueue priorities', () => {
     await clock.advance(50);
     expect(q.priorityOf('k')).toBe('high');
     expect(await q.get()).toBe('k');
+    q.shutDown();
+  });
+});
+
+describe('WorkQueue retries keep their priority', () => {
+  it("retries a failed user change ahead of 1,000 queued resync keys, after its backoff", async () => {
+    const { q, clock } = queue();
+    q.add('ns/user-create', 'high');
+    for (let i = 0; i < 1_000; i++) q.add(`ns/resync-${i}`, 'low');
+    const key = await q.get();
+    expect(key).toBe('ns/user-create');
+    // The create is throttled: the queue retries it with its backoff.
+    q.addRateLimited(key!);
+    q.done(key!);
+    expect(q.priorityOf('ns/user-create')).toBeUndefined();
+    await clock.advance(5);
+    expect(q.priorityOf('ns/user-create')).toBe('high');
+    expect(q.len()).toBe(1_001);
+    const order: string[] = [];
+    for (let i = 0; i < 1_001; i++) {
+      const k = (await q.get())!;
+      order.push(k);
+      q.done(k);
+    }
+    // First of 1,001 (a retry queued low was last: position 1,001 of 1,001).
+    expect(order.indexOf('ns/user-create') + 1).toBe(1);
+    expect(order).toHaveLength(1_001);
+    q.shutDown();
+  });
+
+  it('waits the backoff before a high-priority retry, and keeps low retries low', async () => {
+    const { q, clock } = queue();
+    q.add('ns/user', 'high');
+    q.add('ns/resync', 'low');
+    const user = (await q.get())!;
+    const resync = (await q.get())!;
+    expect([user, resync]).toEqual(['ns/user', 'ns/resync']);
+    expect(q.processingPriority('ns/user')).toBe('high');
+    expect(q.processingPriority('ns/resync')).toBe('low');
+    q.addRateLimited(user);
+    q.addRateLimited(resync);
+    q.done(user);
+    q.done(resync);
+    expect(q.processingPriority('ns/user')).toBeUndefined();
+    await clock.advance(4);
+    expect(q.len()).toBe(0);
+    await clock.advance(1);
+    expect(q.priorityOf('ns/user')).toBe('high');
+    expect(q.priorityOf('ns/resync')).toBe('low');
+    // A second failure of the user's key: still high, after twice the delay.
+    expect(await q.get()).toBe('ns/user');
+    q.addRateLimited('ns/user');
+    q.done('ns/user');
+    await clock.advance(9);
+    expect(q.priorityOf('ns/user')).toBeUndefined();
+    await clock.advance(1);
+    expect(q.priorityOf('ns/user')).toBe('high');
+    q.shutDown();
+  });
+
+  it('a key handed out low and re-added high while in process is retried low and queued high', async () => {
+    const { q, clock } = queue();
+    q.add('ns/k', 'low');
+    expect(await q.get()).toBe('ns/k');
+    q.add('ns/k', 'high');
+    q.addRateLimited('ns/k');
+    q.done('ns/k');
+    // The user's re-add is queued high at once; the retry comes later and changes nothing.
+    expect(q.priorityOf('ns/k')).toBe('high');
+    expect(await q.get()).toBe('ns/k');
+    q.done('ns/k');
+    await clock.advance(5);
+    expect(q.priorityOf('ns/k')).toBe('low');
+    q.shutDown();
+  });
+});
+
+describe('WorkQueue fair shares across namespaces', () => {
+  async function handOut(q: WorkQueue, count: number): Promise<string[]> {
+    const order: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const key = (await q.get())!;
+      order.push(key);
+      q.done(key);
+    }
+    return order;
+  }
+
+  it("hands out namespace B's key within the first two handouts after a burst of 2,000 from A", async () => {
+    for (const priority of ['high', 'low'] as const) {
+      const { q } = queue();
+      for (let i = 0; i < 2_000; i++) q.add(`tenant-a/repo-${i}`, priority);
+      q.add('tenant-b/repo-0', priority);
+      const first = await handOut(q, 2);
+      expect(first, priority).toContain('tenant-b/repo-0');
+      expect(q.len()).toBe(1_999);
+      q.shutDown();
+    }
+  });
+
+  it('serves namespaces in turn, each in the order its keys were added; cluster-scoped keys are one more turn', async () => {
+    const { q } = queue();
+    for (const key of ['a/1', 'a/2', 'a/3', 'b/1', 'cluster-1', 'b/2', 'cluster-2', 'c/1']) q.add(key);
+    expect(await handOut(q, 8)).toEqual(['a/1', 'b/1', 'cluster-1', 'c/1', 'a/2', 'b/2', 'cluster-2', 'a/3']);
+    q.shutDown();
+  });
+
+  it('a namespace that joins later waits at most one handout per namespace already waiting', async () => {
+    const { q } = queue();
+    for (let i = 0; i < 100; i++) {
+      q.add(`a/${i}`);
+      q.add(`b/${i}`);
+      q.add(`c/${i}`);
+    }
+    await handOut(q, 10);
+    q.add('late/1');
+    // Three namespaces wait: one handout each at most, then the newcomer.
+    const next = await handOut(q, 4);
+    expect(next).toEqual(['b/3', 'c/3', 'a/4', 'late/1']);
+    q.shutDown();
+  });
+
+  it('keeps priorities above namespaces: every high key of any namespace before a low one (within maxHighInARow)', async () => {
+    const { q } = queue({ maxHighInARow: 100 });
+    for (let i = 0; i < 5; i++) q.add(`busy/resync-${i}`, 'low');
+    q.add('quiet/resync', 'low');
+    q.add('busy/user-1', 'high');
+    q.add('other/user-1', 'high');
+    q.add('busy/user-2', 'high');
+    const order = await handOut(q, 5);
+    expect(order.slice(0, 3)).toEqual(['busy/user-1', 'other/user-1', 'busy/user-2']);
+    expect(order.slice(3)).toEqual(['busy/resync-0', 'quiet/resync']);
+    q.shutDown();
+  });
+
+  it('moving a key up to high takes it out of its namespace\'s low line; dedup and metrics hold across namespaces', async () => {
+    const { q, name } = queue();
+    q.add('a/1', 'low');
+    q.add('b/1', 'low');
+    q.add('a/2', 'low');
+    q.add('a/2', 'high');
+    q.add('b/1');
+    q.add('b/1');
+    expect(q.len()).toBe(3);
+    expect(await metricValue(workqueueAdds, { name })).toBe(3);
+    expect(await metricValue(workqueueDepth, { name })).toBe(3);
+    expect(await handOut(q, 3)).toEqual(['a/2', 'b/1', 'a/1']);
+    expect(q.len()).toBe(0);
+    expect(await metricValue(workqueueDepth, { name })).toBe(0);
+    q.shutDown();
+  });
+
+  it('never hands one key to two workers, whatever its namespace\'s turn', async () => {
+    const { q } = queue();
+    q.add('a/1');
+    q.add('b/1');
+    expect(await q.get()).toBe('a/1');
+    q.add('a/1');
+    // a/1 is in process: its re-add waits for done, and b/1 is next.
+    expect(await q.get()).toBe('b/1');
+    let third: string | undefined;
+    void q.get().then((k) => (third = k));
+    await flush();
+    expect(third).toBeUndefined();
+    q.done('a/1');
+    await flush();
+    expect(third).toBe('a/1');
     q.shutDown();
   });
 });
