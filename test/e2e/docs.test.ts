@@ -20,12 +20,12 @@ import { installCrds, waitForGone } from './support/scenario.js';
  * - A command line runs as written (backslash continuations joined, pipes kept) with KUBECONFIG and
  *   the AWS endpoint of the environment, from the repository root, and must exit 0.
  * - A block that needs what a local environment cannot offer carries a marker on the line before
- *   its fence, for example `<!-- needs: eks -->` (comma-separated: eks, flux, argocd, docker, kind).
+ *   its fence, for example `<!-- needs: eks -->` (comma-separated: eks, flux, argocd, docker, kind, previous-release).
  *   It is left out, and listed in the output.
  */
 
 const repo = path.resolve('.');
-const NEEDS = new Set(['eks', 'flux', 'argocd', 'docker', 'kind']);
+const NEEDS = new Set(['eks', 'flux', 'argocd', 'docker', 'kind', 'previous-release']);
 
 interface Block {
   file: string;

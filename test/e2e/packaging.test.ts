@@ -180,7 +180,7 @@ describe('packaging: Helm chart and image', () => {
     // Deleting the CRD deletes the ServiceMonitor with it.
     await kubectl.run(['delete', 'crd', 'servicemonitors.monitoring.coreos.com', '--ignore-not-found']);
     await kubectl.run(['delete', 'clusterrolebinding', `${ISOLATED}-manager-rolebinding`, '--ignore-not-found']);
-    await kubectl.run(['delete', 'clusterrole', `${ISOLATED}-manager-role`, '--ignore-not-found']);
+    await kubectl.run(['delete', 'clusterrole', `${ISOLATED}-manager-role`, `${ISOLATED}-registry-admin`, '--ignore-not-found']);
     await kubectl.run(['delete', 'namespace', ISOLATED, RESTRICTED_NS, '--ignore-not-found', '--wait=false']);
   });
 

@@ -6,7 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import {
+  matchesWithin, REGION_SOURCE, REGISTRY_ID_SOURCE, REPLICATION_FILTER_SOURCE, SCANNING_FILTER_LENGTH, SCANNING_FILTER_SOURCE, SID_SOURCE,
+} from '../../../src/api/patterns.js';
 import type { Condition } from '../../../src/api/types.js';
+import { REGISTRY_POLICY_MAX_CHARS } from '../../../src/kinds/ecrregistrypolicystatement/validation.js';
 import { ECR_REGISTRY_POLICY_STATEMENT, type ECRRegistryPolicyStatementSpec, type ECRRegistryPolicyStatementStatus } from '../../../src/kinds/ecrregistrypolicystatement/types.js';
 import {
   ECR_REGISTRY_SCANNING_CONFIGURATION, type ECRRegistryScanningConfigurationSpec, type ECRRegistryScanningConfigurationStatus,
@@ -17,6 +21,10 @@ type DeepRequired<T> = T extends readonly (infer U)[] ? DeepRequired<U>[] : T ex
 
 interface Schema {
   type?: string;
+  pattern?: string;
+  maxLength?: number;
+  required?: string[];
+  'x-kubernetes-validations'?: Array<{ rule: string }>;
   properties?: Record<string, Schema>;
   items?: Schema;
   description?: string;
@@ -83,7 +91,7 @@ describe('account-wide CRDs match their kinds\' types', () => {
       expect(statusSchema).toEqual(valuePaths(c.status, 'status').sort());
       for (const col of columns) {
         if (col.jsonPath.startsWith('.metadata')) continue;
-        const path = col.jsonPath.slice(1);
+        const path = col.jsonPath.slice(1).replace(/\[\?\(.*?\)\]/g, '[]');
         expect([...statusSchema, ...schemaPaths(root.properties!.spec!, 'spec')], `column ${col.name}`).toContain(path);
       }
       expect(columns.map((col) => col.name)).toEqual(expect.arrayContaining(['Ready', 'Registry', 'Region', 'Age']));
@@ -101,4 +109,30 @@ describe('account-wide CRDs match their kinds\' types', () => {
       expect(missing).toEqual([]);
     });
   }
+});
+
+describe('account-wide CRDs refuse what the operator would refuse, with the same linear-time patterns', () => {
+  const spec = (plural: string) => readCrd(plural).root.properties!.spec!;
+  it('providerRef names a namespace and a provider, immutably', () => {
+    for (const plural of [ECR_REPLICATION_RULE.plural, ECR_REGISTRY_POLICY_STATEMENT.plural, ECR_REGISTRY_SCANNING_CONFIGURATION.plural]) {
+      const ref = spec(plural).properties!.providerRef!;
+      expect(ref.required?.sort()).toEqual(['name', 'namespace']);
+      expect(ref['x-kubernetes-validations']?.map((v) => v.rule)).toContain('self == oldSelf');
+    }
+  });
+
+  it('patterns and lengths are the operator\'s own', () => {
+    const replication = spec(ECR_REPLICATION_RULE.plural).properties!;
+    expect(replication.repositoryFilters!.items!.properties!.filter!.pattern).toBe(REPLICATION_FILTER_SOURCE);
+    expect(replication.destinations!.items!.properties!.region!.pattern).toBe(REGION_SOURCE);
+    expect(replication.destinations!.items!.properties!.registryId!.pattern).toBe(REGISTRY_ID_SOURCE);
+    const policy = spec(ECR_REGISTRY_POLICY_STATEMENT.plural).properties!;
+    expect(policy.sid!.pattern).toBe(SID_SOURCE);
+    expect(policy.statement!.maxLength).toBe(REGISTRY_POLICY_MAX_CHARS);
+    const filter = spec(ECR_REGISTRY_SCANNING_CONFIGURATION.plural).properties!.rules!.items!.properties!.repositoryFilters!.items!.properties!.filter!;
+    expect(filter.pattern).toBe(SCANNING_FILTER_SOURCE);
+    expect(filter.maxLength).toBe(SCANNING_FILTER_LENGTH.max);
+    // The filter that held the event loop for good is refused by the pattern the API server runs.
+    expect(matchesWithin(`${'a'.repeat(39)}!`, new RegExp(filter.pattern!), SCANNING_FILTER_LENGTH)).toBe(false);
+  });
 });
