@@ -104,11 +104,13 @@ export class Failure extends Error {
   readonly keepsReady: boolean;
   readonly maxDelayMs: number | undefined;
   readonly waitMs: number | undefined;
+  /** Status fields observed before the failure, recorded with it (where the resource is, ...). */
+  readonly status: Record<string, unknown> | undefined;
 
   constructor(
     readonly phase: Phase,
     readonly retry: 'edit' | 'stall' | 'backoff' | 'wait',
-    opts: { cause?: unknown; quiet?: boolean; keepsReady?: boolean; maxDelayMs?: number; waitMs?: number } = {},
+    opts: { cause?: unknown; quiet?: boolean; keepsReady?: boolean; maxDelayMs?: number; waitMs?: number; status?: Record<string, unknown> } = {},
   ) {
     super(phase.message);
     this.cause = opts.cause;
@@ -116,6 +118,7 @@ export class Failure extends Error {
     this.keepsReady = opts.keepsReady ?? false;
     this.maxDelayMs = opts.maxDelayMs;
     this.waitMs = opts.waitMs;
+    this.status = opts.status;
   }
 }
 
@@ -248,7 +251,7 @@ export class ManagedReconciler<T extends ManagedObject<S>, S extends ManagedStat
       // Nothing about the resource changed: keep Ready and let the queue retry.
       throw failure.cause ?? failure;
     }
-    await this.write(obj, failure.phase, {}, failure.warn).catch((writeErr: unknown) => {
+    await this.write(obj, failure.phase, (failure.status ?? {}) as Partial<S>, failure.warn).catch((writeErr: unknown) => {
       this.deps.logger.warn({ err: writeErr, controller: this.kind.name, namespace: obj.metadata.namespace, name: obj.metadata.name }, 'status write failed');
     });
     switch (failure.retry) {

@@ -233,14 +233,14 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
       && o.status?.registryId === registry.accountId && o.status.region === registry.region
       && [this.kind.applied(o), this.kind.pending(o)].some((p) => p !== undefined && this.kind.identity(p) === id));
     if (other) {
-      throw new Failure({ kind: 'stalled', reason: 'Conflict', message: `${this.kind.describe(part)} of ${this.kind.home} of ${registry.accountId}/${registry.region} belongs to ${this.kind.kind} ${other.metadata.name}; nothing was changed` }, 'stall');
+      throw new Failure({ kind: 'stalled', reason: 'Conflict', message: `${this.kind.describe(part)} of ${this.kind.home} of ${registry.accountId}/${registry.region} belongs to ${this.kind.kind} ${other.metadata.name}; nothing was changed` }, 'stall', { status: this.where(registry) });
     }
     if (this.obj.metadata.annotations?.[ADOPT_ANNOTATION] !== 'true') {
       throw new Failure({
         kind: 'stalled',
         reason: 'AlreadyExists',
         message: `${this.kind.describe(part)} already exists in ${this.kind.home} of ${registry.accountId}/${registry.region} and was not written by this object; nothing was changed. Annotate this object with ${ADOPT_ANNOTATION}="true" to take it over`,
-      }, 'stall');
+      }, 'stall', { status: this.where(registry) });
     }
     this.adopting = true;
   }
@@ -257,7 +257,7 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
     }, 'wait');
   }
 
-  private where(registry: Registry): Partial<RegistryPartStatus> {
+  private where(registry: Registry): { registryId: string; region: string } {
     return { registryId: registry.accountId, region: registry.region };
   }
 

@@ -195,6 +195,8 @@ describe('account-wide parts act with their own identity', () => {
     expect(registry.policy).toBe(before);
     expect(w.ready('second')).toMatchObject({ status: 'False', reason: 'Conflict' });
     expect(w.ready('second')?.message).toContain('ECRRegistryPolicyStatement first');
+    // Where the clash is shows in the Registry and Region columns too.
+    expect(w.objects.get('', 'second')?.status).toMatchObject({ registryId: ACCOUNT, region: 'us-east-1' });
   });
 
   it('a crash between the Put and the status write leaves a part the object still knows as its own', async () => {
