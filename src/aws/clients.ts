@@ -1,6 +1,7 @@
 /**
  * Every AWS client the operator uses is built here and only here, so that endpoint, region, retry,
- * timeouts, the per-account rate limit and call metrics are the same for all of them.
+ * timeouts, the rate limit per account, region and endpoint, and call metrics are the same for all
+ * of them.
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -16,13 +17,16 @@ import {
   type StsClientConfig,
 } from './credentials.js';
 import { classifyAwsError, isExpectedAbsence } from './errors.js';
-import { ECR_OPERATION_RATES, RateLimiterRegistry, type AccountLimiter, type AimdOptions } from './ratelimit.js';
+import { ECR_OPERATION_RATES, RateLimiterRegistry, limiterKey, type AccountLimiter, type AimdOptions } from './ratelimit.js';
 
 export type AwsService = 'ECR' | 'STS';
 export type AwsCallOutcome = 'success' | 'error';
 
 export interface AwsClientOptions {
-  /** Client-side request rate per AWS account: the overall cap of every operation together. */
+  /**
+   * Client-side request rate per AWS account, region and endpoint: the overall cap of every
+   * operation together.
+   */
   requestsPerSecond: number;
   burst?: number;
   /**
@@ -205,7 +209,10 @@ export class AwsClientFactory {
     });
   }
 
-  /** The limiter for an account key: exposed so that other callers to the same account can share it. */
+  /**
+   * The limiter for a key (limiterKey of an account, region and endpoint): exposed so that other
+   * callers to the same account and endpoint can share it.
+   */
   limiterFor(accountKey: string): AccountLimiter {
     return this.limiters.limiterFor(accountKey);
   }
@@ -282,9 +289,11 @@ export class AwsClientFactory {
     checkEndpoint(stsEndpoint);
 
     const clients: Array<{ destroy(): void }> = [];
-    // Until the account is known, a session paces itself under its own key.
+    // Calls are paced per account, region and endpoint. Until the account is known, a session
+    // paces itself under its own key.
     let accountId: string | undefined;
-    const limiter = () => this.limiters.limiterFor(accountId ?? key);
+    const limiterOf = (service: AwsService, region: string, endpoint: string | undefined) =>
+      () => this.limiters.limiterFor(accountId === undefined ? key : limiterKey({ accountId, region, service, endpoint }));
     const onCall = this.opts.onCall;
 
     const stsFor = (config: StsClientConfig): STSClient => {
@@ -292,7 +301,7 @@ export class AwsClientFactory {
         ...this.clientConfig(config.region, config.endpoint),
         ...(config.credentials ? { credentials: config.credentials } : {}),
       });
-      instrument(client.middlewareStack, { service: 'STS', limiter, onCall });
+      instrument(client.middlewareStack, { service: 'STS', limiter: limiterOf('STS', config.region, config.endpoint), onCall });
       clients.push(client);
       return client;
     };
@@ -304,7 +313,7 @@ export class AwsClientFactory {
         // The chain's own STS client (IRSA: AssumeRoleWithWebIdentity for AWS_ROLE_ARN) gets the
         // same endpoint, timeouts, retries, pacing and metrics as every other client.
         clientConfig: this.clientConfig(where.region, where.endpoint),
-        clientPlugins: [{ applyToStack: (stack) => instrument(stack, { service: 'STS', limiter, onCall }) }],
+        clientPlugins: [{ applyToStack: (stack) => instrument(stack, { service: 'STS', limiter: limiterOf('STS', where.region, where.endpoint), onCall }) }],
       })),
       ...(this.opts.credentialDeps?.clock ? { clock: this.opts.credentialDeps.clock } : {}),
       ...(this.opts.credentialDeps?.readFile ? { readFile: this.opts.credentialDeps.readFile } : {}),
@@ -312,7 +321,7 @@ export class AwsClientFactory {
     });
 
     const ecr = new ECRClient({ ...this.clientConfig(source.region, ecrEndpoint), credentials });
-    instrument(ecr.middlewareStack, { service: 'ECR', limiter, onCall });
+    instrument(ecr.middlewareStack, { service: 'ECR', limiter: limiterOf('ECR', source.region, ecrEndpoint), onCall });
     clients.push(ecr);
     const sts = stsFor({ region: source.region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}), credentials });
 

@@ -1,6 +1,8 @@
 /**
- * Client-side request rate per AWS account. AWS throttles per account and region, so every client
- * that acts for one account draws from one bucket, however many providers or repositories share it.
+ * Client-side request rate per AWS account, region and endpoint. AWS throttles per account and
+ * region (and each service on its own endpoint), so every client that calls one endpoint for one
+ * account draws from one bucket, however many providers or repositories share it, while the same
+ * account's work in another region, or against another endpoint, has a budget of its own.
  *
  * Throttling is a rate signal, not a failure: each second the rate becomes the share of answers
  * AWS did not throttle times the rate plus a step (see AimdRate). A few throttles among many
@@ -320,7 +322,37 @@ export interface RateLimiterOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** One limiter per account key, created on first use with the configured rates. */
+/** What one limiter paces: the calls of one account to one endpoint (in one region). */
+export interface LimiterScope {
+  accountId: string;
+  region: string;
+  /** The service (ECR, STS): names AWS's own endpoint when no endpoint is configured. */
+  service: string;
+  /** A configured endpoint URL; undefined for AWS's own endpoint of the service in the region. */
+  endpoint?: string | undefined;
+}
+
+/**
+ * The limiter key of a scope: `account|region|endpoint`. A configured endpoint is reduced to its
+ * scheme, host, port and path (user info and query dropped: keys may be logged, and two spellings
+ * of one endpoint share a budget); AWS's own endpoint is `aws:<service>`.
+ */
+export function limiterKey(scope: LimiterScope): string {
+  return `${scope.accountId}|${scope.region}|${endpointIdentity(scope.service, scope.endpoint)}`;
+}
+
+function endpointIdentity(service: string, endpoint: string | undefined): string {
+  if (endpoint === undefined || endpoint.trim() === '') return `aws:${service.toLowerCase()}`;
+  try {
+    const url = new URL(endpoint);
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    // Not a URL: the clients refuse it before any call; a key that names nothing else is enough.
+    return 'invalid-endpoint';
+  }
+}
+
+/** One limiter per key (see limiterKey), created on first use with the configured rates. */
 export class RateLimiterRegistry {
   private readonly limiters = new Map<string, AccountLimiter>();
 

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteRepositoryCommand, DescribeRepositoriesCommand, GetLifecyclePolicyCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import { AwsClientFactory, type AwsClientFactoryOptions } from '../../../src/aws/clients.js';
 import { isAwsError } from '../../../src/aws/errors.js';
-import { RateLimiterRegistry } from '../../../src/aws/ratelimit.js';
+import { RateLimiterRegistry, limiterKey } from '../../../src/aws/ratelimit.js';
 
 const KEYS = { accessKeyId: 'AKIAKEYSFROMSECRET01', secretAccessKey: 'static-secret-value' };
 
@@ -155,7 +155,7 @@ describe('AwsClientFactory calls', () => {
     expect(seconds).toBeLessThan(5);
   });
 
-  it('paces under the session key until the account is known, then under the account', async () => {
+  it('paces under the session key until the account is known, then under the account, region and endpoint', async () => {
     // A bucket that refills too slowly to hide the token taken, however loaded the machine.
     const limiters = new RateLimiterRegistry({ requestsPerSecond: 0.01, burst: 100 });
     const f = factory({ limiters });
@@ -164,8 +164,33 @@ describe('AwsClientFactory calls', () => {
     // The first call went through the session key's bucket, the next through the account's.
     expect(limiters.keys()).toEqual(['ns/p']);
     await s.callerIdentity();
-    expect(limiters.keys()).toEqual(['ns/p', '111122223333']);
-    expect(limiters.limiterFor('111122223333').available()).toBeLessThan(100);
+    const account = limiterKey({ accountId: '111122223333', region: 'us-east-1', service: 'STS', endpoint });
+    expect(limiters.keys()).toEqual(['ns/p', account]);
+    expect(limiters.limiterFor(account).available()).toBeLessThan(100);
+  });
+
+  it("gives one account's calls in another region, or to another endpoint, a budget of their own", async () => {
+    const limiters = new RateLimiterRegistry({ requestsPerSecond: 0.01, burst: 100 });
+    const f = factory({ limiters });
+    // The stand-in answers on any path: another path is another endpoint.
+    const other = `${endpoint}/other`;
+    const sessions = {
+      east: f.session('ns/east', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS }),
+      eastToo: f.session('team/east', 'fp', { region: 'us-east-1', endpoint: `${endpoint}/`, staticKeys: KEYS }),
+      west: f.session('ns/west', 'fp', { region: 'eu-west-1', endpoint, staticKeys: KEYS }),
+      elsewhere: f.session('ns/elsewhere', 'fp', { region: 'us-east-1', endpoint: other, staticKeys: KEYS }),
+    };
+    for (const s of Object.values(sessions)) {
+      await s.callerIdentity();
+      await s.callerIdentity();
+    }
+    const key = (region: string, at: string) => limiterKey({ accountId: '111122223333', region, service: 'STS', endpoint: at });
+    const accountKeys = limiters.keys().filter((k) => k.startsWith('111122223333'));
+    expect(accountKeys.sort()).toEqual([key('eu-west-1', endpoint), key('us-east-1', other), key('us-east-1', endpoint)].sort());
+    // Two providers of one account, region and endpoint share a budget: two calls were paced in it.
+    expect(limiters.limiterFor(key('us-east-1', endpoint)).available()).toBeCloseTo(98, 0);
+    expect(limiters.limiterFor(key('eu-west-1', endpoint)).available()).toBeCloseTo(99, 0);
+    expect(limiters.limiterFor(key('us-east-1', other)).available()).toBeCloseTo(99, 0);
   });
 
   it('waits on the limiter before every request', async () => {

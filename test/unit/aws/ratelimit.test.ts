@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AccountLimiter, AimdRate, ECR_OPERATION_RATES, RateLimiterRegistry, TokenBucket } from '../../../src/aws/ratelimit.js';
+import { AccountLimiter, AimdRate, ECR_OPERATION_RATES, RateLimiterRegistry, TokenBucket, limiterKey } from '../../../src/aws/ratelimit.js';
 
 /** A clock that only moves when told to, and a sleep that moves it. */
 function fakeTime() {
@@ -86,6 +86,33 @@ describe('TokenBucket', () => {
     expect(() => new TokenBucket({ ratePerSecond: Number.NaN })).toThrow(RangeError);
     expect(() => new TokenBucket({ ratePerSecond: 1, burst: 0 })).toThrow(RangeError);
     expect(() => new RateLimiterRegistry({ requestsPerSecond: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('limiterKey', () => {
+  const base = { accountId: '111122223333', region: 'us-east-1', service: 'ECR' };
+
+  it('keys by account, region and endpoint', () => {
+    const keys = new Set([
+      limiterKey(base),
+      limiterKey({ ...base, accountId: '444455556666' }),
+      limiterKey({ ...base, region: 'eu-west-1' }),
+      limiterKey({ ...base, endpoint: 'https://ecr.vpce-1.example.internal' }),
+      limiterKey({ ...base, endpoint: 'https://ecr.vpce-2.example.internal' }),
+      limiterKey({ ...base, service: 'STS' }),
+    ]);
+    expect(keys.size).toBe(6);
+    expect(limiterKey(base)).toBe('111122223333|us-east-1|aws:ecr');
+  });
+
+  it('gives two spellings of one endpoint one key, and keeps user info out of it', () => {
+    const plain = limiterKey({ ...base, endpoint: 'http://localhost:4566' });
+    expect(limiterKey({ ...base, endpoint: 'http://localhost:4566/' })).toBe(plain);
+    expect(limiterKey({ ...base, endpoint: 'HTTP://LOCALHOST:4566' })).toBe(plain);
+    const withUser = limiterKey({ ...base, endpoint: 'http://user:s3cret@localhost:4566/?x=1' });
+    expect(withUser).toBe(plain);
+    expect(withUser).not.toContain('s3cret');
+    expect(plain).toBe('111122223333|us-east-1|http://localhost:4566');
   });
 });
 
