@@ -147,7 +147,7 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
       : undefined;
     const inForce = live !== undefined && this.kind.same(live, want);
     const recorded = applied !== undefined && this.kind.same(applied, want);
-    const status = { ...this.where(registry), ...this.kind.documentStatus(doc), inForce };
+    const status: Partial<RegistryPartStatus> = { ...this.where(registry), ...this.kind.documentStatus(doc) as Partial<RegistryPartStatus>, inForce };
     return {
       exists: inForce || claimed || previousLive !== undefined,
       upToDate: inForce && recorded && previousLive === undefined && this.kind.pending(obj) === undefined,
@@ -193,7 +193,12 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
         ? { reason: result.hadLive || applied !== undefined ? 'Updated' : 'Applied', message: `${result.hadLive || applied !== undefined ? 'updated' : 'put'} ${this.kind.describe(want)} in ${where}` }
         : undefined;
     return {
-      status: { ...this.kind.partStatus(want, undefined), ...this.kind.documentStatus(result.doc), ...this.where(registry), inForce: true },
+      status: {
+        ...this.kind.partStatus(want, undefined) as Partial<RegistryPartStatus>,
+        ...this.kind.documentStatus(result.doc) as Partial<RegistryPartStatus>,
+        ...this.where(registry),
+        inForce: true,
+      },
       ...(event ? { event } : {}),
     };
   }
