@@ -146,13 +146,19 @@ export class EcrGateway {
     }
   }
 
-  /** Tags, policies and image inventory of an existing repository, read live (never cached). */
-  async details(live: LiveRepository): Promise<RepositoryDetails> {
+  /**
+   * Tags, policies and image inventory of an existing repository, read live (never cached). Pass
+   * the tags already read by `tags()` (to decide ownership before paying for the image listing) and
+   * they are not read again.
+   */
+  async details(live: LiveRepository, known: { tags?: Record<string, string> } = {}): Promise<RepositoryDetails> {
     const repo = repositoryRef(live);
     const [tags, lifecyclePolicyText, repositoryPolicyText, images] = await Promise.allSettled([
-      this.call('ListTagsForResource', () => this.client.send(new ListTagsForResourceCommand({ resourceArn: live.arn }))).then(
-        (out) => fromTagList(out.tags),
-      ),
+      known.tags !== undefined
+        ? Promise.resolve({ ...known.tags })
+        : this.call('ListTagsForResource', () => this.client.send(new ListTagsForResourceCommand({ resourceArn: live.arn }))).then(
+          (out) => fromTagList(out.tags),
+        ),
       this.call('GetLifecyclePolicy', () => this.client.send(new GetLifecyclePolicyCommand(repo)), 'absent').then(
         (out) => out?.lifecyclePolicyText,
       ),

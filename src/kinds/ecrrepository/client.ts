@@ -23,7 +23,10 @@ import {
   lifecycleGate,
   lifecyclePreview,
   liveAfter,
+  ownedByObject,
+  ownerForTenant,
   ownershipOf,
+  providerMoved,
   repositoryStatus,
   tagLimitProblem,
   type DesiredRepository,
@@ -124,6 +127,8 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
   private live: LiveRepository | undefined;
   private changes: RepositoryChanges = {};
   private adopting = false;
+  /** The repository this object recorded lost its owner tag, which the update puts back. */
+  private restoringOwnerTag = false;
   private created = false;
   /** What status reports of the images: the inventory when read, a bare count otherwise. */
   private images: number | ImageInventory = 0;
@@ -141,6 +146,7 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     // Every later attempt looks first, so a stalled object never sends CreateRepository again.
     const firstAttempt = !status?.repositoryArn && !status?.conditions?.length;
     if (firstAttempt) return { exists: false, upToDate: false, status: {}, message: '' };
+    await this.samePlace();
     const { connection } = await this.connection();
     const live = await connection.ecr.describe(desired.name, { fresh: ctx.userDriven || FOUND_EXISTING.has(findCondition(status?.conditions, READY)?.reason ?? '') });
     if (!live) return { exists: false, upToDate: false, status: {}, message: '' };
@@ -186,6 +192,12 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     const status: Partial<ECRRepositoryStatus> = { imageTagMutability, imageTagMutabilityExclusionFilters, imageScanningConfiguration };
     if (this.created) return { status };
     this.deps.logger.info({ controller: 'ecrrepository', namespace: this.obj.metadata.namespace, name: this.obj.metadata.name, changes: what }, 'repository updated');
+    if (this.restoringOwnerTag) {
+      return {
+        status,
+        event: { reason: 'OwnerTagRestored', message: `restored the owner tag ${OWNER_TAG} of ECR repository ${live.name}, which this object's status.repositoryArn records and which lost the tag outside Kubernetes; ${what.join('; ')}` },
+      };
+    }
     return {
       status,
       event: this.adopting
@@ -202,10 +214,12 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
       return { done: true, event: { reason: 'Retained', message: `ECR repository ${name} retained (deletionPolicy ${policy})` } };
     }
     const { connection } = await this.connection('Deleting');
+    // Never delete or release a repository of the same name in another account or region.
+    await this.samePlace('Deleting');
     const live = await connection.ecr.describe(name, { fresh: true });
     if (!live) return { done: true };
-    const ownership = ownershipOf(await connection.ecr.tags(live), obj, { clusterName: this.deps.clusterName, liveArn: live.arn });
-    if (ownership !== 'ours' && ownership !== 'legacy') {
+    const ownership = ownershipOf(await connection.ecr.tags(live), obj, { clusterName: this.deps.clusterName, liveArn: live.arn, liveCreatedAt: live.createdAt });
+    if (!ownedByObject(ownership)) {
       this.deps.events.record(obj, 'Warning', 'NotOwned', `ECR repository ${name} is not owned by this object; it was left untouched`);
       return { done: true };
     }
@@ -213,17 +227,29 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
       await connection.ecr.delete(name);
       return { done: true, event: { reason: 'Deleted', message: `deleted ECR repository ${name} with its images` } };
     }
+    // A repository that already lost its owner tag is released as it is.
+    if (ownership === 'recorded') {
+      return { done: true, event: { reason: 'Orphaned', message: `released ECR repository ${name}: it had no owner tag left, repository left in AWS` } };
+    }
     await connection.ecr.update(live, { tagKeysToRemove: [OWNER_TAG] });
     return { done: true, event: { reason: 'Orphaned', message: `released ECR repository ${name}: owner tag removed, repository left in AWS` } };
   }
 
-  /** Ownership, encryption and the calls that would bring the live repository to the spec. */
+  /**
+   * Ownership, encryption and the calls that would bring the live repository to the spec. Ownership
+   * is decided on the tags alone, before anything else is read: a repository that is not this
+   * object's costs one tag read, however many images it holds.
+   */
   private async compare(desired: DesiredRepository, live: LiveRepository): Promise<Observation<ECRRepositoryStatus>> {
     const { connection } = await this.connection();
-    const details = await connection.ecr.details(live);
-    // A legacy owner value of this very object is ours too: the desired tags retag it.
-    const ownership = ownershipOf(details.tags, this.obj, { clusterName: this.deps.clusterName, liveArn: live.arn });
-    if (ownership === 'unowned') {
+    const tags = await connection.ecr.tags(live);
+    // A legacy owner value of this very object is ours too: the desired tags retag it. So is the
+    // repository this object recorded, if its tag was removed: the desired tags restore it.
+    const ownership = ownershipOf(tags, this.obj, { clusterName: this.deps.clusterName, liveArn: live.arn, liveCreatedAt: live.createdAt });
+    if (ownership === 'recorded') {
+      this.restoringOwnerTag = true;
+      this.deps.logger.info({ controller: 'ecrrepository', namespace: this.obj.metadata.namespace, name: this.obj.metadata.name, repository: live.name }, 'the recorded repository lost its owner tag; restoring it');
+    } else if (ownership === 'unowned') {
       if (this.obj.metadata.annotations?.[ADOPT_ANNOTATION] !== 'true') {
         throw new Failure({
           kind: 'stalled',
@@ -232,16 +258,21 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
         }, 'stall');
       }
       this.adopting = true;
-    } else if (ownership !== 'ours' && ownership !== 'legacy') {
+    } else if (!ownedByObject(ownership)) {
+      // The tenant is told another namespace's object only as "another object"; the log names it.
+      const owner = ownership.legacyOfThisName ? `ECRRepository ${ownership.otherOwner}` : ownerForTenant(ownership.otherOwner, this.obj, this.deps.clusterName);
+      this.deps.logger.info({ controller: 'ecrrepository', namespace: this.obj.metadata.namespace, name: this.obj.metadata.name, repository: desired.name, owner: ownership.otherOwner }, 'repository owned by another object');
       throw new Failure({
         kind: 'stalled',
         reason: 'AlreadyOwned',
-        message: `repository ${desired.name} is owned by ECRRepository ${ownership.otherOwner} (tag ${OWNER_TAG}); nothing was changed${ownership.legacyOfThisName ? `. That is this object's name without a cluster name: a cluster that runs without --cluster-name may manage it; if it is this object's, remove the tag and annotate this object with ${ADOPT_ANNOTATION}="true"` : ''}`,
+        message: `repository ${desired.name} is owned by ${owner} (tag ${OWNER_TAG}); nothing was changed${ownership.legacyOfThisName ? `. That is this object's name without a cluster name: a cluster that runs without --cluster-name may manage it; if it is this object's, remove the tag and annotate this object with ${ADOPT_ANNOTATION}="true"` : ''}`,
       }, 'stall');
     }
     const mismatch = encryptionMismatch(desired.settings.encryption, live.encryption);
     if (mismatch) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: mismatch }, 'stall');
 
+    // Only a repository this object owns is worth its policies and image listing.
+    const details = await connection.ecr.details(live, { tags });
     this.live = live;
     this.images = details.inventory ?? details.imageCount;
     const all = changesBetween(desired, live, details);
@@ -262,6 +293,25 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     if (notice) observation.event = { reason: 'LifecyclePreview', message: notice };
     if (unsafe) observation.heldBack = { reason: LIFECYCLE_POLICY_UNSAFE, message: unsafe };
     return observation;
+  }
+
+  /**
+   * Stops when the provider now resolves to another account (or region) than the repository this
+   * object recorded: acting there would create a second repository or delete another one. The
+   * account is the one the connection's credentials act as (asked of STS when the session has not
+   * been verified yet, as after a rotated Secret), so no call leaves for the wrong account while the
+   * provider's status still shows the old one. The provider watch brings the object back when the
+   * provider's account changes.
+   */
+  private async samePlace(during: 'Creating' | 'Deleting' = 'Creating'): Promise<void> {
+    if (!this.obj.status?.repositoryArn) return;
+    const { provider, connection } = await this.connection(during);
+    const session = connection.session;
+    const account = session.accountId ?? (await session.callerIdentity()).accountId;
+    const moved = providerMoved(this.obj, { account, region: provider.spec.region });
+    if (!moved) return;
+    const message = `${during === 'Deleting' ? 'deletion waits: ' : ''}${moved.message}`;
+    throw new Failure({ kind: 'stalled', reason: moved.reason, message }, 'wait');
   }
 
   private now(): Date {

@@ -86,26 +86,102 @@ function nonEmpty(text: string | undefined): string | undefined {
  * - `legacy`: the operator now runs with --cluster-name, and the tag holds the value this object had
  *   without one (`<namespace>/<name>`) on the very repository its status records: this object tagged
  *   it before the upgrade, and it is retagged with the new value;
- * - `unowned`: no owner tag;
+ * - `recorded`: no owner tag, on the very repository this object's status records (someone removed
+ *   the tag outside Kubernetes): still this object's, the tag is restored as drift;
+ * - `unowned`: no owner tag on a repository this object never recorded;
  * - otherwise another owner (`legacyOfThisName`: its value is this object's legacy value, but this
  *   object never recorded the repository, so another cluster without a cluster name may own it).
  */
-export type Ownership = 'ours' | 'legacy' | 'unowned' | { otherOwner: string; legacyOfThisName?: boolean };
+export type Ownership = 'ours' | 'legacy' | 'recorded' | 'unowned' | { otherOwner: string; legacyOfThisName?: boolean };
 
 export interface OwnershipContext {
   /** --cluster-name, when set. */
   clusterName?: string | undefined;
   /** The ARN of the repository the tags belong to. */
   liveArn?: string;
+  /** When that repository was created: tells it apart from one re-created under the same name (same ARN). */
+  liveCreatedAt?: Date;
+}
+
+/**
+ * Whether the live repository is the one this object's status records: the same ARN and, where both
+ * are known, the same creation time (a repository deleted and created again by someone else under
+ * the same name has the same ARN, but is not the one this object made or adopted).
+ */
+export function recordedByObject(obj: ECRRepository, ctx: OwnershipContext): boolean {
+  const recorded = obj.status?.repositoryArn;
+  if (!recorded || ctx.liveArn === undefined || recorded !== ctx.liveArn) return false;
+  const createdAt = obj.status?.creationDate;
+  return !createdAt || ctx.liveCreatedAt === undefined || createdAt === rfc3339(ctx.liveCreatedAt);
 }
 
 export function ownershipOf(tags: Record<string, string>, obj: ECRRepository, ctx: OwnershipContext = {}): Ownership {
   const owner = tags[OWNER_TAG];
-  if (owner === undefined) return 'unowned';
+  if (owner === undefined) return recordedByObject(obj, ctx) ? 'recorded' : 'unowned';
   if (owner === ownerValue(obj, ctx.clusterName)) return 'ours';
   const legacy = Boolean(ctx.clusterName?.trim()) && owner === ownerValue(obj);
   if (legacy && ctx.liveArn !== undefined && obj.status?.repositoryArn === ctx.liveArn) return 'legacy';
   return legacy ? { otherOwner: owner, legacyOfThisName: true } : { otherOwner: owner };
+}
+
+/** Whether this object may act on (update, delete, release) a repository of this ownership. */
+export function ownedByObject(ownership: Ownership): ownership is 'ours' | 'legacy' | 'recorded' {
+  return ownership === 'ours' || ownership === 'legacy' || ownership === 'recorded';
+}
+
+/**
+ * How a message shown to the tenant (a condition, an Event) names the owner of a repository: the
+ * owning ECRRepository by name only when it is in this object's namespace (and, with
+ * --cluster-name, of this cluster); otherwise "another object", so that trying repository names
+ * never tells a tenant which objects other namespaces hold. The operator's log keeps the full value.
+ */
+export function ownerForTenant(owner: string, obj: ECRRepository, clusterName?: string): string {
+  const cluster = clusterName?.trim();
+  const prefix = `${cluster ? `${cluster}/` : ''}${obj.metadata.namespace}/`;
+  if (!owner.startsWith(prefix)) return 'another object';
+  const name = owner.slice(prefix.length);
+  // A '/' is no part of an object's name (another cluster's value); a '_' marks a shortened value.
+  if (!name || name.includes('/') || name.includes('_')) return 'another object';
+  return `ECRRepository ${obj.metadata.namespace}/${name}`;
+}
+
+/** Where a repository ARN (arn:PARTITION:ecr:REGION:ACCOUNT:repository/NAME) says it lives. */
+export function repositoryLocation(arn: string | undefined): { region: string; account: string } | undefined {
+  const m = /^arn:[^:]+:ecr:([^:]+):(\d{12}):repository\/.+$/.exec(arn ?? '');
+  return m ? { region: m[1] as string, account: m[2] as string } : undefined;
+}
+
+export const PROVIDER_ACCOUNT_CHANGED = 'ProviderAccountChanged';
+export const PROVIDER_REGION_CHANGED = 'ProviderRegionChanged';
+
+/**
+ * Why this object must not act through its provider now: the provider resolves to another account
+ * (or region) than the repository that the object's status.repositoryArn records. Acting there would
+ * create a second repository, or delete one that is not this object's; nothing is done until the
+ * provider resolves to the recorded place again. Undefined when the object recorded no repository,
+ * or the provider's account is not known.
+ */
+export function providerMoved(
+  obj: ECRRepository,
+  now: { account: string | undefined; region: string },
+): { reason: string; message: string } | undefined {
+  const recorded = repositoryLocation(obj.status?.repositoryArn);
+  if (!recorded) return undefined;
+  const provider = `AWSProvider ${obj.metadata.namespace}/${obj.spec.providerRef.name}`;
+  const repository = `repository ${obj.spec.repositoryName}`;
+  if (now.account !== undefined && now.account !== recorded.account) {
+    return {
+      reason: PROVIDER_ACCOUNT_CHANGED,
+      message: `${provider} now resolves to account ${now.account}, but this object's ${repository} is in account ${recorded.account} (status.repositoryArn); nothing is created or deleted until the provider resolves to account ${recorded.account} again`,
+    };
+  }
+  if (now.region !== recorded.region) {
+    return {
+      reason: PROVIDER_REGION_CHANGED,
+      message: `${provider} now names region ${now.region}, but this object's ${repository} is in region ${recorded.region} (status.repositoryArn); nothing is created or deleted until the provider names region ${recorded.region} again`,
+    };
+  }
+  return undefined;
 }
 
 /**

@@ -15,12 +15,18 @@ import type { KubeObject, ObjectKey } from '../../runtime/types.js';
  * as the provider is Ready, and defaultTags changes reach every repository of the provider.
  */
 
-/** A provider change matters to its repositories when its readiness flips or a new spec was verified. */
+/**
+ * A provider change matters to its repositories when its readiness flips, a new spec was verified,
+ * or its credentials now resolve to another account (a rotated Secret changes no generation): a
+ * repository recorded in the old account stalls, and comes back when the provider resolves to it
+ * again.
+ */
 export function providerChangeMatters(old: KubeObject | undefined, obj: KubeObject): boolean {
   if (!old) return true;
   const before = old as AWSProvider;
   const after = obj as AWSProvider;
   if (providerReadiness(before).ready !== providerReadiness(after).ready) return true;
+  if (before.status?.accountID !== after.status?.accountID) return true;
   return findCondition(before.status?.conditions, READY)?.observedGeneration !== findCondition(after.status?.conditions, READY)?.observedGeneration;
 }
 

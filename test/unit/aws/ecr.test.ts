@@ -311,6 +311,17 @@ describe('details', () => {
     expect(fake.maxInFlight).toBeGreaterThanOrEqual(4);
   });
 
+  it('takes the tags already read for the ownership decision instead of reading them again', async () => {
+    const gw = gateway();
+    const tags = await gw.tags(live);
+    expect(fake.ops()).toEqual(['ListTagsForResource']);
+    fake.reset();
+    const details = await gw.details(live, { tags });
+    expect(details.tags).toEqual({ team: 'platform', 'aws-infra-operator.runner.codes/owner': 'ns/app' });
+    expect(fake.count('ListTagsForResource')).toBe(0);
+    expect(fake.count('DescribeImages')).toBe(3);
+  });
+
   it('reports absent policies as undefined, not as errors', async () => {
     const details = await gateway().details(live);
     expect(details.lifecyclePolicyText).toBeUndefined();

@@ -1,11 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ADOPT_ANNOTATION, FINALIZER, FORCE_SYNC_ANNOTATION, OWNER_TAG } from '../../../../src/api/types.js';
 import { type AWSProvider } from '../../../../src/kinds/awsprovider/types.js';
 import { type ECRRepository } from '../../../../src/kinds/ecrrepository/types.js';
 import { AWS_PROVIDER_REF } from '../../../../src/kinds/awsprovider/types.js';
 import { ECR_REPOSITORY_REF } from '../../../../src/kinds/ecrrepository/types.js';
 import { EcrRepositoryReconciler } from '../../../../src/kinds/ecrrepository/client.js';
+import { providerChangeMatters } from '../../../../src/kinds/ecrrepository/watches.js';
+import { EcrGateway } from '../../../../src/aws/ecr.js';
+import { FakeEcr as FakeEcrApi } from '../../aws/fake-ecr.js';
 import { awsError, connectionFor, FakeApiServer, FakeEcr, FakeEvents, FakeWriter, readyProvider, repository, silentLogger, Store } from '../../reconcilers/fakes.js';
+import type { Connection } from '../../../../src/providers/connections.js';
 
 const key = { namespace: 'team', name: 'app' };
 const lifecycle = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}';
@@ -19,6 +27,14 @@ let repositories: Store<ECRRepository>;
 let providers: Store<AWSProvider>;
 let reconciler: EcrRepositoryReconciler;
 let now: number;
+/** The account the provider's credentials act in (as sts:GetCallerIdentity would answer). */
+let account: string;
+const ACCOUNT = '123456789012';
+
+/** The fake gateway behind a session that acts in `account`. */
+function connection(): Connection {
+  return { ...connectionFor(ecr), session: { accountId: account } as Connection['session'] };
+}
 
 beforeEach(() => {
   ecr = new FakeEcr();
@@ -29,9 +45,10 @@ beforeEach(() => {
   providers = new Store(AWS_PROVIDER_REF, server);
   providers.put(readyProvider('aws', 'team', { 'managed-by': 'infra-operator' }));
   now = Date.parse('2026-11-23T10:00:00Z');
+  account = ACCOUNT;
   reconciler = new EcrRepositoryReconciler({
     repositories, providers, writer, events, logger: silentLogger,
-    connections: { get: async () => connectionFor(ecr) },
+    connections: { get: async () => connection() },
     clock: () => new Date(now),
   });
 });
@@ -67,7 +84,7 @@ describe('ECRRepository reconciler', () => {
     now += 60_000;
     await reconciler.reconcile(key);
     expect(ecr.calls.filter((c) => MUTATING.includes(c))).toEqual([]);
-    expect(ecr.calls).toEqual(['describe', 'details']);
+    expect(ecr.calls).toEqual(['describe', 'tags', 'details']);
   });
 
   it('reverts drift made outside Kubernetes', async () => {
@@ -388,7 +405,7 @@ describe('ECRRepository reconciler', () => {
       const asked: Array<number | undefined> = [];
       reconciler = new EcrRepositoryReconciler({
         repositories, providers, writer, events, logger: silentLogger,
-        connections: { get: async (p) => (asked.push(p.metadata.generation), connectionFor(ecr)) },
+        connections: { get: async (p) => (asked.push(p.metadata.generation), connection()) },
       });
       const p = readyProvider();
       // Setting deletionTimestamp bumps the generation; the Secret may be gone already.
@@ -521,7 +538,7 @@ describe('ECRRepository owner tag with --cluster-name', () => {
   beforeEach(() => {
     reconciler = new EcrRepositoryReconciler({
       repositories, providers, writer, events, logger: silentLogger,
-      connections: { get: async () => connectionFor(ecr) },
+      connections: { get: async () => connection() },
       clock: () => new Date(now),
       clusterName: 'prod-eu-1',
     });
@@ -582,5 +599,257 @@ describe('ECRRepository owner tag with --cluster-name', () => {
     await reconciler.reconcile(key);
     expect(ecr.repos.has('team/app')).toBe(false);
     expect(writer.finalizersRemoved).toBe(1);
+  });
+});
+
+describe('ECRRepository ownership is decided before any listing', () => {
+  /** A repository of 5,000 images (5 pages of DescribeImages) behind the real gateway. */
+  function bigRepository(tags: Record<string, string>, logger = silentLogger): FakeEcrApi {
+    const api = new FakeEcrApi();
+    const seeded = api.seed('team/app', {}, 5_000);
+    for (const [k, v] of Object.entries(tags)) seeded.tags.set(k, v);
+    const gateway = new EcrGateway({ client: api.client });
+    reconciler = new EcrRepositoryReconciler({
+      repositories, providers, writer, events, logger,
+      connections: { get: async () => ({ ...connection(), ecr: gateway }) },
+      clock: () => new Date(now),
+    });
+    return api;
+  }
+
+  it.each([
+    ['owned by an object of another namespace', { [OWNER_TAG]: 'payments/billing' }, 'AlreadyOwned'],
+    ['without owner tag and without the adopt annotation', { team: 'x' }, 'AlreadyExists'],
+  ])('a 5,000-image repository %s costs one describe and one tag read per retry, and no image listing', async (_what, tags, expected) => {
+    const api = bigRepository(tags);
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe(expected);
+    // The first attempt goes straight to CreateRepository, which finds the repository.
+    expect(api.ops().sort()).toEqual(['CreateRepository', 'DescribeRepositories', 'ListTagsForResource']);
+    for (let i = 0; i < 3; i++) {
+      repositories.watch();
+      api.reset();
+      now += 60_000;
+      await reconciler.reconcile(key);
+      expect(reason()).toBe(expected);
+      expect(api.ops().sort()).toEqual(['DescribeRepositories', 'ListTagsForResource']);
+    }
+    expect(api.count('DescribeImages')).toBe(0);
+  });
+
+  it('lists the images of a repository once it is this object\'s (adopted), with one tag read', async () => {
+    const api = bigRepository({ team: 'x' });
+    repositories.put(repository({}, { finalizers: [FINALIZER], annotations: { [ADOPT_ANNOTATION]: 'true' } }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    expect(api.count('DescribeImages')).toBe(5);
+    expect(api.count('ListTagsForResource')).toBe(1);
+    expect(writer.last()).toMatchObject({ imageCount: 5_000 });
+  });
+
+  it('names the owner to the tenant only when it is in the same namespace; the log keeps the full name', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
+    bigRepository({ [OWNER_TAG]: 'payments/billing' }, pino({ level: 'info' }, sink));
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('AlreadyOwned');
+    const told = [String(writer.last().message), ...events.events.map((e) => e.message)];
+    expect(told.join('\n')).not.toMatch(/payments|billing/);
+    expect(writer.last().message).toContain('owned by another object');
+    expect(lines.some((l) => l.level === 30 && l.owner === 'payments/billing')).toBe(true);
+  });
+
+  it.each([
+    ['another cluster\'s object of the same namespace name', 'prod-us-1/team/first'],
+    ['a shortened value', `team/${'a'.repeat(200)}_0123456789abcdef`],
+  ])('%s is "another object" too', async (_what, owner) => {
+    ecr.seed('team/app', { [OWNER_TAG]: owner });
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('AlreadyOwned');
+    expect(writer.last().message).toContain('owned by another object');
+  });
+});
+
+describe('ECRRepository when its provider now resolves to another account', () => {
+  const OTHER = '210987654321';
+
+  function readyCondition(type = 'Ready'): { status: string; reason: string; message: string } | undefined {
+    return (writer.last().conditions as Array<{ type: string; status: string; reason: string; message: string }>).find((c) => c.type === type);
+  }
+
+  /** Creates the repository in ACCOUNT, then the provider's Secret is rotated to keys of OTHER. */
+  async function createdThenRotated(spec: Partial<ECRRepository['spec']> = {}): Promise<{ original: FakeEcr; other: FakeEcr }> {
+    repositories.put(repository(spec, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    repositories.watch();
+    const original = ecr;
+    const other = new FakeEcr();
+    ecr = other;
+    account = OTHER;
+    now += 60_000;
+    return { original, other };
+  }
+
+  it('is Stalled ProviderAccountChanged naming both accounts, sends nothing to the new account, and is Ready again when the provider resolves to the old one', async () => {
+    const { original, other } = await createdThenRotated();
+    const result = await reconciler.reconcile(key);
+    expect(reason()).toBe('ProviderAccountChanged');
+    expect(readyCondition()?.message).toContain(`account ${OTHER}`);
+    expect(readyCondition()?.message).toContain(`account ${ACCOUNT}`);
+    expect(readyCondition('Stalled')?.status).toBe('True');
+    expect(result.requeueAfterMs).toBeGreaterThan(0);
+    expect(other.calls).toEqual([]);
+    expect(other.repos.size).toBe(0);
+    expect(events.events.filter((e) => e.reason === 'ProviderAccountChanged')).toHaveLength(1);
+    // Its record of the repository is kept.
+    expect(repositories.onServer('team', 'app')!.status?.repositoryArn).toBe(`arn:aws:ecr:us-east-1:${ACCOUNT}:repository/team/app`);
+
+    // Again and again: still nothing.
+    repositories.watch();
+    await reconciler.reconcile(key);
+    expect(other.calls).toEqual([]);
+
+    // The Secret rotated back.
+    ecr = original;
+    account = ACCOUNT;
+    repositories.watch();
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    expect(original.calls.filter((c) => c === 'create')).toHaveLength(1);
+    expect(original.repos.size).toBe(1);
+  });
+
+  it('asks STS which account a session not verified yet acts in, before any ECR call', async () => {
+    const { other } = await createdThenRotated();
+    let asked = 0;
+    const session = { accountId: undefined, callerIdentity: async () => (asked++, { accountId: OTHER, arn: `arn:aws:iam::${OTHER}:user/x`, userId: 'x' }) };
+    reconciler = new EcrRepositoryReconciler({
+      repositories, providers, writer, events, logger: silentLogger,
+      connections: { get: async () => ({ ...connectionFor(ecr), session: session as unknown as Connection['session'] }) },
+      clock: () => new Date(now),
+    });
+    await reconciler.reconcile(key);
+    expect(asked).toBe(1);
+    expect(reason()).toBe('ProviderAccountChanged');
+    expect(other.calls).toEqual([]);
+  });
+
+  it.each(['Delete', 'Orphan'] as const)('deletion with %s waits in that state, touching neither account, and is carried out in the old account once the provider resolves to it', async (deletionPolicy) => {
+    const { original, other } = await createdThenRotated({ deletionPolicy });
+    other.seed('team/app', { [OWNER_TAG]: 'team/app' });
+    other.calls = [];
+    const current = repositories.get('team', 'app')!;
+    repositories.put({ ...current, metadata: { ...current.metadata, deletionTimestamp: '2026-11-23T10:05:00Z' } });
+    const result = await reconciler.reconcile(key);
+    expect(result.requeueAfterMs).toBeGreaterThan(0);
+    expect(writer.finalizersRemoved).toBe(0);
+    expect(reason()).toBe('ProviderAccountChanged');
+    expect(writer.last().message).toMatch(/^deletion waits: /);
+    expect(other.calls).toEqual([]);
+    expect(other.repos.has('team/app')).toBe(true);
+    expect(original.repos.has('team/app')).toBe(true);
+
+    ecr = original;
+    account = ACCOUNT;
+    repositories.watch();
+    await reconciler.reconcile(key);
+    expect(writer.finalizersRemoved).toBe(1);
+    if (deletionPolicy === 'Delete') expect(original.repos.has('team/app')).toBe(false);
+    else expect(original.repos.get('team/app')!.details.tags[OWNER_TAG]).toBeUndefined();
+    expect(other.repos.get('team/app')!.details.tags[OWNER_TAG]).toBe('team/app');
+  });
+
+  it('Retain needs no provider and finishes whatever account the provider names', async () => {
+    await createdThenRotated({ deletionPolicy: 'Retain' });
+    const current = repositories.get('team', 'app')!;
+    repositories.put({ ...current, metadata: { ...current.metadata, deletionTimestamp: '2026-11-23T10:05:00Z' } });
+    await reconciler.reconcile(key);
+    expect(writer.finalizersRemoved).toBe(1);
+  });
+
+  it('a provider that names another region than the recorded repository stalls the same way (a provider re-created under its name)', async () => {
+    repositories.put(repository({}, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    repositories.watch();
+    const p = providers.get('team', 'aws')!;
+    providers.put({ ...p, spec: { ...p.spec, region: 'eu-west-1' } });
+    ecr.calls = [];
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('ProviderRegionChanged');
+    expect(writer.last().message).toContain('region eu-west-1');
+    expect(writer.last().message).toContain('region us-east-1');
+    expect(ecr.calls).toEqual([]);
+  });
+
+  it('a change of the provider\'s account wakes its repositories; a mere re-verification does not', () => {
+    const before = readyProvider();
+    before.status = { ...before.status, accountID: ACCOUNT, lastAuthenticationTime: '2026-11-23T10:00:00Z' };
+    const reverified = { ...before, status: { ...before.status, lastAuthenticationTime: '2026-11-23T10:05:00Z' } };
+    const rotated = { ...before, status: { ...before.status, accountID: OTHER } };
+    expect(providerChangeMatters(before, reverified)).toBe(false);
+    expect(providerChangeMatters(before, rotated)).toBe(true);
+    expect(providerChangeMatters(rotated, before)).toBe(true);
+  });
+
+  it('the AWSProvider CRD (and the chart\'s copy) makes spec.region immutable, naming the way to move', () => {
+    const files = ['config/crd/bases/aws-infra-operator.runner.codes_awsproviders.yaml', 'charts/infra-operator/crds/aws-infra-operator.runner.codes_awsproviders.yaml'];
+    for (const file of files) {
+      const crd = parse(readFileSync(file, 'utf8')) as { spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: { properties: { region: { 'x-kubernetes-validations'?: Array<{ rule: string; message: string }> } } } } } } }> } };
+      const region = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.region;
+      expect(region['x-kubernetes-validations'], file).toEqual([
+        { rule: 'self == oldSelf', message: 'spec.region is immutable: to move to another region, create a new AWSProvider' },
+      ]);
+    }
+  });
+});
+
+describe('ECRRepository whose recorded repository lost its owner tag', () => {
+  async function createdThenUntagged(spec: Partial<ECRRepository['spec']> = {}): Promise<void> {
+    repositories.put(repository({ tags: { team: 'a' }, ...spec }, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    repositories.watch();
+    delete ecr.repos.get('team/app')!.details.tags[OWNER_TAG];
+    now += 60_000;
+  }
+
+  it('restores the tag as drift, with an OwnerTagRestored Event', async () => {
+    await createdThenUntagged();
+    const current = repositories.get('team', 'app')!;
+    repositories.put({ ...current, metadata: { ...current.metadata, annotations: { [FORCE_SYNC_ANNOTATION]: '1' } } });
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    expect(ecr.repos.get('team/app')!.details.tags).toMatchObject({ [OWNER_TAG]: 'team/app', team: 'a' });
+    expect(events.events.at(-1)).toMatchObject({ type: 'Normal', reason: 'OwnerTagRestored' });
+    expect(ecr.calls.filter((c) => c === 'create')).toHaveLength(1);
+  });
+
+  it.each(['Delete', 'Orphan'] as const)('%s is carried out on it', async (deletionPolicy) => {
+    await createdThenUntagged({ deletionPolicy });
+    const current = repositories.get('team', 'app')!;
+    repositories.put({ ...current, metadata: { ...current.metadata, deletionTimestamp: '2026-11-23T10:05:00Z' } });
+    await reconciler.reconcile(key);
+    expect(writer.finalizersRemoved).toBe(1);
+    expect(events.events.some((e) => e.reason === 'NotOwned')).toBe(false);
+    if (deletionPolicy === 'Delete') expect(ecr.repos.has('team/app')).toBe(false);
+    else expect(ecr.repos.get('team/app')!.details.tags).toEqual({ team: 'a', 'managed-by': 'infra-operator' });
+  });
+
+  it('a repository deleted and created again under the same name by someone else (another creation time) is not taken', async () => {
+    await createdThenUntagged({ deletionPolicy: 'Delete' });
+    ecr.repos.get('team/app')!.live.createdAt = new Date('2026-11-23T09:00:00Z');
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('AlreadyExists');
+    expect(ecr.repos.get('team/app')!.details.tags[OWNER_TAG]).toBeUndefined();
+    const current = repositories.get('team', 'app')!;
+    repositories.watch();
+    repositories.put({ ...repositories.get('team', 'app')!, metadata: { ...current.metadata, deletionTimestamp: '2026-11-23T10:05:00Z' } });
+    await reconciler.reconcile(key);
+    expect(ecr.repos.has('team/app')).toBe(true);
+    expect(events.events.at(-1)?.reason).toBe('NotOwned');
   });
 });

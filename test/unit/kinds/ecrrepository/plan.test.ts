@@ -13,7 +13,11 @@ import {
   lifecycleGate,
   lifecyclePreview,
   liveAfter,
+  ownedByObject,
+  ownerForTenant,
   ownershipOf,
+  providerMoved,
+  repositoryLocation,
   repositoryStatus,
 } from '../../../../src/kinds/ecrrepository/plan.js';
 
@@ -87,6 +91,69 @@ describe('ownershipOf', () => {
     expect(desiredRepository(repo(), undefined, 'prod').tags[OWNER_TAG]).toBe('prod/team/app');
     const long = { ...repo(), metadata: { ...repo().metadata, name: 'a'.repeat(253) } };
     expect(desiredRepository(long, undefined, 'prod').tags[OWNER_TAG]).toHaveLength(256);
+  });
+});
+
+describe('ownership of the repository this object recorded', () => {
+  const arn = 'arn:aws:ecr:us-east-1:123456789012:repository/team/app';
+  const recorded: ECRRepository = { ...repo(), status: { repositoryArn: arn, creationDate: '2026-01-02T03:04:05Z' } };
+
+  it('a recorded repository without owner tag is still this object\'s; any other untagged one is unowned', () => {
+    expect(ownershipOf({}, recorded, { liveArn: arn, liveCreatedAt: live.createdAt })).toBe('recorded');
+    expect(ownershipOf({}, recorded, { liveArn: arn })).toBe('recorded');
+    expect(ownershipOf({}, repo(), { liveArn: arn })).toBe('unowned');
+    expect(ownershipOf({}, recorded, { liveArn: `${arn}-2` })).toBe('unowned');
+    expect(ownedByObject('recorded')).toBe(true);
+    expect(ownedByObject('unowned')).toBe(false);
+    expect(ownedByObject({ otherOwner: 'team/x' })).toBe(false);
+  });
+
+  it('a repository created again under the same name (same ARN, another creation time) is not the recorded one', () => {
+    expect(ownershipOf({}, recorded, { liveArn: arn, liveCreatedAt: new Date('2026-05-05T00:00:00Z') })).toBe('unowned');
+  });
+
+  it('another owner\'s tag wins over the record', () => {
+    expect(ownershipOf({ [OWNER_TAG]: 'team/other' }, recorded, { liveArn: arn })).toEqual({ otherOwner: 'team/other' });
+  });
+});
+
+describe('ownerForTenant: another namespace\'s object is never named', () => {
+  it.each([
+    ['team/other', undefined, 'ECRRepository team/other'],
+    ['payments/billing', undefined, 'another object'],
+    ['prod/team/other', undefined, 'another object'],
+    ['prod/team/other', 'prod', 'ECRRepository team/other'],
+    ['dev/team/other', 'prod', 'another object'],
+    ['team/other', 'prod', 'another object'],
+    [`team/${'a'.repeat(200)}_0123456789abcdef`, undefined, 'another object'],
+    ['team/', undefined, 'another object'],
+    ['teammate/x', undefined, 'another object'],
+  ])('%s (cluster %s): %s', (owner, cluster, expected) => {
+    expect(ownerForTenant(owner, repo(), cluster)).toBe(expected);
+  });
+});
+
+describe('providerMoved: the recorded repository is elsewhere than the provider now acts', () => {
+  const arn = 'arn:aws:ecr:us-east-1:123456789012:repository/team/app';
+  const recorded: ECRRepository = { ...repo(), status: { repositoryArn: arn } };
+
+  it('reads region and account from a repository ARN of any partition', () => {
+    expect(repositoryLocation(arn)).toEqual({ region: 'us-east-1', account: '123456789012' });
+    expect(repositoryLocation('arn:aws-us-gov:ecr:us-gov-west-1:210987654321:repository/a/b')).toEqual({ region: 'us-gov-west-1', account: '210987654321' });
+    expect(repositoryLocation(undefined)).toBeUndefined();
+    expect(repositoryLocation('not-an-arn')).toBeUndefined();
+  });
+
+  it('names both accounts, or both regions; nothing when the same or nothing recorded', () => {
+    expect(providerMoved(recorded, { account: '123456789012', region: 'us-east-1' })).toBeUndefined();
+    expect(providerMoved(repo(), { account: '210987654321', region: 'eu-west-1' })).toBeUndefined();
+    const account = providerMoved(recorded, { account: '210987654321', region: 'us-east-1' });
+    expect(account?.reason).toBe('ProviderAccountChanged');
+    expect(account?.message).toMatch(/account 210987654321.*account 123456789012/);
+    expect(account?.message).toContain('AWSProvider team/aws');
+    const region = providerMoved(recorded, { account: '123456789012', region: 'eu-west-1' });
+    expect(region?.reason).toBe('ProviderRegionChanged');
+    expect(region?.message).toMatch(/region eu-west-1.*region us-east-1/);
   });
 });
 
