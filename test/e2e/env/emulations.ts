@@ -3,6 +3,7 @@
  * Each emulation says which requests it answers; the layer asks each in turn before forwarding to
  * moto. Adding one is a module and a line in EMULATIONS.
  */
+import { EcrPublicEmulation } from './ecr-public-emulation.js';
 
 export interface EmulatedRequest {
   /** `ECR` for ECR's JSON protocol; otherwise the X-Amz-Target prefix (`SpencerFrontendService` is ECR Public). */
@@ -37,5 +38,5 @@ export function awsJsonError(status: number, type: string, message: string): Emu
 
 /** Every emulation the layer consults, in order. */
 export function createEmulations(): Emulation[] {
-  return [];
+  return [new EcrPublicEmulation()];
 }
