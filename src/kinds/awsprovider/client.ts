@@ -210,7 +210,7 @@ class AwsProviderClient implements ExternalClient<AWSProvider, AWSProviderStatus
     const users = this.deps.users
       .list()
       .filter((r) => providerOfUser(r) === id && r.metadata.finalizers?.includes(FINALIZER))
-      .map((r) => `${r.kind ? `${r.kind} ` : ''}${r.metadata.namespace ? `${r.metadata.namespace}/` : ''}${r.metadata.name}`);
+      .map((r) => (r.kind ? `${r.kind} ${r.metadata.name}` : r.metadata.name));
     if (users.length > 0) {
       const shown = users.slice(0, 5).join(', ') + (users.length > 5 ? `, and ${users.length - 5} more` : '');
       return { done: false, waitMs: IN_USE_RECHECK_MS, message: `deletion waits for ${users.length} objects that use this provider: ${shown}` };

@@ -5,7 +5,7 @@ import { type ECRRepository } from '../../../../src/kinds/ecrrepository/types.js
 import { ProviderConfigError, type Connection } from '../../../../src/providers/connections.js';
 import { providerOfUser, userReleased } from '../../../../src/kinds/awsprovider/watches.js';
 import { AWS_PROVIDER_REF } from '../../../../src/kinds/awsprovider/types.js';
-import { AwsProviderReconciler } from '../../../../src/kinds/awsprovider/client.js';
+import { AwsProviderReconciler, type ProviderUser } from '../../../../src/kinds/awsprovider/client.js';
 import { ECR_REPOSITORY_REF } from '../../../../src/kinds/ecrrepository/types.js';
 import { awsError, FakeApiServer, FakeEvents, FakeWriter, repository, silentLogger, Store } from '../../reconcilers/fakes.js';
 
@@ -29,6 +29,8 @@ let stsCalls: number;
 let refreshFailure: Error | undefined;
 let identityFailure: Error | undefined;
 let reconciler: AwsProviderReconciler;
+/** Cluster-scoped objects that name a provider (account-wide kinds). */
+let clusterUsers: ProviderUser[];
 
 beforeEach(() => {
   const server = new FakeApiServer();
@@ -37,6 +39,7 @@ beforeEach(() => {
   providers = new Store(AWS_PROVIDER_REF, server);
   repositories = new Store(ECR_REPOSITORY_REF, server);
   stsCalls = 0;
+  clusterUsers = [];
   refreshFailure = undefined;
   identityFailure = undefined;
   const connection = {
@@ -52,7 +55,7 @@ beforeEach(() => {
     } as unknown as Connection['session'],
   };
   reconciler = new AwsProviderReconciler({
-    providers, users: repositories, writer, events, logger: silentLogger,
+    providers, users: { list: () => [...repositories.list(), ...clusterUsers] }, writer, events, logger: silentLogger,
     connections: {
       refresh: async () => {
         if (refreshFailure) throw refreshFailure;
@@ -126,6 +129,23 @@ describe('AWSProvider reconciler', () => {
       expect(writer.finalizersRemoved).toBe(0);
       expect(stsCalls).toBe(0);
       expect(events.events).toEqual([{ type: 'Normal', reason: 'DeletionWaiting', message: 'deletion waits for 1 objects that use this provider: ECRRepository app' }]);
+    });
+
+    it('waits for a cluster-scoped object of no namespace that names it, and for nothing that names another provider', async () => {
+      deletingProvider();
+      clusterUsers = [
+        { kind: 'ECRRegistryPolicyStatement', metadata: { name: 'grant', finalizers: [FINALIZER] }, spec: { providerRef: { namespace: 'team', name: 'aws' } } },
+        { kind: 'ECRRegistryPolicyStatement', metadata: { name: 'elsewhere', finalizers: [FINALIZER] }, spec: { providerRef: { namespace: 'other', name: 'aws' } } },
+      ];
+      const result = await reconciler.reconcile(key);
+      expect(result.requeueAfterMs).toBeGreaterThan(0);
+      expect(writer.finalizersRemoved).toBe(0);
+      expect(events.events.at(-1)?.message).toBe('deletion waits for 1 objects that use this provider: ECRRegistryPolicyStatement grant');
+      // The condition says so too, for kubectl get and kstatus.
+      expect(writer.last()).toMatchObject({ conditions: expect.arrayContaining([expect.objectContaining({ type: 'Ready', reason: 'DeletionWaiting' })]) });
+      clusterUsers = [clusterUsers[1]!];
+      expect(await reconciler.reconcile(key)).toEqual({});
+      expect(writer.finalizersRemoved).toBe(1);
     });
 
     it('lets go once no repository of its namespace needs it', async () => {
