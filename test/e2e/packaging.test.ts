@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { FLAGS } from '../../src/config.js';
 import { kubeconfigYaml } from './env/pki.js';
 import { sharedEnv } from './support/context.js';
@@ -391,6 +391,29 @@ metadata:
     const list = await asOperator.run(['get', 'secrets', '-A']);
     expect(list.code).not.toBe(0);
     expect(list.stderr).toContain('forbidden');
+  });
+
+  it('grants serviceaccounts/token only in the namespaces an administrator lists, for the names listed', async () => {
+    const release = 'tokens-e2e';
+    const listed = await freshNamespace(kubectl, 'tokens-listed');
+    const other = await freshNamespace(kubectl, 'tokens-other');
+    const text = await helmOk(['template', release, CHART, '-n', NAMESPACE, '--set', `fullnameOverride=${release}`,
+      '--set', `serviceAccountTokens.namespaces={${listed}}`, '--set', 'serviceAccountTokens.serviceAccountNames={ecr-access}']);
+    const objects = documents(text);
+    const clusterRole = objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === `${release}-manager-role`)!;
+    expect(JSON.stringify(clusterRole)).not.toContain('serviceaccounts/token');
+    // The cluster-wide rules and the per-namespace token grants (the leader election Role is the release namespace's).
+    const rbac = objects.filter((o) => ['ClusterRole', 'ClusterRoleBinding'].includes(o.kind) || (['Role', 'RoleBinding'].includes(o.kind) && o.metadata.name === `${release}-serviceaccount-tokens`));
+    expect(rbac.filter((o) => o.kind === 'Role').map((o) => o.metadata.namespace)).toEqual([listed]);
+    await kubectl.ok(['apply', '--server-side', '-f', '-'], rbac.map((o) => stringify(o)).join('---\n'));
+    try {
+      const user = `system:serviceaccount:${NAMESPACE}:${release}-controller-manager`;
+      expect(await canI(user, ['create', 'serviceaccounts/ecr-access', '--subresource=token', '-n', listed])).toBe('yes');
+      expect(await canI(user, ['create', 'serviceaccounts/default', '--subresource=token', '-n', listed])).toBe('no');
+      expect(await canI(user, ['create', 'serviceaccounts/ecr-access', '--subresource=token', '-n', other])).toBe('no');
+    } finally {
+      await kubectl.run(['delete', 'clusterrole,clusterrolebinding', `${release}-manager-role`, `${release}-manager-rolebinding`, `${release}-registry-admin`, '--ignore-not-found']);
+    }
   });
 
   it("runs two replicas with the chart's environment and RBAC: one leads, both are ready, the leader reconciles", async () => {
