@@ -4,6 +4,7 @@
  * moto. Adding one is a module and a line in EMULATIONS.
  */
 import { EcrPublicEmulation } from './ecr-public-emulation.js';
+import { RegistrySettingsEmulation } from './registry-settings-emulation.js';
 
 export interface EmulatedRequest {
   /** `ECR` for ECR's JSON protocol; otherwise the X-Amz-Target prefix (`SpencerFrontendService` is ECR Public). */
@@ -38,5 +39,5 @@ export function awsJsonError(status: number, type: string, message: string): Emu
 
 /** Every emulation the layer consults, in order. */
 export function createEmulations(): Emulation[] {
-  return [new EcrPublicEmulation()];
+  return [new EcrPublicEmulation(), new RegistrySettingsEmulation()];
 }
