@@ -16,7 +16,7 @@ import {
   type OperatorAwsEnvironment,
   type StsClientConfig,
 } from './credentials.js';
-import { classifyAwsError, isExpectedAbsence } from './errors.js';
+import { CLIENT_RATE_LIMITED, classifyAwsError, clientRateLimited, isAwsError, isExpectedAbsence } from './errors.js';
 import { ECR_OPERATION_RATES, RateLimiterRegistry, limiterKey, type AccountLimiter, type AimdOptions } from './ratelimit.js';
 
 export type AwsService = 'ECR' | 'STS';
@@ -36,6 +36,15 @@ export interface AwsClientOptions {
   operationRates?: Readonly<Record<string, number>> | false;
   /** How the account's rate reacts to throttles; the AimdRate defaults unless given. */
   adaptive?: AimdOptions | false;
+  /**
+   * The longest a call waits for its account's budget before it is sent. A call that would wait
+   * longer is not sent: it fails at once with a Throttled AwsError (code ClientRateLimited) whose
+   * `retryAfterMs` says when to try again, so that the worker serves other work meanwhile.
+   * Default 250 ms; Infinity waits as long as it takes.
+   */
+  maxRateLimitWaitMs?: number;
+  /** Reports every call that was not sent for its account's budget (not reported through onCall). */
+  onDeferred?: (service: AwsService, operation: string, retryAfterMs: number) => void;
   /** Attempts per call, the first included (standard retry mode). Default 3. */
   maxAttempts?: number;
   /**
@@ -86,6 +95,7 @@ export interface AwsSession {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_MAX_RATE_LIMIT_WAIT_MS = 250;
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 20_000;
 
@@ -121,11 +131,16 @@ function checkEndpoint(endpoint: string | undefined): void {
 interface Instrumentation {
   service: AwsService;
   limiter: () => AccountLimiter;
+  maxWaitMs: number;
   onCall?: AwsClientOptions['onCall'];
+  onDeferred?: AwsClientOptions['onDeferred'];
 }
 
 type Next<A, R> = (args: A) => Promise<R>;
-type Middleware = <A, R>(next: Next<A, R>, context: { commandName?: string }) => Next<A, R>;
+/** Set on a call's context once one of its attempts has been sent (passed the limiter). */
+const SENT = Symbol('infraOperatorSent');
+type CallContext = { commandName?: string; [SENT]?: boolean };
+type Middleware = <A, R>(next: Next<A, R>, context: CallContext) => Next<A, R>;
 
 /** The two methods of the SDK's middleware stack used here, in a shape every client's stack fits. */
 interface StackLike {
@@ -135,16 +150,19 @@ interface StackLike {
 
 /**
  * Two middlewares: the outermost one times each call (retries and credential resolution included)
- * and reports it, an expected absence of ECR (isExpectedAbsence) as a success; the one right after the retry middleware waits on the account's limiter before
- * every attempt, so that retries are paced too, and tells the limiter how AWS answered each
- * attempt, so that the account's rate follows what AWS accepts.
+ * and reports it, an expected absence of ECR (isExpectedAbsence) as a success; the one right after
+ * the retry middleware takes the account's budget before every attempt, so that retries are paced
+ * too, and tells the limiter how AWS answered each attempt, so that the account's rate follows what
+ * AWS accepts. An attempt that would wait longer than `maxWaitMs` for the budget is not sent: it
+ * fails at once (clientRateLimited, which the SDK does not retry), and a call none of whose
+ * attempts was sent is reported through onDeferred, not onCall.
  */
-function instrument(stack: StackLike, { service, limiter, onCall }: Instrumentation): void {
+function instrument(stack: StackLike, { service, limiter, maxWaitMs, onCall, onDeferred }: Instrumentation): void {
   const report: Middleware = (next, context) =>
     async (args) => {
       const started = performance.now();
       const operation = operationName(context.commandName);
-      let outcome: AwsCallOutcome = 'error';
+      let outcome: AwsCallOutcome | undefined = 'error';
       try {
         const out = await next(args);
         outcome = 'success';
@@ -154,11 +172,21 @@ function instrument(stack: StackLike, { service, limiter, onCall }: Instrumentat
         // already deleted) is an answer, not trouble: counted as a success, still thrown to the
         // caller, which reads it as "absent".
         if (service === 'ECR' && isExpectedAbsence(operation, err)) outcome = 'success';
+        // Never sent: no AWS call to report (an attempt sent before it was one).
+        if (!context[SENT] && isAwsError(err) && err.code === CLIENT_RATE_LIMITED && err.operation === operation) {
+          outcome = undefined;
+          const retryAfterMs = err.retryAfterMs ?? 0;
+          try {
+            onDeferred?.(service, operation, retryAfterMs);
+          } catch {
+            /* ignored on purpose */
+          }
+        }
         throw err;
       } finally {
         // A metrics hook must never turn a successful AWS call into a failure.
         try {
-          onCall?.(service, operation, outcome, (performance.now() - started) / 1000);
+          if (outcome !== undefined) onCall?.(service, operation, outcome, (performance.now() - started) / 1000);
         } catch {
           /* ignored on purpose */
         }
@@ -168,7 +196,10 @@ function instrument(stack: StackLike, { service, limiter, onCall }: Instrumentat
     const operation = operationName(context.commandName);
     return async (args) => {
       const account = limiter();
-      await account.acquire(operation);
+      const deferral = await account.acquireWithin(maxWaitMs, operation);
+      // Thrown before the try: a request not sent is no answer of AWS for the adaptive rate.
+      if (deferral) throw clientRateLimited(service, operation, deferral.retryAfterMs);
+      context[SENT] = true;
       try {
         const out = await next(args);
         account.answered(operation, false);
@@ -294,14 +325,16 @@ export class AwsClientFactory {
     let accountId: string | undefined;
     const limiterOf = (service: AwsService, region: string, endpoint: string | undefined) =>
       () => this.limiters.limiterFor(accountId === undefined ? key : limiterKey({ accountId, region, service, endpoint }));
-    const onCall = this.opts.onCall;
+    const { onCall, onDeferred } = this.opts;
+    const maxWaitMs = this.opts.maxRateLimitWaitMs ?? DEFAULT_MAX_RATE_LIMIT_WAIT_MS;
+    const hooks = { maxWaitMs, ...(onCall ? { onCall } : {}), ...(onDeferred ? { onDeferred } : {}) };
 
     const stsFor = (config: StsClientConfig): STSClient => {
       const client = new STSClient({
         ...this.clientConfig(config.region, config.endpoint),
         ...(config.credentials ? { credentials: config.credentials } : {}),
       });
-      instrument(client.middlewareStack, { service: 'STS', limiter: limiterOf('STS', config.region, config.endpoint), onCall });
+      instrument(client.middlewareStack, { service: 'STS', limiter: limiterOf('STS', config.region, config.endpoint), ...hooks });
       clients.push(client);
       return client;
     };
@@ -313,7 +346,7 @@ export class AwsClientFactory {
         // The chain's own STS client (IRSA: AssumeRoleWithWebIdentity for AWS_ROLE_ARN) gets the
         // same endpoint, timeouts, retries, pacing and metrics as every other client.
         clientConfig: this.clientConfig(where.region, where.endpoint),
-        clientPlugins: [{ applyToStack: (stack) => instrument(stack, { service: 'STS', limiter: limiterOf('STS', where.region, where.endpoint), onCall }) }],
+        clientPlugins: [{ applyToStack: (stack) => instrument(stack, { service: 'STS', limiter: limiterOf('STS', where.region, where.endpoint), ...hooks }) }],
       })),
       ...(this.opts.credentialDeps?.clock ? { clock: this.opts.credentialDeps.clock } : {}),
       ...(this.opts.credentialDeps?.readFile ? { readFile: this.opts.credentialDeps.readFile } : {}),
@@ -321,7 +354,7 @@ export class AwsClientFactory {
     });
 
     const ecr = new ECRClient({ ...this.clientConfig(source.region, ecrEndpoint), credentials });
-    instrument(ecr.middlewareStack, { service: 'ECR', limiter: limiterOf('ECR', source.region, ecrEndpoint), onCall });
+    instrument(ecr.middlewareStack, { service: 'ECR', limiter: limiterOf('ECR', source.region, ecrEndpoint), ...hooks });
     clients.push(ecr);
     const sts = stsFor({ region: source.region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}), credentials });
 

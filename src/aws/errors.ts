@@ -37,6 +37,12 @@ export class AwsError extends Error {
   readonly awsMessage: string;
   readonly httpStatus: number | undefined;
   readonly requestId: string | undefined;
+  /**
+   * Set only when the operator did not send the call at all (CLIENT_RATE_LIMITED): the time after
+   * which a try may find the budget free. The controller queues the key again after it, without
+   * counting a failure; the key's own backoff is for failures of the key.
+   */
+  readonly retryAfterMs: number | undefined;
 
   constructor(init: {
     kind: AwsErrorKind;
@@ -47,6 +53,7 @@ export class AwsError extends Error {
     awsMessage: string;
     httpStatus?: number | undefined;
     requestId?: string | undefined;
+    retryAfterMs?: number | undefined;
   }) {
     // No `cause`: loggers print a cause's message unredacted, and the SDK's raw error adds nothing
     // the fields below do not carry.
@@ -59,7 +66,29 @@ export class AwsError extends Error {
     this.awsMessage = init.awsMessage;
     this.httpStatus = init.httpStatus;
     this.requestId = init.requestId;
+    this.retryAfterMs = init.retryAfterMs;
   }
+}
+
+/** The code of a call that was not sent because its account's request budget was spent. */
+export const CLIENT_RATE_LIMITED = 'ClientRateLimited';
+
+/**
+ * A call the operator did not send: the client-side budget of its account, region and endpoint
+ * would have made it wait longer than a worker may wait. Throttled (a Ready object stays Ready),
+ * retryable, and with `retryAfterMs`. The message does not name the time, so that a status that
+ * shows it stays the same from one turn to the next.
+ */
+export function clientRateLimited(service: string, operation: string, retryAfterMs: number): AwsError {
+  return new AwsError({
+    kind: 'Throttled',
+    code: CLIENT_RATE_LIMITED,
+    service,
+    operation,
+    retryable: true,
+    awsMessage: 'not sent yet: the request budget of this account, region and endpoint is in use; retried when there is room',
+    retryAfterMs,
+  });
 }
 
 export function isAwsError(err: unknown, kind?: AwsErrorKind): err is AwsError {

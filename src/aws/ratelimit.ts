@@ -11,6 +11,11 @@
  * retry mode did the opposite: each client cut its rate towards 0.5 request per second on every
  * throttle and recovered over minutes, so a burst of throttling left the operator crawling long
  * after AWS had stopped refusing.
+ *
+ * No worker sleeps long on a spent budget: a request that would wait more than a short while
+ * (AccountLimiter.acquireWithin) takes no token and is told when to come back, so the worker can
+ * serve other accounts' work meanwhile. The callers sent away are given places in a line, a token
+ * interval apart, so that they do not all come back at the same moment.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -119,6 +124,8 @@ export class TokenBucket {
   private readonly clock: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly adaptive: AimdRate | undefined;
+  /** When the next caller sent away (deferredSlot) is told to come back, on the bucket's clock. */
+  private nextDeferred = -Infinity;
 
   constructor(opts: TokenBucketOptions) {
     if (!Number.isFinite(opts.ratePerSecond) || opts.ratePerSecond <= 0) {
@@ -181,6 +188,24 @@ export class TokenBucket {
     return this.tokens >= 0 ? 0 : (-this.tokens * 1000) / this.currentRate();
   }
 
+  /** Milliseconds until a token is there for one more caller (0: one is there now). Takes nothing. */
+  waitMs(): number {
+    this.refill();
+    return this.tokens >= 1 ? 0 : ((1 - this.tokens) * 1000) / this.currentRate();
+  }
+
+  /**
+   * A place in the line of callers sent away instead of waiting: the first time at least
+   * `minWaitMs` from now that no earlier one was given; the next one is told a token interval
+   * later. Returns the milliseconds from now. Takes no token: the caller asks again then.
+   */
+  deferredSlot(minWaitMs: number): number {
+    const now = this.clock();
+    const at = Math.max(now + minWaitMs, this.nextDeferred);
+    this.nextDeferred = at + 1000 / this.currentRate();
+    return at - now;
+  }
+
   /** Takes a token only if one is available without waiting. */
   tryAcquire(): boolean {
     this.refill();
@@ -238,6 +263,11 @@ export const ECR_OPERATION_RATES: Readonly<Record<string, number>> = {
   GetLifecyclePolicyPreview: READ_RATE,
 };
 
+/** A request that was not admitted: it took no token and may try again after `retryAfterMs`. */
+export interface Deferral {
+  retryAfterMs: number;
+}
+
 export interface AccountLimiterOptions {
   /** The overall cap for the account: every operation together. */
   requestsPerSecond: number;
@@ -288,11 +318,35 @@ export class AccountLimiter {
     return bucket;
   }
 
-  /** Resolves when one request of this operation may be sent. */
+  /** Resolves when one request of this operation may be sent, however long that takes. */
   async acquire(operation?: string): Promise<void> {
     const own = operation === undefined ? undefined : this.operation(operation);
     if (own) await own.acquire();
     await this.overall.acquire();
+  }
+
+  /**
+   * One request of this operation, if its tokens (the operation's and the account's) are there
+   * within `maxWaitMs`: then they are taken, the wait is slept and the result is undefined.
+   * Otherwise nothing is taken, nothing is slept, and the answer says when to try again: the later
+   * of the time the tokens would be there and the caller's place in the line of those sent away.
+   */
+  async acquireWithin(maxWaitMs: number, operation?: string): Promise<Deferral | undefined> {
+    const own = operation === undefined ? undefined : this.operation(operation);
+    const buckets = own ? [own, this.overall] : [this.overall];
+    const waits = buckets.map((b) => b.waitMs());
+    if (Math.max(...waits) > maxWaitMs) {
+      let retryAfterMs = 0;
+      buckets.forEach((b, i) => {
+        const wait = waits[i] ?? 0;
+        // Only a bucket that sends the caller away gives it a place in its line.
+        if (wait > maxWaitMs) retryAfterMs = Math.max(retryAfterMs, b.deferredSlot(wait));
+      });
+      return { retryAfterMs: Math.ceil(retryAfterMs) };
+    }
+    const wait = Math.max(...buckets.map((b) => b.reserve()));
+    if (wait > 0) await (this.opts.sleep ?? sleepMs)(wait);
+    return undefined;
   }
 
   /** AWS answered a request of this operation: its own rate and the account's follow the answers. */

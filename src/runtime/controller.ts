@@ -73,6 +73,26 @@ export interface ControllerOptions<T extends KubeObject> {
   random?: () => number;
 }
 
+/** How many `cause` links retryAfterOf follows. */
+const MAX_CAUSE_DEPTH = 5;
+
+/**
+ * The time after which to try again when a reconcile failed only because a budget shared with
+ * other keys was spent at that moment (aws/errors.ts's ClientRateLimited carries it as
+ * `retryAfterMs`), found on the error or on an error it was caused by; undefined otherwise.
+ * Such a failure says nothing about the key: the controller queues it again after that time, at
+ * its priority, without counting a failure for its backoff.
+ */
+export function retryAfterOf(err: unknown): number | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current instanceof Error; depth++) {
+    const ms = (current as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) return ms;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 /** Share of the resync period over which one resync pass is spread. */
 const RESYNC_SPREAD = 0.1;
 
@@ -82,7 +102,9 @@ const RESULTS = ['success', 'error', 'requeue', 'requeue_after'] as const;
 /**
  * controller-runtime's controller: informer events pass the predicate into a work queue of keys,
  * `concurrency` workers reconcile keys, and the queue owns retries (error → per-key backoff,
- * success → reset, requeueAfterMs → delayed add).
+ * success → reset, requeueAfterMs → delayed add). An error that carries a retry time (retryAfterOf:
+ * a rate budget shared with other keys is spent) is no failure of the key: it is queued again after
+ * that time at its own priority, and its backoff stays as it was.
  *
  * The queue exists only between start() and stop(), that is while this replica leads: a standby
  * replica's informers fill their caches, but it holds no queue and no keys. start() makes up for
@@ -197,6 +219,7 @@ export class Controller<T extends KubeObject> {
     let metricResult: 'success' | 'requeue' | 'requeue_after' | 'error' = 'success';
     let requeueAfterMs: number | undefined;
     let error: unknown;
+    let deferred: unknown;
     try {
       const res = await this.opts.reconcile({ namespace, name });
       if (res?.requeue) {
@@ -213,11 +236,20 @@ export class Controller<T extends KubeObject> {
         }
       }
     } catch (err) {
-      error = err;
-      queue.addRateLimited(key);
-      result = 'error';
-      metricResult = 'error';
-      reconcileErrors.inc({ controller });
+      const retryAfterMs = retryAfterOf(err);
+      if (retryAfterMs !== undefined) {
+        deferred = err;
+        requeueAfterMs = retryAfterMs;
+        queue.addAfter(key, retryAfterMs, queue.processingPriority(key) ?? 'low');
+        result = 'requeue';
+        metricResult = 'requeue_after';
+      } else {
+        error = err;
+        queue.addRateLimited(key);
+        result = 'error';
+        metricResult = 'error';
+        reconcileErrors.inc({ controller });
+      }
     } finally {
       queue.done(key);
       activeWorkers.dec({ controller });
@@ -227,7 +259,10 @@ export class Controller<T extends KubeObject> {
     reconcileTime.observe({ controller }, durationMs / 1000);
     const line: Record<string, unknown> = { controller, namespace, name, result, durationMs };
     if (requeueAfterMs !== undefined) line.requeueAfterMs = requeueAfterMs;
-    if (error !== undefined) {
+    if (deferred !== undefined) {
+      line.deferred = errorText(deferred);
+      this.opts.logger.info(line, 'reconcile deferred');
+    } else if (error !== undefined) {
       line.err = errorText(error);
       this.opts.logger.error(line, 'reconcile failed');
     } else {

@@ -9,7 +9,7 @@
  * accounts are given.
  */
 import { realClock, type Clock } from './clock.js';
-import { Controller, type ControllerOptions } from './controller.js';
+import { Controller, retryAfterOf, type ControllerOptions } from './controller.js';
 import type { Informer } from './informer.js';
 import { keyOf, keyString, parseKey, type KubeObject } from './types.js';
 
@@ -50,6 +50,12 @@ const DEFAULT_SPREAD_SHARE = 0.1;
  * pass would cost one DescribeRepositories per repository instead of one per 100.
  */
 const QUEUE_WAIT_ALLOWANCE_MS = 60_000;
+/**
+ * How often a batch's read may be put off because the account's request budget was spent for the
+ * moment (an error with a retry time, see retryAfterOf). Its keys wait with it: queued without
+ * the read, each would read its own state under the same spent budget, a hundred calls for one.
+ */
+const MAX_PREFETCH_DEFERRALS = 10;
 
 /**
  * The period and spread of one pass. The busiest group decides: its objects × calls per object at
@@ -92,8 +98,10 @@ export interface SweepOptions<T> {
   /**
    * Called when a batch comes up, before its keys are queued: a chance to read the state of all of
    * them at once. `validForMs` is how long the batch's keys keep coming, plus the time a key may
-   * wait in the queue behind other work (QUEUE_WAIT_ALLOWANCE_MS). A failure is logged and the
-   * keys are queued anyway: their reconciles read what they need themselves.
+   * wait in the queue behind other work (QUEUE_WAIT_ALLOWANCE_MS). A failure that names a retry
+   * time (a spent rate budget) puts the batch off by that long, read and keys together, a few times
+   * at most; any other failure is logged and the keys are queued anyway: their reconciles read
+   * what they need themselves.
    */
   prefetch?: (group: string, objects: T[], validForMs: number) => Promise<void>;
   /** Queues a key after the given delay (low priority: behind what users do). */
@@ -177,7 +185,7 @@ export class Sweep<T> {
     return plan;
   }
 
-  private async runBatch(group: string, keys: string[], step: number): Promise<void> {
+  private async runBatch(group: string, keys: string[], step: number, deferrals = 0): Promise<void> {
     const o = this.opts;
     const objects: T[] = [];
     for (const key of keys) {
@@ -190,6 +198,11 @@ export class Sweep<T> {
       try {
         await o.prefetch(group, objects, step * keys.length + QUEUE_WAIT_ALLOWANCE_MS);
       } catch (err) {
+        const retryAfterMs = retryAfterOf(err);
+        if (retryAfterMs !== undefined && deferrals < MAX_PREFETCH_DEFERRALS) {
+          if (!this.stopped) this.schedule(() => void this.runBatch(group, keys, step, deferrals + 1), retryAfterMs);
+          return;
+        }
         o.logger.warn({ sweep: o.name, group, objects: objects.length, err }, 'sweep batch read failed; its objects read their own state');
       }
     }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeleteRepositoryCommand, DescribeRepositoriesCommand, GetLifecyclePolicyCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import { AwsClientFactory, type AwsClientFactoryOptions } from '../../../src/aws/clients.js';
-import { isAwsError } from '../../../src/aws/errors.js';
+import { AwsError, isAwsError } from '../../../src/aws/errors.js';
 import { RateLimiterRegistry, limiterKey } from '../../../src/aws/ratelimit.js';
 
 const KEYS = { accessKeyId: 'AKIAKEYSFROMSECRET01', secretAccessKey: 'static-secret-value' };
@@ -194,13 +194,79 @@ describe('AwsClientFactory calls', () => {
   });
 
   it('waits on the limiter before every request', async () => {
-    const f = factory({ requestsPerSecond: 10, burst: 1 });
+    const f = factory({ requestsPerSecond: 10, burst: 1, maxRateLimitWaitMs: Infinity });
     const s = f.session('ns/p', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
     const started = performance.now();
     await Promise.all([s.callerIdentity(), s.callerIdentity(), s.callerIdentity(), s.callerIdentity()]);
     // One token at once, three more at 10/s.
     expect(performance.now() - started).toBeGreaterThanOrEqual(280);
     expect(requests).toHaveLength(4);
+  });
+
+  it('fails a call at once, unsent and without a token, when its budget would make it wait long', async () => {
+    const calls: string[] = [];
+    const deferred: Array<[string, string, number]> = [];
+    // One request a second: after the account's first call, the next token is a second away.
+    const limiters = new RateLimiterRegistry({ requestsPerSecond: 1, burst: 1, adaptive: false });
+    const f = factory({ limiters, onCall: (_svc, op, outcome) => calls.push(`${op}:${outcome}`), onDeferred: (...d) => deferred.push(d) });
+    const s = f.session('ns/p', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
+    await s.callerIdentity();
+    await s.callerIdentity();
+    const account = limiters.limiterFor(limiterKey({ accountId: '111122223333', region: 'us-east-1', service: 'STS', endpoint }));
+    const tokens = account.available();
+    const started = performance.now();
+    const err = await s.callerIdentity().then(() => undefined, (e: unknown) => e);
+    // No worker sleeps a second on the budget: the call fails at once.
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(err).toBeInstanceOf(AwsError);
+    const deferral = err as AwsError;
+    expect(deferral).toMatchObject({ kind: 'Throttled', code: 'ClientRateLimited', retryable: true, service: 'STS', operation: 'GetCallerIdentity' });
+    expect(deferral.retryAfterMs).toBeGreaterThan(500);
+    expect(deferral.retryAfterMs).toBeLessThanOrEqual(1000);
+    // Not sent, and no token taken; reported as deferred, not as an AWS call.
+    expect(requests).toHaveLength(2);
+    expect(account.available()).toBeGreaterThanOrEqual(tokens);
+    expect(calls).toEqual(['GetCallerIdentity:success', 'GetCallerIdentity:success']);
+    expect(deferred).toHaveLength(1);
+    expect(deferred[0]?.slice(0, 2)).toEqual(['STS', 'GetCallerIdentity']);
+    // At its time, the call goes through.
+    await new Promise((resolve) => setTimeout(resolve, deferral.retryAfterMs));
+    await expect(s.callerIdentity()).resolves.toMatchObject({ accountId: '111122223333' });
+    expect(requests).toHaveLength(3);
+  });
+
+  it('an ECR call sent away is not retried by the SDK and reaches the caller as a Throttled AwsError', async () => {
+    const limiters = new RateLimiterRegistry({ requestsPerSecond: 1, burst: 1, adaptive: false });
+    const f = factory({ limiters, maxAttempts: 3 });
+    const s = f.session('ns/p', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
+    await s.callerIdentity();
+    ecrErrors.push({ code: 'RepositoryNotFoundException', message: 'The repository does not exist' });
+    await expect(s.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['app'] }))).rejects.toMatchObject({ name: 'RepositoryNotFoundException' });
+    const started = performance.now();
+    const err = await s.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['app'] })).then(() => undefined, (e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(isAwsError(err, 'Throttled')).toBe(true);
+    expect((err as AwsError).code).toBe('ClientRateLimited');
+    expect((err as AwsError).operation).toBe('DescribeRepositories');
+    expect(requests.filter((r) => r.action === 'DescribeRepositories')).toHaveLength(1);
+  });
+
+  it('keeps short waits as they are, and waits without bound when told so', async () => {
+    const f = factory({ requestsPerSecond: 5, burst: 1 });
+    const s = f.session('ns/p', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
+    await s.callerIdentity();
+    const started = performance.now();
+    // 200 ms to the next token: within the 250 ms a call may wait.
+    await s.callerIdentity();
+    await s.callerIdentity();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    expect(requests).toHaveLength(3);
+
+    const patient = factory({ requestsPerSecond: 2, burst: 1, maxRateLimitWaitMs: Infinity });
+    const p = patient.session('ns/q', 'fp', { region: 'us-east-1', endpoint, staticKeys: KEYS });
+    await p.callerIdentity();
+    await p.callerIdentity();
+    await expect(p.callerIdentity()).resolves.toMatchObject({ accountId: '111122223333' });
   });
 
   it('a throttled attempt lowers the account\'s rate, and the retry still succeeds', async () => {

@@ -16,7 +16,7 @@ import { ExpiredTokenException } from '@aws-sdk/client-sts';
 import { fromHttp } from '@aws-sdk/credential-providers';
 import { CredentialsProviderError, ProviderError } from '@smithy/core/config';
 import { describe, expect, it } from 'vitest';
-import { AwsError, classifyAwsError, isAwsError, isExpectedAbsence, redactCredentials, type AwsErrorKind } from '../../../src/aws/errors.js';
+import { AwsError, classifyAwsError, clientRateLimited, isAwsError, isExpectedAbsence, redactCredentials, type AwsErrorKind } from '../../../src/aws/errors.js';
 
 const meta = (status: number) => ({ $metadata: { httpStatusCode: status, requestId: 'req-1' } });
 
@@ -190,6 +190,20 @@ describe('classifyAwsError: credential-provider failures', () => {
     const refused = classifyAwsError(sdkError('AccessDenied', 403, 'not authorized to perform sts:AssumeRole'), 'AssumeRole', 'STS');
     expect(refused.kind).toBe('AccessDenied');
     expect(refused.retryable).toBe(false);
+  });
+});
+
+describe('clientRateLimited', () => {
+  it('is a retryable Throttled error that says when to come back, in words that do not change', () => {
+    const err = clientRateLimited('ECR', 'CreateRepository', 1_250);
+    expect(err).toBeInstanceOf(AwsError);
+    expect(err).toMatchObject({ kind: 'Throttled', code: 'ClientRateLimited', retryable: true, retryAfterMs: 1_250, operation: 'CreateRepository' });
+    // A status that shows the message stays the same from one turn to the next.
+    expect(clientRateLimited('ECR', 'CreateRepository', 40_000).message).toBe(err.message);
+    expect(err.message).not.toMatch(/\d{3}/);
+    expect(classifyAwsError(err, 'Other')).toBe(err);
+    // Errors AWS returned carry no retry time: the key's own backoff applies to them.
+    expect(classifyAwsError(sdkError('ThrottlingException', 400), 'CreateRepository').retryAfterMs).toBeUndefined();
   });
 });
 

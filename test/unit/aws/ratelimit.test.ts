@@ -315,3 +315,62 @@ describe('AccountLimiter', () => {
     expect(() => new RateLimiterRegistry({ requestsPerSecond: 20, operationRates: { CreateRepository: 0 } })).toThrow(RangeError);
   });
 });
+
+describe('AccountLimiter.acquireWithin: no long sleeps', () => {
+  it('keeps a short wait: takes the tokens and sleeps it', async () => {
+    const t = fakeTime();
+    const limiter = new AccountLimiter({ requestsPerSecond: 10, burst: 1, adaptive: false, clock: t.clock, sleep: t.sleep });
+    expect(await limiter.acquireWithin(250)).toBeUndefined();
+    expect(await limiter.acquireWithin(250)).toBeUndefined();
+    expect(t.sleeps).toEqual([100]);
+  });
+
+  it('sends a caller away at once when the wait would be longer, without taking a token', async () => {
+    const t = fakeTime();
+    const limiter = new AccountLimiter({ requestsPerSecond: 2, burst: 1, adaptive: false, clock: t.clock, sleep: t.sleep });
+    expect(await limiter.acquireWithin(250)).toBeUndefined();
+    const before = limiter.available();
+    const deferral = await limiter.acquireWithin(250);
+    // The next token comes in 500 ms: longer than a worker may wait.
+    expect(deferral).toEqual({ retryAfterMs: 500 });
+    expect(t.sleeps).toEqual([]);
+    expect(limiter.available()).toBe(before);
+    // Had it taken a token, the caller who comes at the right time would find none.
+    t.advance(500);
+    expect(await limiter.acquireWithin(250)).toBeUndefined();
+    expect(t.sleeps).toEqual([]);
+  });
+
+  it('gives callers sent away places a token interval apart, so that they do not come back at once', async () => {
+    const t = fakeTime();
+    const limiter = new AccountLimiter({ requestsPerSecond: 4, burst: 1, adaptive: false, clock: t.clock, sleep: t.sleep });
+    await limiter.acquireWithin(100);
+    const retries = [];
+    for (let i = 0; i < 4; i++) retries.push((await limiter.acquireWithin(100))?.retryAfterMs);
+    expect(retries).toEqual([250, 500, 750, 1000]);
+    // Each one, coming back at its time, finds its token without waiting.
+    for (const at of [250, 500, 750, 1000]) {
+      t.advance(at - (t.clock() - 1_000));
+      expect(await limiter.acquireWithin(100)).toBeUndefined();
+    }
+    expect(t.sleeps).toEqual([]);
+  });
+
+  it("a spent operation budget sends its callers away and leaves the account's line to others", async () => {
+    const t = fakeTime();
+    const limiter = new AccountLimiter({ requestsPerSecond: 100, burst: 10, operationRates: { CreateRepository: 1 }, adaptive: false, clock: t.clock, sleep: t.sleep });
+    expect(await limiter.acquireWithin(250, 'CreateRepository')).toBeUndefined();
+    expect(await limiter.acquireWithin(250, 'CreateRepository')).toEqual({ retryAfterMs: 1000 });
+    expect(await limiter.acquireWithin(250, 'CreateRepository')).toEqual({ retryAfterMs: 2000 });
+    for (let i = 0; i < 9; i++) expect(await limiter.acquireWithin(250, 'ListTagsForResource')).toBeUndefined();
+    expect(t.sleeps).toEqual([]);
+  });
+
+  it('with no bound, waits as long as it takes', async () => {
+    const t = fakeTime();
+    const limiter = new AccountLimiter({ requestsPerSecond: 1, burst: 1, adaptive: false, clock: t.clock, sleep: t.sleep });
+    expect(await limiter.acquireWithin(Infinity)).toBeUndefined();
+    expect(await limiter.acquireWithin(Infinity)).toBeUndefined();
+    expect(t.sleeps).toEqual([1000]);
+  });
+});

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { reconcileErrors, reconcileTotal, registry, workqueueDepth } from '../../../src/observability/metrics.js';
-import { ADOPT_ANNOTATION, Controller, defaultPredicate } from '../../../src/runtime/controller.js';
+import { AccountLimiter } from '../../../src/aws/ratelimit.js';
+import { clientRateLimited } from '../../../src/aws/errors.js';
+import { ADOPT_ANNOTATION, Controller, defaultPredicate, retryAfterOf } from '../../../src/runtime/controller.js';
 import type { InformerEvent } from '../../../src/runtime/informer.js';
 import { keyOf, keyString, type KubeObject, type ObjectKey, type ReconcileResult } from '../../../src/runtime/types.js';
 import { FakeClock, captureLogger, deferred, flush, metricValue } from './helpers.js';
@@ -396,6 +398,125 @@ describe('Controller', () => {
     secondary.emit('MODIFIED', { ...s, metadata: { ...s.metadata, labels: { owner: 'b' } } });
     await flush();
     expect(calls.sort()).toEqual(['ns/a', 'ns/a', 'ns/b']);
+    await controller.stop(1_000);
+  });
+});
+
+/** What a reconcile throws when a budget shared with other keys is spent: it names the time to come back. */
+function budgetSpent(retryAfterMs: number): Error {
+  return Object.assign(new Error('not sent yet: the request budget is in use'), { retryAfterMs });
+}
+
+describe('Controller: a spent rate budget is no failure', () => {
+  it('retryAfterOf finds the retry time on the error or on its causes, and nothing on other errors', () => {
+    expect(retryAfterOf(budgetSpent(700))).toBe(700);
+    expect(retryAfterOf(new Error('wrapped', { cause: new Error('again', { cause: budgetSpent(42) }) }))).toBe(42);
+    expect(retryAfterOf(clientRateLimited('ECR', 'CreateRepository', 1_250))).toBe(1_250);
+    expect(retryAfterOf(new Error('boom'))).toBeUndefined();
+    expect(retryAfterOf(Object.assign(new Error('odd'), { retryAfterMs: Number.NaN }))).toBeUndefined();
+    expect(retryAfterOf({ retryAfterMs: 5 })).toBeUndefined();
+    expect(retryAfterOf(undefined)).toBeUndefined();
+  });
+
+  it("puts the key back after the budget's time at its own priority, without counting a failure", async () => {
+    let spent = true;
+    const gate = deferred<void>();
+    const { informer, calls, controller, clock, name, lines } = setup({
+      reconcile: async (k) => {
+        if (k.name === 'user-create' && spent) throw budgetSpent(1_500);
+        // The resyncs hold the one worker until the test lets them go.
+        if (k.name.startsWith('resync-')) await gate.promise;
+        return {};
+      },
+    });
+    controller.start();
+    informer.emit('ADDED', obj('user-create'));
+    await flush();
+    expect(calls).toEqual(['ns/user-create']);
+    const queue = controller.queue!;
+    expect(queue.numRequeues('ns/user-create')).toBe(0);
+    expect(await metricValue(reconcileErrors, { controller: name })).toBe(0);
+    expect(await metricValue(reconcileTotal, { controller: name, result: 'requeue_after' })).toBe(1);
+    expect(lines().find((l) => l.msg === 'reconcile deferred')).toMatchObject({ name: 'user-create', requeueAfterMs: 1_500, result: 'requeue' });
+    spent = false;
+    for (let i = 0; i < 1_000; i++) queue.add(`ns/resync-${i}`, 'low');
+    // Not after the 5 ms of a failure's backoff: after the time the budget named.
+    await clock.advance(1_499);
+    expect(queue.priorityOf('ns/user-create')).toBeUndefined();
+    await clock.advance(1);
+    // Back as the user's change it is, ahead of the 999 resyncs still waiting.
+    expect(queue.priorityOf('ns/user-create')).toBe('high');
+    gate.resolve();
+    await flush();
+    expect(calls.slice(0, 3)).toEqual(['ns/user-create', 'ns/resync-0', 'ns/user-create']);
+    expect(calls).toHaveLength(1_002);
+    expect(await metricValue(reconcileErrors, { controller: name })).toBe(0);
+    await controller.stop(1_000);
+  });
+
+  it("keeps a failing key's backoff as it was through deferrals", async () => {
+    const outcomes: Array<'fail' | 'spent' | 'ok'> = ['fail', 'fail', 'spent', 'fail', 'ok'];
+    const { informer, calls, controller, clock } = setup({
+      reconcile: async () => {
+        const next = outcomes.shift();
+        if (next === 'fail') throw new Error('boom');
+        if (next === 'spent') throw budgetSpent(1_000);
+        return {};
+      },
+    });
+    controller.start();
+    informer.emit('ADDED', obj('a'));
+    await flush();
+    await clock.advance(5);
+    await clock.advance(10);
+    expect(calls).toHaveLength(3);
+    expect(controller.queue?.numRequeues('ns/a')).toBe(2);
+    await clock.advance(1_000);
+    expect(calls).toHaveLength(4);
+    // The deferral neither counted nor forgot: the next failure waits 20 ms, the third step.
+    expect(controller.queue?.numRequeues('ns/a')).toBe(3);
+    await clock.advance(19);
+    expect(calls).toHaveLength(4);
+    await clock.advance(1);
+    expect(calls).toHaveLength(5);
+    await controller.stop(1_000);
+  });
+
+  it("one account's spent budget holds no worker: another account's key is reconciled at once", async () => {
+    const clock = new FakeClock();
+    const sleeps: number[] = [];
+    const budget = (rate: number) => new AccountLimiter({
+      requestsPerSecond: rate, burst: 1, adaptive: false, clock: () => clock.now(),
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return new Promise((resolve) => clock.setTimeout(() => resolve(), ms));
+      },
+    });
+    // Namespace a's objects use an account that allows one call a second; b's another account.
+    const accounts = { a: budget(1), b: budget(100) };
+    const done: string[] = [];
+    const { informer, controller, calls } = setup({
+      clock,
+      concurrency: 2,
+      reconcile: async (k) => {
+        const deferral = await accounts[k.namespace as 'a' | 'b'].acquireWithin(250, 'CreateRepository');
+        if (deferral) throw clientRateLimited('ECR', 'CreateRepository', deferral.retryAfterMs);
+        done.push(`${k.namespace}/${k.name}`);
+        return {};
+      },
+    });
+    controller.start();
+    for (let i = 0; i < 50; i++) informer.emit('ADDED', obj(`repo-${i}`, { namespace: 'a' }));
+    informer.emit('ADDED', obj('repo-0', { namespace: 'b' }));
+    await flush();
+    // Every key was tried once without the clock moving: no worker slept on a's budget.
+    expect(calls).toHaveLength(51);
+    expect(sleeps).toEqual([]);
+    expect(done).toEqual(['a/repo-0', 'b/repo-0']);
+    // a's keys come back one a second, each finding its token.
+    await clock.advance(10_000);
+    expect(done.filter((k) => k.startsWith('a/'))).toHaveLength(11);
+    expect(sleeps).toEqual([]);
     await controller.stop(1_000);
   });
 });

@@ -39,10 +39,12 @@ function objects(n: number, accounts = 1): Obj[] {
   return Array.from({ length: n }, (_, i) => ({ key: `ns/r${String(i).padStart(5, '0')}`, account: `a${i % accounts}` }));
 }
 
-function harness(initial: Obj[], opts: { prefetch?: boolean } = {}) {
+function harness(initial: Obj[], opts: { prefetch?: boolean; prefetchFails?: () => Error | undefined } = {}) {
   const clock = new FakeClock();
   const { logger, lines } = captureLogger('info');
   let live = initial;
+  // Looked up by key for every key of every batch: a Map, not a scan of 10,000 objects each time.
+  let byKey = new Map(live.map((o) => [o.key, o]));
   const enqueued: Array<{ key: string; at: number }> = [];
   const plans: SweepPlan[] = [];
   const prefetches: Array<{ group: string; keys: string[]; validForMs: number }> = [];
@@ -52,12 +54,14 @@ function harness(initial: Obj[], opts: { prefetch?: boolean } = {}) {
     budget: () => ({ requestsPerSecond: 20, callsPerObject: 4 }),
     list: () => live,
     keyOf: (o) => o.key,
-    get: (key) => live.find((o) => o.key === key),
+    get: (key) => byKey.get(key),
     groupOf: (o) => o.account,
     ...(opts.prefetch
       ? {
         prefetch: async (group: string, objs: Obj[], validForMs: number) => {
           prefetches.push({ group, keys: objs.map((o) => o.key), validForMs });
+          const failure = opts.prefetchFails?.();
+          if (failure) throw failure;
         },
       }
       : {}),
@@ -70,6 +74,7 @@ function harness(initial: Obj[], opts: { prefetch?: boolean } = {}) {
     clock, sweep, enqueued, plans, prefetches, lines,
     set: (next: Obj[]) => {
       live = next;
+      byKey = new Map(live.map((o) => [o.key, o]));
     },
   };
 }
@@ -145,6 +150,43 @@ describe('Sweep on a fake clock', () => {
     }
     expect(h.enqueued).toHaveLength(1_000);
     h.sweep.stop();
+  });
+
+  it("puts a batch off, read and keys together, while the account's request budget is spent", async () => {
+    const spent = () => Object.assign(new Error('not sent yet: the request budget is in use'), { retryAfterMs: 5_000 });
+    let failures = 2;
+    const h = harness(objects(100), { prefetch: true, prefetchFails: () => (failures-- > 0 ? spent() : undefined) });
+    h.sweep.start();
+    await h.clock.advance(10 * MINUTE);
+    // The read was put off: no key queued without it, nothing logged.
+    expect(h.prefetches).toHaveLength(1);
+    expect(h.enqueued).toHaveLength(0);
+    await h.clock.advance(5_000);
+    expect(h.prefetches).toHaveLength(2);
+    expect(h.enqueued).toHaveLength(0);
+    await h.clock.advance(5_000);
+    expect(h.prefetches).toHaveLength(3);
+    expect(h.enqueued).toHaveLength(100);
+    expect(h.lines().filter((l) => l.msg === 'sweep batch read failed; its objects read their own state')).toEqual([]);
+    h.sweep.stop();
+  });
+
+  it('queues the keys without the read after ten put-offs, or at once on any other failure', async () => {
+    const spent = () => Object.assign(new Error('not sent yet: the request budget is in use'), { retryAfterMs: 1_000 });
+    const h = harness(objects(100), { prefetch: true, prefetchFails: spent });
+    h.sweep.start();
+    await h.clock.advance(10 * MINUTE + 10_000);
+    expect(h.prefetches).toHaveLength(11);
+    expect(h.enqueued).toHaveLength(100);
+    expect(h.lines().filter((l) => l.msg === 'sweep batch read failed; its objects read their own state')).toHaveLength(1);
+    h.sweep.stop();
+
+    const broken = harness(objects(100), { prefetch: true, prefetchFails: () => new Error('AccessDenied') });
+    broken.sweep.start();
+    await broken.clock.advance(10 * MINUTE);
+    expect(broken.prefetches).toHaveLength(1);
+    expect(broken.enqueued).toHaveLength(100);
+    broken.sweep.stop();
   });
 
   it('stop() cancels the pending pass and batches', async () => {
