@@ -6,10 +6,10 @@ import {
   LIFECYCLE_POLICY_FIELD,
   REPOSITORY_POLICY_FIELD,
   formatValidationIssues,
-  validateECRRepositorySpec,
   validateLifecyclePolicy,
   validateRepositoryPolicy,
-} from '../../../../src/kinds/ecrrepository/validation.js';
+} from '../../../../src/api/policies.js';
+import { validateECRRepositorySpec } from '../../../../src/kinds/ecrrepository/validation.js';
 
 /** The spec of a sample in config/samples, so that the documented policies are tested as shipped. */
 function sampleSpec(file: string): ECRRepository['spec'] {

@@ -1,7 +1,8 @@
 /**
- * JSON Schemas (draft-07) for the two JSON documents that ECRRepository carries as strings: the
- * lifecycle policy and the repository policy. The CRD can only bound their length; these schemas
- * describe their shape, and src/kinds/ecrrepository/validation.ts adds the rules that span several fields.
+ * JSON Schemas (draft-07) for the two JSON documents that ECRRepository and
+ * ECRRepositoryCreationTemplate carry as strings: the lifecycle policy and the repository policy.
+ * The CRDs can only bound their length; these schemas describe their shape, and
+ * src/api/policies.ts adds the rules that span several fields.
  */
 import type { SchemaObject } from 'ajv';
 
