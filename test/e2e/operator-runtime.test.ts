@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedEnv } from './support/context.js';
+import { AwsCli } from './support/aws.js';
 import { Kubectl, eventually } from './support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
 import { freshNamespace, installCrds, staticProviderYaml, waitForReady } from './support/scenario.js';
@@ -130,5 +131,42 @@ describe('operator process', () => {
     await kubectl.apply(repositoryYaml(ns, 'ha-two'));
     await waitForReady(kubectl, 'ecrrepository', ns, 'ha-two');
     expect(await follower.metricValue('controller_runtime_reconcile_total', { controller: 'ecrrepository' })).toBeGreaterThan(0);
+  });
+
+  it('a leader stopped with SIGTERM while 200 creates are in flight: the successor finishes them, and no repository is created by both', async () => {
+    const hand = await freshNamespace(kubectl, 'handover');
+    await kubectl.apply(staticProviderYaml(hand, 'aws'));
+    await kubectl.ok(['create', 'role', 'lease-access', '-n', hand, '--verb=get,create,update', '--resource=leases.coordination.k8s.io']);
+    await kubectl.ok(['create', 'rolebinding', 'lease-access', '-n', hand, '--role=lease-access', '--serviceaccount=infra-operator-system:infra-operator-controller-manager']);
+    const args = ['--leader-elect', `--leader-election-namespace=${hand}`, '--leader-election-id=handover', `--watch-namespace=${hand}`];
+    // Each process tells the AWS layer who it is through the SDK's app id.
+    const first = await startOperator(env, { kubeconfig: saKubeconfig, args, env: { AWS_SDK_UA_APP_ID: 'first' } });
+    running.push(first);
+    await waitForReady(kubectl, 'awsprovider', hand, 'aws');
+    const second = await startOperator(env, { kubeconfig: saKubeconfig, args, env: { AWS_SDK_UA_APP_ID: 'second' } });
+    running.push(second);
+    const names = Array.from({ length: 200 }, (_, i) => `handover-${i}`);
+    await kubectl.apply(names.map((n) => repositoryYaml(hand, n)).join('---\n'));
+    const aws = new AwsCli(env);
+    const ours = async () => (await aws.creates()).filter((c) => c.repositoryName.startsWith(`${hand}/`));
+    await eventually('creates to be in flight', async () => ((await ours()).length >= 20 ? true : undefined), 60_000, 50);
+    const leaderLeads = async (o: typeof first) => (await o.metricValue('leader_election_master_status')) === 1;
+    const [leader, successor] = (await leaderLeads(first)) ? [first, second] : [second, first];
+    await leader.stop(); // SIGTERM
+    await eventually('all 200 Ready', async () => {
+      const list = await kubectl.getJson<{ items: Array<{ status?: { ready?: boolean } }> }>(['ecrrepositories', '-n', hand]);
+      return list.items.filter((r) => r.status?.ready === true).length === names.length ? true : undefined;
+    }, 240_000, 1_000);
+    expect(await successor.metricValue('controller_runtime_reconcile_total', { controller: 'ecrrepository' })).toBeGreaterThan(0);
+    const creates = await ours();
+    const bySender = new Map<string, Set<string>>();
+    for (const c of creates) bySender.set(c.repositoryName, new Set([...(bySender.get(c.repositoryName) ?? []), c.app]));
+    const both = [...bySender.entries()].filter(([, apps]) => apps.size > 1).map(([name]) => name);
+    console.log(`handover: ${creates.length} CreateRepository for ${names.length} repositories; from both processes: ${both.length}`);
+    // Every create is told apart, and both processes created some: the handover happened mid-burst.
+    expect(creates.every((c) => c.app === 'first' || c.app === 'second')).toBe(true);
+    expect(new Set(creates.map((c) => c.app)).size).toBe(2);
+    expect(both).toEqual([]);
+    await kubectl.run(['delete', 'ecrrepositories', '--all', '-n', hand, '--wait=false']);
   });
 });

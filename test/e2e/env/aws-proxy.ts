@@ -23,7 +23,8 @@ import { adjustListing, createLifecycleEmulationState, emulateRequest } from './
  *   status. Emulated replies go back instead of moto's; DeleteRepository still goes to moto and
  *   forgets the repository's emulated state.
  * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset; and
- *   by the access key that signed it too: GET /__aws/calls/by-signer ("STS:AssumeRole@AKIA...").
+ *   by the access key that signed it too: GET /__aws/calls/by-signer ("STS:AssumeRole@AKIA...");
+ *   every CreateRepository with the name and the client's app id (AWS_SDK_UA_APP_ID): GET /__aws/creates.
  * - Faults can be injected: POST /__aws/faults with [{operation, service?, accessKeyId?, status, code,
  *   message, times?, rate?}]: the matching calls (operation "*" matches every operation of `service`;
  *   only those signed with accessKeyId, when given) fail with that AWS error, in the protocol of the
@@ -189,6 +190,8 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
   const knownKeyArns = options.knownKeyArns ?? [];
   const archive = createLifecycleEmulationState();
   const emulations = createEmulations();
+  /** Every CreateRepository with the client's app id, for tests that tell processes apart. */
+  const creates: Array<{ repositoryName: string; app: string }> = [];
 
   /**
    * The ARN of the KMS key that `keyId` names, as ECR would use it; a KMS error when ECR would
@@ -410,12 +413,15 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
 
   /** CreateRepository with the KMS key resolved to its ARN (or refused), as ECR does. */
   async function createRepository(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): Promise<void> {
-    let input: { encryptionConfiguration?: { encryptionType?: string; kmsKey?: string } } | undefined;
+    let input: { repositoryName?: string; encryptionConfiguration?: { encryptionType?: string; kmsKey?: string } } | undefined;
     try {
       input = JSON.parse(raw.toString('utf8') || '{}') as typeof input;
     } catch {
       input = undefined;
     }
+    // Which client asked: the SDK puts the app id (AWS_SDK_UA_APP_ID) in the user agent as app/<id>.
+    const app = /(?:^|\s)app\/([^\s]+)/.exec(String(req.headers['user-agent'] ?? ''))?.[1] ?? '';
+    creates.push({ repositoryName: String(input?.repositoryName ?? ''), app });
     const encryption = input?.encryptionConfiguration;
     let body = raw;
     if (encryption?.kmsKey && (encryption.encryptionType === 'KMS' || encryption.encryptionType === 'KMS_DSSE')) {
@@ -438,9 +444,11 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     };
     if (req.method === 'GET' && req.url === '/__aws/calls') return reply(200, Object.fromEntries(counts));
     if (req.method === 'GET' && req.url === '/__aws/calls/by-signer') return reply(200, Object.fromEntries(countsBySigner));
+    if (req.method === 'GET' && req.url === '/__aws/creates') return reply(200, creates);
     if (req.method === 'POST' && req.url === '/__aws/calls/reset') {
       counts.clear();
       countsBySigner.clear();
+      creates.length = 0;
       return reply(200, {});
     }
     if (req.method === 'GET' && req.url === '/__aws/faults') return reply(200, faults);

@@ -21,6 +21,11 @@ export class AwsCli {
     return (await (await fetch(`${this.env.awsEndpoint}/__aws/calls`)).json()) as Record<string, number>;
   }
 
+  /** Every CreateRepository the layer served: the name, and the app id of the client that sent it. */
+  async creates(): Promise<Array<{ repositoryName: string; app: string }>> {
+    return (await (await fetch(`${this.env.awsEndpoint}/__aws/creates`)).json()) as Array<{ repositoryName: string; app: string }>;
+  }
+
   /** The same calls by "Service:Operation@accessKeyId", "@unsigned" for calls that carry no signature. */
   async callsBySigner(): Promise<Record<string, number>> {
     return (await (await fetch(`${this.env.awsEndpoint}/__aws/calls/by-signer`)).json()) as Record<string, number>;
