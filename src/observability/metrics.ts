@@ -165,6 +165,13 @@ export const awsApiCalls = new Counter({
   registers: [registry],
 });
 
+export const awsApiCallsDeferred = new Counter({
+  name: 'aws_api_calls_deferred_total',
+  help: "AWS API calls not sent because the account's client-side rate would have made a worker wait; the work is requeued for when it may run",
+  labelNames: ['service', 'operation'] as const,
+  registers: [registry],
+});
+
 export const awsApiCallDuration = new Histogram({
   name: 'aws_api_call_duration_seconds',
   help: 'Latency of AWS API calls by service and operation',

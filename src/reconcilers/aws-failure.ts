@@ -10,7 +10,9 @@ import { Failure } from './managed.js';
 export function awsFailure(err: AwsError): Failure {
   const phase = { reason: reasonOf(err), message: err.message };
   if (err.retryable || err.kind === 'NotFound') {
-    return new Failure({ kind: 'progressing', ...phase }, 'backoff', { cause: err, keepsReady: err.kind === 'Throttled' });
+    // Held back by the operator's own client-side rate (the work runs again when it may): no Warning.
+    const quiet = err.code === 'ClientRateLimited';
+    return new Failure({ kind: 'progressing', ...phase }, 'backoff', { cause: err, keepsReady: err.kind === 'Throttled', quiet });
   }
   return new Failure({ kind: 'stalled', ...phase }, 'stall', { cause: err });
 }

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { AwsClientFactory, type AwsClientFactoryOptions } from '../../src/aws/clients.js';
 import { OperatorIdentityRefusedError, operatorAwsEnvironment, sourceFingerprint, type CredentialSource } from '../../src/aws/credentials.js';
 import { AwsError, isAwsError } from '../../src/aws/errors.js';
-import { RateLimiterRegistry } from '../../src/aws/ratelimit.js';
+import { limiterKey, RateLimiterRegistry } from '../../src/aws/ratelimit.js';
 import type { AWSProvider } from '../../src/kinds/awsprovider/types.js';
 import { ProviderConfigError, ProviderConnections, type ProviderKubeClient, type TenancyPolicy } from '../../src/providers/connections.js';
 import { KubeApiError } from '../../src/runtime/kube.js';
@@ -263,7 +263,8 @@ describe('unreachable endpoints fail fast and classified', () => {
 describe('client-side rate limit', () => {
   it('is shared by every session of one account', async () => {
     const limiters = new RateLimiterRegistry({ requestsPerSecond: 10, burst: 1 });
-    const f = factory({ limiters, requestsPerSecond: 10, burst: 1 });
+    // Waiting as long as it takes: this measures the shared bucket, not the deferral of long waits.
+    const f = factory({ limiters, requestsPerSecond: 10, burst: 1, maxRateLimitWaitMs: Infinity });
     // Two providers in two namespaces with different keys: moto puts both in one account.
     const a = session(f, 'team-a/p', { region: 'us-east-1', endpoint, staticKeys: KEYS });
     const b = session(f, 'team-b/p', { region: 'us-east-1', endpoint, staticKeys: { accessKeyId: 'AKIAINTEGRATION00002', secretAccessKey: 'other-secret' } });
@@ -276,7 +277,7 @@ describe('client-side rate limit', () => {
     // One bucket at 10/s with burst 1: the 12th request starts 1.1 s in. Two separate buckets
     // would have let the same requests through in about 0.5 s.
     expect(elapsed).toBeGreaterThanOrEqual(1_000);
-    expect(limiters.keys()).toContain(ACCOUNT);
+    expect(limiters.keys()).toContain(limiterKey({ accountId: ACCOUNT, region: 'us-east-1', service: 'ECR', endpoint }));
     expect((await calls())['ECR:DescribeRepositories']).toBe(12);
   });
 });
