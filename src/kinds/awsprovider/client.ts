@@ -92,6 +92,10 @@ function authenticationPhase(provider: AWSProvider, err: AwsError): Phase {
       ? { kind: 'stalled', reason: 'AssumeRoleDenied', message: `sts:${err.operation} for spec.roleARN ${provider.spec.roleARN} was denied: ${err.awsMessage}; check the role's trust policy and spec.externalID` }
       : { kind: 'stalled', reason: 'InvalidCredentials', message: `AWS rejected ${credentialHint(provider)}: ${err.awsMessage}` };
   }
+  if (err.code === 'CredentialsProviderError' || err.code === 'ProviderError') {
+    // The credential source itself (IMDS, EKS Pod Identity, a web-identity token file) did not answer: retried.
+    return { kind: 'progressing', reason: 'CredentialsUnavailable', message: `the credentials of ${credentialHint(provider)} could not be obtained: ${err.awsMessage}; retrying` };
+  }
   if (err.kind === 'Transient') {
     const endpoint = provider.spec.endpoint ?? 'the AWS endpoint';
     return { kind: 'progressing', reason: 'EndpointUnreachable', message: `${endpoint} did not answer sts:${err.operation}: ${err.awsMessage}; check spec.endpoint and the network` };

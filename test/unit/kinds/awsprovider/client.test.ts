@@ -103,6 +103,18 @@ describe('AWSProvider reconciler', () => {
     expect(ready()?.message).not.toContain("operator's own credentials");
   });
 
+  it('retries a momentary failure of the credential source (IMDS, Pod Identity) as CredentialsUnavailable, never Stalled', async () => {
+    providers.put(provider());
+    identityFailure = awsError('Transient', 'CredentialsProviderError', 'GetCallerIdentity');
+    await expect(reconciler.reconcile(key)).rejects.toThrow();
+    expect(ready()).toMatchObject({ status: 'False', reason: 'CredentialsUnavailable' });
+    const stalled = (writer.last().conditions as Array<{ type: string; status: string }>).find((c) => c.type === 'Stalled');
+    expect(stalled?.status).not.toBe('True');
+    identityFailure = undefined;
+    await reconciler.reconcile(key);
+    expect(ready()).toMatchObject({ status: 'True' });
+  });
+
   it('keeps a Ready provider Ready through throttling of STS', async () => {
     providers.put(provider());
     await reconciler.reconcile(key);
