@@ -1,310 +1,539 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedEnv } from './support/context.js';
 import { AwsCli } from './support/aws.js';
+import { sharedEnv } from './support/context.js';
 import { Kubectl, eventually } from './support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
-import { condition, freshNamespace, installCrds, staticProviderYaml, waitForGone, waitForReady, type Resource } from './support/scenario.js';
+import {
+  ADOPT_ANNOTATION, clearRegistryObjects, eventsOf, FINALIZER, manifest, policyStatement, REGISTRY_KINDS, RegistryDocuments, replicationRule,
+  replicationStatement, scanningConfiguration, signedDelta, tenantUser, waitForClusterObjectGone, waitForEvent, waitForPart, watchHealth,
+  type ProviderRef,
+} from './support/registry.js';
+import { condition, freshNamespace, installCrds, staticProviderYaml, waitForReady, type Resource } from './support/scenario.js';
 
-// Registry-level settings end to end: ECRReplicationRule, ECRRegistryPolicyStatement and
-// ECRRegistryScanningConfiguration objects of several namespaces merge into the one document per
-// registry that ECR keeps; checked with kubectl and awscli, AWS calls counted by the local AWS layer.
+// The account-wide kinds end to end: ECRReplicationRule, ECRRegistryPolicyStatement and
+// ECRRegistryScanningConfiguration are cluster-scoped, so only cluster RBAC may create one; each
+// object reads, changes and writes only its own part of its registry's document, with the
+// credentials of the AWSProvider it names (namespace and name), never another object's. Checked as
+// a user and an attacker would: kubectl as a tenant and as the administrator, awscli for what is in
+// AWS (byte for byte where it must not change), and the AWS layer's calls counted by signing key.
 
 const ACCOUNT = '123456789012';
-const API = 'aws-infra-operator.runner.codes/v1alpha1';
-const CRDS = ['ecrreplicationrules', 'ecrregistrypolicystatements', 'ecrregistryscanningconfigurations'];
+// Two teams' providers: moto maps both keys to the same (default) account, so both name one registry.
+const KEY_A = 'AKIAREGISTRYTEAMA001';
+const KEY_B = 'AKIAREGISTRYTEAMB001';
+const KEY_C = 'AKIAREGISTRYTEAMC001';
+const KEY_D = 'AKIAREGISTRYTEAMD001';
+const PUT_POLICY = 'ECR:PutRegistryPolicy';
+const PUT_RULES = 'ECR:PutReplicationConfiguration';
+const PUT_SCANNING = 'ECR:PutRegistryScanningConfiguration';
 
-interface Rule { destinations: Array<{ region: string; registryId: string }>; repositoryFilters?: Array<{ filter: string; filterType: string }> }
+const RPS = 'ecrregistrypolicystatement';
+const REPL = 'ecrreplicationrule';
+const SCAN = 'ecrregistryscanningconfiguration';
 
-function ruleYaml(namespace: string, name: string, regions: string[], extra = ''): string {
-  return `apiVersion: ${API}
-kind: ECRReplicationRule
-metadata:
-  name: ${name}
-  namespace: ${namespace}
-spec:
-  providerRef:
-    name: aws
-  destinations:
-${regions.map((r) => `    - region: ${r}`).join('\n')}
-${extra}`;
-}
+// Cluster-scoped names are one per cluster: unique per run.
+const RUN = Date.now().toString(36);
+const N = {
+  teamA: `team-a-${RUN}`,
+  teamB: `team-b-${RUN}`,
+  toIreland: `to-ireland-${RUN}`,
+  toMumbai: `to-mumbai-${RUN}`,
+  denied: `team-b-wide-${RUN}`,
+  outside: `outside-${RUN}`,
+  toSaoPaulo: `to-sao-paulo-${RUN}`,
+  scanning: `scanning-${RUN}`,
+  scanningSecond: `scanning-second-${RUN}`,
+  teamC: `team-c-${RUN}`,
+  toFrankfurt: `to-frankfurt-${RUN}`,
+  clash: `clash-${RUN}`,
+  evilFilter: `evil-filter-${RUN}`,
+  deep: `deep-${RUN}`,
+  keepC: `keep-c-${RUN}`,
+  orphanC: `orphan-c-${RUN}`,
+  dropC: `drop-c-${RUN}`,
+  nsGoneStatement: `ns-gone-statement-${RUN}`,
+  nsGoneRule: `ns-gone-rule-${RUN}`,
+};
 
-const statementBody = (principalAccount: string) => JSON.stringify({
-  Effect: 'Allow',
-  Principal: { AWS: `arn:aws:iam::${principalAccount}:root` },
-  Action: ['ecr:CreateRepository', 'ecr:ReplicateImage'],
-  Resource: `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/*`,
-});
-
-function statementYaml(namespace: string, name: string, sid: string, principalAccount: string, extra = ''): string {
-  return `apiVersion: ${API}
-kind: ECRRegistryPolicyStatement
-metadata:
-  name: ${name}
-  namespace: ${namespace}
-spec:
-  providerRef:
-    name: aws
-  sid: ${sid}
-  statement: '${statementBody(principalAccount)}'
-${extra}`;
-}
-
-function scanningYaml(namespace: string, name: string, scanType: string, frequency: string): string {
-  return `apiVersion: ${API}
-kind: ECRRegistryScanningConfiguration
-metadata:
-  name: ${name}
-  namespace: ${namespace}
-spec:
-  providerRef:
-    name: aws
-  scanType: ${scanType}
-  rules:
-    - scanFrequency: ${frequency}
-      repositoryFilters:
-        - filter: "*"
-          filterType: WILDCARD
-`;
-}
-
-describe('registry-level settings', () => {
+describe('account-wide registry kinds (cluster-scoped, each object with its own identity)', () => {
   const env = sharedEnv();
-  const kubectl = new Kubectl(env.kubeconfig);
+  const admin = new Kubectl(env.kubeconfig);
   const aws = new AwsCli(env);
-  let operator: OperatorProcess;
-  let ns1: string;
-  let ns2: string;
-  let saKubeconfig: string;
+  const docs = new RegistryDocuments(aws);
+  let operator: OperatorProcess | undefined;
+  let nsA: string;
+  let nsB: string;
+  const extraNamespaces: string[] = [];
+  let providerA: ProviderRef;
+  let providerB: ProviderRef;
 
-  const replicationRules = async () => (await aws.json<{ replicationConfiguration?: { rules: Rule[] } }>(['ecr', 'describe-registry'])).replicationConfiguration?.rules ?? [];
-  const regionsOf = (rules: Rule[]) => rules.map((r) => r.destinations.map((d) => d.region).sort().join('+')).sort();
-  const registryPolicy = async () => {
-    const r = await aws.attempt(['ecr', 'get-registry-policy']);
-    return r.code === 0 ? (JSON.parse((JSON.parse(r.stdout) as { policyText: string }).policyText) as { Statement: Array<Record<string, unknown> & { Sid?: string }> }) : undefined;
+  const faults = async (list: unknown[]) => {
+    const res = await fetch(`${env.awsEndpoint}/__aws/faults`, { method: 'POST', body: JSON.stringify(list) });
+    if (!res.ok) throw new Error(`setting faults failed: ${res.status}`);
   };
-  const calls = async (operation: string) => (await aws.calls())[`ECR:${operation}`] ?? 0;
-  const forceSync = (kind: string, namespace: string, name: string) =>
-    kubectl.ok(['annotate', kind, name, '-n', namespace, `force-sync=${Date.now()}`, '--overwrite']);
+  const putCalls = async () => {
+    const all = await aws.callsBySigner();
+    return Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('ECR:Put') || k.startsWith('ECR:Delete')));
+  };
+  const get = (kind: string, name: string) => admin.getJson<Resource>([kind, name]);
+  const annotate = (kind: string, name: string, annotation: string) => admin.ok(['annotate', kind, name, annotation, '--overwrite']);
 
   beforeAll(async () => {
-    await installCrds(kubectl);
-    await kubectl.ok(['wait', '--for=condition=Established', ...CRDS.map((c) => `crd/${c}.aws-infra-operator.runner.codes`), '--timeout=60s']);
-    // The shared moto's registry starts empty of registry-level settings.
-    await aws.json(['ecr', 'put-replication-configuration', '--replication-configuration', '{"rules":[]}']);
-    await aws.attempt(['ecr', 'delete-registry-policy']);
-    await aws.json(['ecr', 'put-registry-scanning-configuration', '--scan-type', 'BASIC', '--rules', '[]']);
-    saKubeconfig = await serviceAccountKubeconfig(env, kubectl);
-    ns1 = await freshNamespace(kubectl, 'reg-a');
-    ns2 = await freshNamespace(kubectl, 'reg-b');
-    await kubectl.apply(staticProviderYaml(ns1, 'aws'));
-    await kubectl.apply(staticProviderYaml(ns2, 'aws'));
-    operator = await startOperator(env, { kubeconfig: saKubeconfig, args: ['--sync-period=5s'] });
-    await waitForReady(kubectl, 'awsprovider', ns1, 'aws');
-    await waitForReady(kubectl, 'awsprovider', ns2, 'aws');
+    await installCrds(admin);
+    for (const kind of REGISTRY_KINDS) {
+      const scope = (await admin.ok(['get', 'crd', `${kind}.aws-infra-operator.runner.codes`, '-o', 'jsonpath={.spec.scope}'])).trim();
+      if (scope !== 'Cluster') throw new Error(`CRD ${kind} is ${scope}-scoped in config/crd/bases; these tests need the cluster-scoped kinds`);
+    }
+    // Objects of these kinds that earlier files left must not act on the registry checked here.
+    await clearRegistryObjects(admin);
+    await faults([]);
+    await docs.reset();
+    nsA = await freshNamespace(admin, 'reg-a');
+    nsB = await freshNamespace(admin, 'reg-b');
+    providerA = { namespace: nsA, name: 'aws' };
+    providerB = { namespace: nsB, name: 'aws' };
+    await admin.apply(staticProviderYaml(nsA, 'aws', { keyId: KEY_A }));
+    await admin.apply(staticProviderYaml(nsB, 'aws', { keyId: KEY_B }));
+    const saKubeconfig = await serviceAccountKubeconfig(env, admin);
+    // A Secret that disappears is noticed within 2 s; Ready objects are compared with AWS every 5 s.
+    operator = await startOperator(env, { kubeconfig: saKubeconfig, args: ['--sync-period=5s', '--secret-poll-period=2s'] });
+    await waitForReady(admin, 'awsprovider', nsA, 'aws');
+    await waitForReady(admin, 'awsprovider', nsB, 'aws');
   });
 
   afterAll(async () => {
-    await operator?.stop();
-  });
-
-  it('merges three ECRReplicationRules of two namespaces into one configuration; deleting one removes only its rule; a foreign rule survives', async () => {
-    await kubectl.apply([
-      ruleYaml(ns1, 'to-ireland', ['eu-west-1'], '  deletionPolicy: Delete\n'),
-      ruleYaml(ns1, 'to-oregon', ['us-west-2'], '  repositoryFilters:\n    - filter: prod\n      filterType: PREFIX_MATCH\n'),
-      ruleYaml(ns2, 'to-mumbai', ['ap-south-1']),
-    ].join('---\n'));
-    for (const [ns, name] of [[ns1, 'to-ireland'], [ns1, 'to-oregon'], [ns2, 'to-mumbai']] as const) {
-      const obj = await waitForReady(kubectl, 'ecrreplicationrule', ns, name);
-      expect(obj.status).toMatchObject({ ready: true, inForce: true, registryId: ACCOUNT, region: 'us-east-1' });
-      expect(obj.metadata.finalizers).toContain('aws-infra-operator.runner.codes/finalizer');
+    await faults([]).catch(() => undefined);
+    // Deleted while the operator runs: deletionPolicy Delete objects take their parts out of AWS.
+    for (const kind of REGISTRY_KINDS) {
+      const names = (await admin.run(['get', kind, '-o', 'name'])).stdout.split('\n').map((l) => l.trim()).filter((l) => l.endsWith(RUN));
+      if (names.length) await admin.run(['delete', ...names, '--wait=true', '--timeout=30s']);
     }
-    const rules = await replicationRules();
-    expect(regionsOf(rules)).toEqual(['ap-south-1', 'eu-west-1', 'us-west-2']);
-    expect(rules.find((r) => r.destinations[0]!.region === 'us-west-2')).toEqual({
-      destinations: [{ region: 'us-west-2', registryId: ACCOUNT }], repositoryFilters: [{ filter: 'prod', filterType: 'PREFIX_MATCH' }],
-    });
-    await eventually('every object to count 3 rules', async () => {
-      const got = await kubectl.getJson<{ items: Resource[] }>(['ecrreplicationrules', '-A']);
-      return got.items.every((o) => (o.status?.registry as { entries?: number } | undefined)?.entries === 3) || undefined;
-    }, 20_000);
-
-    // Someone else adds a rule with awscli: it survives every sync.
-    const foreign = { destinations: [{ region: 'sa-east-1', registryId: ACCOUNT }] };
-    await aws.json(['ecr', 'put-replication-configuration', '--replication-configuration', JSON.stringify({ rules: [...rules, foreign] })]);
-    await forceSync('ecrreplicationrule', ns1, 'to-oregon');
-    await new Promise((r) => setTimeout(r, 7_000)); // a force-sync and a periodic sync
-    expect(regionsOf(await replicationRules())).toEqual(['ap-south-1', 'eu-west-1', 'sa-east-1', 'us-west-2']);
-    await eventually('the foreign rule to be counted', async () => {
-      const obj = await kubectl.getJson<Resource>(['ecrreplicationrule', 'to-oregon', '-n', ns1]);
-      const registry = obj.status?.registry as { entries?: number; foreign?: number } | undefined;
-      return registry?.entries === 4 && registry.foreign === 1 ? true : undefined;
-    }, 20_000);
-
-    // A restarted operator remembers nothing but what the objects' status records: deleting one
-    // object (deletionPolicy Delete) then removes exactly its rule.
-    await operator.stop();
-    operator = await startOperator(env, { kubeconfig: saKubeconfig, args: ['--sync-period=5s'] });
-    await kubectl.ok(['delete', 'ecrreplicationrule', 'to-ireland', '-n', ns1, '--wait=false']);
-    await waitForGone(kubectl, 'ecrreplicationrule', ns1, 'to-ireland');
-    expect(regionsOf(await replicationRules())).toEqual(['ap-south-1', 'sa-east-1', 'us-west-2']);
-    await forceSync('ecrreplicationrule', ns2, 'to-mumbai');
-    await new Promise((r) => setTimeout(r, 6_000));
-    expect(regionsOf(await replicationRules())).toEqual(['ap-south-1', 'sa-east-1', 'us-west-2']);
+    for (const ns of [nsA, nsB].filter(Boolean)) await admin.run(['delete', 'awsprovider', 'aws', '-n', ns, '--wait=true', '--timeout=30s']);
+    await operator?.stop();
+    // Whatever could not go with the operator's help goes now, without it.
+    await clearRegistryObjects(admin).catch(() => undefined);
+    await admin.run(['delete', 'namespace', ...[nsA, nsB, ...extraNamespaces].filter(Boolean), '--wait=false', '--ignore-not-found']);
+    await docs.reset().catch(() => undefined);
   });
 
-  it('refuses an eleventh replication rule naming the limit, before any AWS call', async () => {
-    // Three rules are there (two objects, one foreign); seven more objects fill the configuration.
-    const regions = ['eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-north-1', 'us-west-1', 'us-east-2', 'ap-northeast-1'];
-    await kubectl.apply(regions.map((r) => ruleYaml(ns2, `fill-${r}`, [r], '  deletionPolicy: Delete\n')).join('---\n'));
-    for (const r of regions) await waitForReady(kubectl, 'ecrreplicationrule', ns2, `fill-${r}`);
-    expect(await replicationRules()).toHaveLength(10);
-    const puts = await calls('PutReplicationConfiguration');
-    await kubectl.apply(ruleYaml(ns2, 'eleventh', ['ca-central-1']));
-    const refused = await waitForReady(kubectl, 'ecrreplicationrule', ns2, 'eleventh', { status: 'False', reason: 'LimitExceeded' });
-    expect(refused.status?.message).toContain('more than 10 rules');
-    expect(condition(refused, 'Stalled')?.status).toBe('True');
-    expect(refused.status?.inForce).toBe(false);
-    expect(await calls('PutReplicationConfiguration')).toBe(puts);
-    expect(await replicationRules()).toHaveLength(10);
-    // Room again: the waiting rule goes in.
-    await kubectl.ok(['delete', 'ecrreplicationrule', `fill-${regions[0]}`, '-n', ns2]);
-    await forceSync('ecrreplicationrule', ns2, 'eleventh');
-    await waitForReady(kubectl, 'ecrreplicationrule', ns2, 'eleventh');
-    expect(regionsOf(await replicationRules())).toContain('ca-central-1');
-    // Retain (the default): deleting the object leaves its rule, which nobody claims from then on.
-    await kubectl.ok(['delete', 'ecrreplicationrule', 'eleventh', '-n', ns2]);
-    expect(regionsOf(await replicationRules())).toContain('ca-central-1');
-    await forceSync('ecrreplicationrule', ns2, 'to-mumbai');
-    await eventually('the retained rule to count as foreign', async () => {
-      const obj = await kubectl.getJson<Resource>(['ecrreplicationrule', 'to-mumbai', '-n', ns2]);
-      return (obj.status?.registry as { foreign?: number } | undefined)?.foreign === 2 ? true : undefined;
-    }, 20_000);
-    expect(regionsOf(await replicationRules())).toContain('ca-central-1');
-  });
-
-  it('merges ECRRegistryPolicyStatements into one registry policy; a clashing Sid is Stalled; an edit in AWS is restored by force-sync within 10 s', async () => {
-    await kubectl.apply([statementYaml(ns1, 'pull-from-a', 'ReplicationFromA', '111111111111'), statementYaml(ns2, 'pull-from-b', 'ReplicationFromB', '222222222222')].join('---\n'));
-    await waitForReady(kubectl, 'ecrregistrypolicystatement', ns1, 'pull-from-a');
-    await waitForReady(kubectl, 'ecrregistrypolicystatement', ns2, 'pull-from-b');
-    const policy = await registryPolicy();
-    expect(policy?.Statement.map((s) => s.Sid).sort()).toEqual(['ReplicationFromA', 'ReplicationFromB']);
-
-    const puts = await calls('PutRegistryPolicy');
-    await kubectl.apply(statementYaml(ns2, 'clash', 'ReplicationFromA', '333333333333'));
-    const clash = await waitForReady(kubectl, 'ecrregistrypolicystatement', ns2, 'clash', { status: 'False', reason: 'Conflict' });
-    expect(clash.status?.message).toContain(`${ns1}/pull-from-a`);
-    expect(condition(clash, 'Stalled')?.status).toBe('True');
-    expect(await calls('PutRegistryPolicy')).toBe(puts);
-    expect(await registryPolicy()).toEqual(policy);
-
-    // Edited with awscli: the statement of pull-from-a now names another principal.
-    const edited = { ...policy!, Statement: policy!.Statement.map((s) => (s.Sid === 'ReplicationFromA' ? { ...s, Principal: { AWS: 'arn:aws:iam::666666666666:root' } } : s)) };
-    await aws.json(['ecr', 'put-registry-policy', '--policy-text', JSON.stringify(edited)]);
-    const started = Date.now();
-    await forceSync('ecrregistrypolicystatement', ns1, 'pull-from-a');
-    await eventually('the edited statement to be restored', async () => {
-      const now = await registryPolicy();
-      const a = now?.Statement.find((s) => s.Sid === 'ReplicationFromA');
-      return JSON.stringify(a?.Principal) === JSON.stringify({ AWS: 'arn:aws:iam::111111111111:root' }) ? true : undefined;
-    }, 10_000, 200);
-    console.log(`registry policy statement restored ${Date.now() - started} ms after force-sync`);
-  });
-
-  it('a statement that AWS refuses is Stalled with AWS\'s words; one applied with it still goes in', async () => {
-    const refused = `apiVersion: ${API}
-kind: ECRRegistryPolicyStatement
+  it('a tenant with every right in its own namespace may create none of the three kinds: the API server answers 403', async () => {
+    const ns = await freshNamespace(admin, 'reg-tenant');
+    extraNamespaces.push(ns);
+    const user = `registry-tenant-${ns}`;
+    const tenant = tenantUser(env, user);
+    // Every verb on every kind of the operator by a Role of its namespace, and the namespace's
+    // cluster-admin on top: nothing a namespace role says reaches a cluster-scoped kind.
+    await admin.apply(`apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
 metadata:
-  name: refused
-  namespace: ${ns1}
-spec:
-  providerRef:
-    name: aws
-  sid: Refused
-  statement: '${JSON.stringify({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'ecr:DeleteRepository', Resource: '*' })}'
-`;
-    await kubectl.apply([refused, statementYaml(ns2, 'accepted', 'Accepted', '777777777777')].join('---\n'));
-    const obj = await waitForReady(kubectl, 'ecrregistrypolicystatement', ns1, 'refused', { status: 'False', reason: 'InvalidSpec' });
-    expect(obj.status?.message).toContain('Invalid registry policy provided');
-    expect(obj.status?.rejectedGeneration).toBe(obj.metadata.generation);
-    await waitForReady(kubectl, 'ecrregistrypolicystatement', ns2, 'accepted');
-    const sids = (await registryPolicy())?.Statement.map((s) => s.Sid);
-    expect(sids).toContain('Accepted');
-    expect(sids).not.toContain('Refused');
-    // Not sent again until the spec changes.
-    const puts = await calls('PutRegistryPolicy');
-    await forceSync('ecrregistrypolicystatement', ns1, 'refused');
-    await new Promise((r) => setTimeout(r, 3_000));
-    expect(await calls('PutRegistryPolicy')).toBe(puts);
-    await kubectl.ok(['delete', 'ecrregistrypolicystatement', 'refused', '-n', ns1]);
+  name: infra-operator-everything
+  namespace: ${ns}
+rules:
+- apiGroups: ["aws-infra-operator.runner.codes"]
+  resources: ["awsproviders", "ecrrepositories", "ecrreplicationrules", "ecrregistrypolicystatements", "ecrregistryscanningconfigurations"]
+  verbs: ["*"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: infra-operator-everything
+  namespace: ${ns}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: infra-operator-everything
+subjects:
+- kind: User
+  name: ${user}
+  apiGroup: rbac.authorization.k8s.io
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: namespace-admin
+  namespace: ${ns}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: cluster-admin
+subjects:
+- kind: User
+  name: ${user}
+  apiGroup: rbac.authorization.k8s.io
+`);
+    await tenant.apply(staticProviderYaml(ns, 'aws', { keyId: 'AKIAREGISTRYTENANT01' }));
+    expect((await tenant.run(['auth', 'can-i', 'create', 'ecrrepositories.aws-infra-operator.runner.codes', '-n', ns])).stdout.trim()).toBe('yes');
+    expect((await tenant.run(['auth', 'can-i', '*', '*', '-n', ns])).stdout.trim()).toBe('yes');
+
+    const own = { namespace: ns, name: 'aws' };
+    const attempts: Array<[string, Record<string, unknown>]> = [
+      ['ecrregistrypolicystatements', policyStatement(`tenant-grab-${RUN}`, own, 'TenantGrab', { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'ecr:*', Resource: '*' })],
+      ['ecrreplicationrules', replicationRule(`tenant-copy-${RUN}`, own, ['eu-west-3'])],
+      ['ecrregistryscanningconfigurations', scanningConfiguration(`tenant-scan-${RUN}`, own, 'BASIC', [])],
+    ];
+    for (const [plural, obj] of attempts) {
+      const name = (obj.metadata as { name: string }).name;
+      expect((await tenant.run(['auth', 'can-i', 'create', `${plural}.aws-infra-operator.runner.codes`])).stdout.trim()).toBe('no');
+      // -v=6 prints each request with the HTTP status the API server answered.
+      const result = await tenant.run(['create', '-f', '-', '-v=6'], manifest(obj));
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(new RegExp(`POST https://[^ ]+/apis/aws-infra-operator\\.runner\\.codes/v1alpha1/${plural}[^\\n]*403 Forbidden`));
+      expect(result.stderr).toContain(`cannot create resource "${plural}" in API group "aws-infra-operator.runner.codes" at the cluster scope`);
+      expect((await admin.run(['get', plural, name, '--ignore-not-found', '-o', 'name'])).stdout.trim()).toBe('');
+    }
+    await tenant.run(['delete', 'awsprovider', 'aws', '-n', ns, '--wait=false']);
   });
 
-  it('twenty objects of one registry changed at once cost a handful of Puts', async () => {
-    const names = Array.from({ length: 20 }, (_, i) => `bulk-${i}`);
-    const apply = (account: string) => kubectl.apply(names.map((n, i) => statementYaml(i % 2 ? ns1 : ns2, n, `Bulk${i}`, account)).join('---\n'));
-    const waitAll = async (account: string) => {
-      await eventually('all twenty statements in force', async () => {
-        const policy = await registryPolicy();
-        const bulk = policy?.Statement.filter((s) => s.Sid?.startsWith('Bulk')) ?? [];
-        return bulk.length === 20 && bulk.every((s) => JSON.stringify(s.Principal) === JSON.stringify({ AWS: `arn:aws:iam::${account}:root` })) ? true : undefined;
-      }, 60_000);
-      for (const [i, n] of names.entries()) await waitForReady(kubectl, 'ecrregistrypolicystatement', i % 2 ? ns1 : ns2, n);
-    };
-    let before = await calls('PutRegistryPolicy');
-    await apply('444444444444');
-    await waitAll('444444444444');
-    const created = (await calls('PutRegistryPolicy')) - before;
-    before = await calls('PutRegistryPolicy');
-    await apply('555555555555');
-    await waitAll('555555555555');
-    const changed = (await calls('PutRegistryPolicy')) - before;
-    console.log(`PutRegistryPolicy calls: ${created} to create twenty statements, ${changed} to change all twenty`);
-    expect(created).toBeLessThanOrEqual(4);
-    expect(changed).toBeLessThanOrEqual(4);
-    const policy = await registryPolicy();
-    expect(policy?.Statement.map((s) => s.Sid).filter((s) => s?.startsWith('Replication')).sort()).toEqual(['ReplicationFromA', 'ReplicationFromB']);
+  it("two providers of two namespaces name one registry: each object's Put is signed by its own provider's key, never the other's", async () => {
+    const start = await aws.callsBySigner();
+    await admin.apply(manifest(
+      policyStatement(N.teamA, providerA, 'TeamA', replicationStatement(ACCOUNT, '111111111111'), { deletionPolicy: 'Delete' }),
+      replicationRule(N.toIreland, providerA, ['eu-west-1'], { deletionPolicy: 'Delete' }),
+    ));
+    const teamA = await waitForPart(admin, RPS, N.teamA);
+    await waitForPart(admin, REPL, N.toIreland);
+    const afterA = await aws.callsBySigner();
+    expect(signedDelta(start, afterA, PUT_POLICY)).toEqual({ [KEY_A]: 1 });
+    expect(signedDelta(start, afterA, PUT_RULES)).toEqual({ [KEY_A]: 1 });
+    expect(teamA.status).toMatchObject({ ready: true, inForce: true, registryId: ACCOUNT, region: 'us-east-1', statements: 1 });
+    expect(teamA.metadata.finalizers).toContain(FINALIZER);
+    expect(JSON.parse(teamA.status?.appliedStatement as string)).toMatchObject({ Sid: 'TeamA' });
+
+    await admin.apply(manifest(
+      policyStatement(N.teamB, providerB, 'TeamB', replicationStatement(ACCOUNT, '222222222222')),
+      replicationRule(N.toMumbai, providerB, ['ap-south-1']),
+    ));
+    const teamB = await waitForPart(admin, RPS, N.teamB);
+    const toMumbai = await waitForPart(admin, REPL, N.toMumbai);
+    const afterB = await aws.callsBySigner();
+    expect(signedDelta(afterA, afterB, PUT_POLICY)).toEqual({ [KEY_B]: 1 });
+    expect(signedDelta(afterA, afterB, PUT_RULES)).toEqual({ [KEY_B]: 1 });
+    // B's objects read the registry with B's key too.
+    expect(signedDelta(afterA, afterB, 'ECR:GetRegistryPolicy')).toHaveProperty(KEY_B);
+    expect(teamB.status).toMatchObject({ ready: true, inForce: true, registryId: ACCOUNT, region: 'us-east-1', statements: 2 });
+    expect(toMumbai.status).toMatchObject({ ready: true, inForce: true, registryId: ACCOUNT, rules: 2 });
+    expect(toMumbai.status?.appliedRule).toEqual({ destinations: [{ region: 'ap-south-1', registryId: ACCOUNT }] });
+
+    const policy = await docs.policy();
+    expect(policy?.Statement).toEqual([
+      { Sid: 'TeamA', ...replicationStatement(ACCOUNT, '111111111111') },
+      { Sid: 'TeamB', ...replicationStatement(ACCOUNT, '222222222222') },
+    ]);
+    expect(await docs.ruleRegions()).toEqual(['ap-south-1', 'eu-west-1']);
+
+    // B's identity may not change the registry policy: B's object is Stalled with AWS's refusal, and
+    // nothing is written with A's key on its behalf.
+    await faults([{ operation: 'PutRegistryPolicy', service: 'ECR', accessKeyId: KEY_B, status: 400, code: 'AccessDeniedException', message: 'User: arn:aws:iam::123456789012:user/team-b is not authorized to perform: ecr:PutRegistryPolicy' }]);
+    try {
+      const before = await aws.callsBySigner();
+      await admin.apply(manifest(policyStatement(N.denied, providerB, 'TeamBWide', { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::999999999999:root' }, Action: 'ecr:*', Resource: '*' })));
+      const denied = await waitForPart(admin, RPS, N.denied, { status: 'False', reason: 'AccessDenied' });
+      expect(condition(denied, 'Ready')?.message).toContain('not authorized to perform: ecr:PutRegistryPolicy');
+      expect(condition(denied, 'Stalled')?.status).toBe('True');
+      expect(signedDelta(before, await aws.callsBySigner(), PUT_POLICY)).toEqual({ [KEY_B]: 1 });
+      expect(await docs.sids()).toEqual(['TeamA', 'TeamB']);
+      await admin.ok(['delete', RPS, N.denied, '--wait=false']);
+      await waitForClusterObjectGone(admin, RPS, N.denied, 10_000);
+    } finally {
+      await faults([]);
+    }
+    expect(await docs.sids()).toEqual(['TeamA', 'TeamB']);
+    await waitForPart(admin, RPS, N.teamB);
   });
 
-  it('sets ENHANCED scanning with a CONTINUOUS_SCAN rule; a second object for the registry is Stalled/AlreadyOwned', async () => {
-    await kubectl.apply(scanningYaml(ns1, 'scanning', 'ENHANCED', 'CONTINUOUS_SCAN'));
-    await waitForReady(kubectl, 'ecrregistryscanningconfiguration', ns1, 'scanning');
-    const config = await aws.json<{ scanningConfiguration: { scanType: string; rules: Array<{ scanFrequency: string; repositoryFilters: unknown[] }> } }>(['ecr', 'get-registry-scanning-configuration']);
-    expect(config.scanningConfiguration).toEqual({ scanType: 'ENHANCED', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] }] });
+  it('a statement, a replication rule and a scanning configuration set with awscli are left as they are (AlreadyExists) until adopted', async () => {
+    // Set outside Kubernetes, next to the objects' parts.
+    const policy = (await docs.policy())!;
+    await docs.putPolicy({ ...policy, Statement: [...policy.Statement, { Sid: 'Outside', ...replicationStatement(ACCOUNT, '333333333333') }] });
+    await docs.putRules([...(await docs.rules()), { destinations: [{ region: 'sa-east-1', registryId: ACCOUNT }] }]);
+    await docs.putScanning({ scanType: 'ENHANCED', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: 'prod-*', filterType: 'WILDCARD' }] }] });
+    const before = { policy: await docs.policyOutput(), registry: await docs.registryOutput(), scanning: await docs.scanningOutput() };
+    const calls = await putCalls();
 
-    const puts = await calls('PutRegistryScanningConfiguration');
-    await kubectl.apply(scanningYaml(ns2, 'second', 'BASIC', 'SCAN_ON_PUSH'));
-    const second = await waitForReady(kubectl, 'ecrregistryscanningconfiguration', ns2, 'second', { status: 'False', reason: 'AlreadyOwned' });
-    expect(second.status?.message).toContain(`${ns1}/scanning`);
-    expect(await calls('PutRegistryScanningConfiguration')).toBe(puts);
-    expect((await aws.json<{ scanningConfiguration: unknown }>(['ecr', 'get-registry-scanning-configuration'])).scanningConfiguration).toEqual(config.scanningConfiguration);
-    const columns = await kubectl.ok(['get', 'ecrscan', '-n', ns2]);
-    expect(columns).toMatch(/READY\s+SCAN TYPE\s+IN FORCE\s+REGISTRY\s+REGION\s+AGE/);
+    // Objects naming the same Sid, the same rule and the registry's scanning configuration.
+    await admin.apply(manifest(
+      policyStatement(N.outside, providerA, 'Outside', replicationStatement(ACCOUNT, '444444444444')),
+      replicationRule(N.toSaoPaulo, providerB, ['sa-east-1']),
+      scanningConfiguration(N.scanning, providerA, 'BASIC', [{ scanFrequency: 'SCAN_ON_PUSH', filters: ['*'] }], { deletionPolicy: 'Delete' }),
+    ));
+    const found: Array<[string, string, RegExp, string]> = [
+      [RPS, N.outside, /statement Outside already exists in the registry policy of 123456789012\/us-east-1 and was not written by this object/, 'ECRRegistryPolicyStatement'],
+      [REPL, N.toSaoPaulo, /replication rule to 123456789012\/sa-east-1 already exists/, 'ECRReplicationRule'],
+      [SCAN, N.scanning, /scanning .*already exists in the registry's scanning configuration/, 'ECRRegistryScanningConfiguration'],
+    ];
+    for (const [kind, name, message] of found) {
+      const obj = await waitForPart(admin, kind, name, { status: 'False', reason: 'AlreadyExists' });
+      console.log(`${kind} ${name}: ${condition(obj, 'Ready')?.message}`);
+      expect(condition(obj, 'Ready')?.message).toMatch(message);
+      expect(condition(obj, 'Ready')?.message).toContain(`${ADOPT_ANNOTATION}="true"`);
+      expect(condition(obj, 'Stalled')?.status).toBe('True');
+      expect(obj.status?.inForce).not.toBe(true);
+    }
+    // Nothing in AWS has changed, byte for byte, and nothing was written (the registry's other
+    // objects went on syncing every 5 s meanwhile).
+    expect(await docs.policyOutput()).toBe(before.policy);
+    expect(await docs.registryOutput()).toBe(before.registry);
+    expect(await docs.scanningOutput()).toBe(before.scanning);
+    expect(await putCalls()).toEqual(calls);
+
+    // Adopted on request: each object now owns its part, as its spec says.
+    for (const [kind, name] of found) await annotate(kind, name, `${ADOPT_ANNOTATION}=true`);
+    for (const [kind, name, , kindName] of found) {
+      const obj = await waitForPart(admin, kind, name);
+      expect(obj.status).toMatchObject({ ready: true, inForce: true, registryId: ACCOUNT, region: 'us-east-1' });
+      expect((await waitForEvent(admin, kindName, name, 'Adopted')).message).toMatch(/^took over /);
+    }
+    expect(await docs.statement('Outside')).toEqual({ Sid: 'Outside', ...replicationStatement(ACCOUNT, '444444444444') });
+    expect(await docs.ruleRegions()).toEqual(['ap-south-1', 'eu-west-1', 'sa-east-1']);
+    expect(await docs.scanning()).toEqual({ scanType: 'BASIC', rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] }] });
+    // Each write with the adopting object's own key; the identical rule needed none.
+    const adopted = await aws.callsBySigner();
+    expect(signedDelta(calls, adopted, PUT_POLICY)).toEqual({ [KEY_A]: 1 });
+    expect(signedDelta(calls, adopted, PUT_RULES)).toEqual({});
+    expect(signedDelta(calls, adopted, PUT_SCANNING)).toEqual({ [KEY_A]: 1 });
+
+    // The registry's one scanning configuration now belongs to an object: another is a Conflict naming it.
+    const scanning = await docs.scanningOutput();
+    await admin.apply(manifest(scanningConfiguration(N.scanningSecond, providerB, 'ENHANCED', [{ scanFrequency: 'SCAN_ON_PUSH', filters: ['*'] }], { annotations: { [ADOPT_ANNOTATION]: 'true' } })));
+    const second = await waitForPart(admin, SCAN, N.scanningSecond, { status: 'False', reason: 'Conflict' });
+    expect(condition(second, 'Ready')?.message).toContain(N.scanning);
+    expect(await docs.scanningOutput()).toBe(scanning);
+    await admin.ok(['delete', SCAN, N.scanningSecond, '--wait=false']);
+    await waitForClusterObjectGone(admin, SCAN, N.scanningSecond, 10_000);
   });
 
-  it('documents every kind for kubectl explain, with short names', async () => {
-    expect(await kubectl.ok(['explain', 'ecrreplicationrule.spec.destinations'])).toContain('Where images are replicated to');
-    expect(await kubectl.ok(['explain', 'ecrrps.spec.sid'])).toContain('unique in the registry');
-    expect(await kubectl.ok(['explain', 'ecrscan.spec.scanType'])).toContain('ENHANCED');
-    const rules = await kubectl.ok(['get', 'ecrrepl', '-n', ns2]);
-    expect(rules).toMatch(/READY\s+IN FORCE\s+RULES\s+REGISTRY\s+REGION\s+AGE/);
-    expect(rules).toMatch(/to-mumbai\s+true\s+true\s+10\s+123456789012\s+us-east-1/);
+  it("objects' parts and foreign parts coexist; deleting a Delete object removes exactly its part, a Retain object leaves it", async () => {
+    // More of each: a foreign statement and rule, and two more objects (of both providers).
+    const policy = (await docs.policy())!;
+    await docs.putPolicy({ ...policy, Statement: [...policy.Statement, { Sid: 'Platform', ...replicationStatement(ACCOUNT, '555555555555') }] });
+    await docs.putRules([...(await docs.rules()), { destinations: [{ region: 'us-west-1', registryId: ACCOUNT }], repositoryFilters: [{ filter: 'platform/', filterType: 'PREFIX_MATCH' }] }]);
+    await admin.apply(manifest(
+      policyStatement(N.teamC, providerB, 'TeamC', replicationStatement(ACCOUNT, '666666666666'), { deletionPolicy: 'Delete' }),
+      replicationRule(N.toFrankfurt, providerA, ['eu-central-1'], { deletionPolicy: 'Delete', prefixes: ['team-c/'] }),
+    ));
+    await waitForPart(admin, RPS, N.teamC);
+    await waitForPart(admin, REPL, N.toFrankfurt);
+    expect(await docs.sids()).toEqual(['Outside', 'Platform', 'TeamA', 'TeamB', 'TeamC']);
+    expect(await docs.ruleRegions()).toEqual(['ap-south-1', 'eu-central-1', 'eu-west-1', 'sa-east-1', 'us-west-1']);
+    expect((await docs.rules()).find((r) => r.destinations[0]!.region === 'eu-central-1')).toEqual({
+      destinations: [{ region: 'eu-central-1', registryId: ACCOUNT }], repositoryFilters: [{ filter: 'team-c/', filterType: 'PREFIX_MATCH' }],
+    });
+    // Every object of the registry stays Ready with the others' parts around it.
+    for (const name of [N.teamA, N.teamB, N.outside]) await waitForPart(admin, RPS, name);
+    for (const name of [N.toIreland, N.toMumbai, N.toSaoPaulo]) await waitForPart(admin, REPL, name);
+
+    // A Sid that another object applied: Conflict, naming it; nothing written.
+    const policyBefore = (await docs.policyOutput())!;
+    const calls = await putCalls();
+    await admin.apply(manifest(policyStatement(N.clash, providerA, 'TeamB', replicationStatement(ACCOUNT, '777777777777'), { annotations: { [ADOPT_ANNOTATION]: 'true' } })));
+    const clash = await waitForPart(admin, RPS, N.clash, { status: 'False', reason: 'Conflict' });
+    expect(condition(clash, 'Ready')?.message).toContain(N.teamB);
+    expect(condition(clash, 'Stalled')?.status).toBe('True');
+    expect(await docs.policyOutput()).toBe(policyBefore);
+    expect(await putCalls()).toEqual(calls);
+    await admin.ok(['delete', RPS, N.clash, '--wait=false']);
+    await waitForClusterObjectGone(admin, RPS, N.clash, 10_000);
+
+    // deletionPolicy Delete: exactly the object's part goes, written with its own provider's key.
+    const statementsBefore = (await docs.policy())!;
+    const rulesBefore = await docs.rules();
+    const beforeDelete = await aws.callsBySigner();
+    await admin.ok(['delete', RPS, N.teamA, '--wait=false']);
+    await admin.ok(['delete', REPL, N.toIreland, '--wait=false']);
+    await waitForClusterObjectGone(admin, RPS, N.teamA);
+    await waitForClusterObjectGone(admin, REPL, N.toIreland);
+    expect(await docs.policy()).toEqual({ ...statementsBefore, Statement: statementsBefore.Statement.filter((s) => s.Sid !== 'TeamA') });
+    expect(await docs.rules()).toEqual(rulesBefore.filter((r) => r.destinations[0]!.region !== 'eu-west-1'));
+    const afterDelete = await aws.callsBySigner();
+    expect(signedDelta(beforeDelete, afterDelete, PUT_POLICY)).toEqual({ [KEY_A]: 1 });
+    expect(signedDelta(beforeDelete, afterDelete, PUT_RULES)).toEqual({ [KEY_A]: 1 });
+    expect((await waitForEvent(admin, 'ECRRegistryPolicyStatement', N.teamA, 'Deleted')).message).toContain('removed statement TeamA');
+
+    // deletionPolicy Retain (the default): the part stays, and no AWS call is made.
+    const registryBefore = await docs.registryOutput();
+    const retainCalls = await putCalls();
+    await admin.ok(['delete', REPL, N.toMumbai, '--wait=false']);
+    await waitForClusterObjectGone(admin, REPL, N.toMumbai, 10_000);
+    expect(await docs.registryOutput()).toBe(registryBefore);
+    expect(await putCalls()).toEqual(retainCalls);
+    expect((await waitForEvent(admin, 'ECRReplicationRule', N.toMumbai, 'Retained')).message).toContain('deletionPolicy Retain');
+    // The others are still Ready.
+    for (const name of [N.teamB, N.teamC, N.outside]) await waitForPart(admin, RPS, name);
+    for (const name of [N.toSaoPaulo, N.toFrankfurt]) await waitForPart(admin, REPL, name);
   });
 
-  it('deleting a namespace carries out its objects\' deletion policies and completes', async () => {
-    const ns = await freshNamespace(kubectl, 'reg-gone');
-    await kubectl.apply(staticProviderYaml(ns, 'aws'));
-    await waitForReady(kubectl, 'awsprovider', ns, 'aws');
-    await kubectl.apply([statementYaml(ns, 'leaving', 'LeavingWithNamespace', '888888888888', '  deletionPolicy: Delete\n'), statementYaml(ns, 'kept', 'KeptAfterNamespace', '888888888888')].join('---\n'));
-    await waitForReady(kubectl, 'ecrregistrypolicystatement', ns, 'leaving');
-    await waitForReady(kubectl, 'ecrregistrypolicystatement', ns, 'kept');
-    expect((await registryPolicy())?.Statement.map((s) => s.Sid)).toEqual(expect.arrayContaining(['LeavingWithNamespace', 'KeptAfterNamespace']));
-    await kubectl.ok(['delete', 'namespace', ns, '--wait=false']);
+  it("refuses a 40-character scanning filter at the API server within 1 s while /healthz answers; a statement nested 4,000 deep stalls only itself", async () => {
+    const health = watchHealth(`${operator!.probeUrl}/healthz`);
+    let record: Awaited<ReturnType<ReturnType<typeof watchHealth>['stop']>>;
+    try {
+      // The filter that backtracked for ever in the old pattern: the CRD's linear pattern refuses it.
+      const filter = `${'a'.repeat(39)}!`;
+      const started = Date.now();
+      const refused = await admin.run(['create', '-f', '-'], manifest(scanningConfiguration(N.evilFilter, providerA, 'ENHANCED', [{ scanFrequency: 'SCAN_ON_PUSH', filters: [filter] }])));
+      const elapsed = Date.now() - started;
+      console.log(`the 40-character filter was refused in ${elapsed} ms`);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('spec.rules[0].repositoryFilters[0].filter');
+      expect(refused.stderr).toMatch(/should match/);
+      expect(elapsed).toBeLessThan(1_000);
+      expect((await admin.run(['get', SCAN, N.evilFilter, '--ignore-not-found', '-o', 'name'])).stdout.trim()).toBe('');
+
+      // 4,000 levels of nesting in 8,000 characters, inside the CRD's 10,240.
+      const nested = '['.repeat(4000) + ']'.repeat(4000);
+      const readySince = (obj: Resource) => (condition(obj, 'Ready') as { lastTransitionTime?: string } | undefined)?.lastTransitionTime;
+      const teamBReadySince = readySince(await get(RPS, N.teamB));
+      const created = await admin.run(['create', '-f', '-'], manifest(policyStatement(N.deep, providerA, 'Deep', nested, { deletionPolicy: 'Delete' })));
+      if (created.code !== 0) {
+        // Refused by the API server, naming the limit.
+        expect(created.stderr).toMatch(/spec\.statement/);
+        expect(created.stderr).toMatch(/32/);
+      } else {
+        const deep = await waitForPart(admin, RPS, N.deep, { status: 'False', reason: 'InvalidSpec' });
+        expect(condition(deep, 'Ready')?.message).toMatch(/spec\.statement: nest(?:ed|ing) deeper than 32 levels \(the limit\)/);
+        expect(condition(deep, 'Stalled')?.status).toBe('True');
+        // A periodic sync of the registry's other objects meanwhile.
+        await new Promise((r) => setTimeout(r, 6_000));
+        // Never applied: released at once without AWS.
+        const t = Date.now();
+        await admin.ok(['delete', RPS, N.deep, '--wait=false']);
+        await waitForClusterObjectGone(admin, RPS, N.deep, 10_000);
+        console.log(`the nested statement's object was released ${Date.now() - t} ms after its deletion`);
+      }
+      // The registry's other object stayed Ready all along, and its statement stayed in AWS.
+      const teamB = await waitForPart(admin, RPS, N.teamB);
+      expect(readySince(teamB)).toBe(teamBReadySince);
+      expect(teamB.status?.inForce).toBe(true);
+      expect(await docs.statement('TeamB')).toEqual({ Sid: 'TeamB', ...replicationStatement(ACCOUNT, '222222222222') });
+      expect(await docs.sids()).not.toContain('Deep');
+    } finally {
+      record = await health.stop();
+    }
+    console.log(`/healthz: ${record.probes} probes, slowest ${record.slowestMs} ms`);
+    expect(record.failures).toEqual([]);
+    expect(record.probes).toBeGreaterThan(5);
+    expect(record.slowestMs).toBeLessThan(1_000);
+    expect(operator!.exited()).toBe(false);
+  });
+
+  it("with the provider's Secret deleted first: Retain and Orphan objects go within 10 s; a Delete object is Stalled until switched to Retain", async () => {
+    const ns = await freshNamespace(admin, 'reg-c');
+    extraNamespaces.push(ns);
+    const provider = { namespace: ns, name: 'aws' };
+    await admin.apply(staticProviderYaml(ns, 'aws', { keyId: KEY_C }));
+    await waitForReady(admin, 'awsprovider', ns, 'aws');
+    await admin.apply(manifest(
+      policyStatement(N.keepC, provider, 'KeepC', replicationStatement(ACCOUNT, '888888888888')),
+      replicationRule(N.orphanC, provider, ['us-east-2'], { deletionPolicy: 'Orphan' }),
+      policyStatement(N.dropC, provider, 'DropC', replicationStatement(ACCOUNT, '888888888888'), { deletionPolicy: 'Delete' }),
+    ));
+    for (const name of [N.keepC, N.dropC]) await waitForPart(admin, RPS, name);
+    await waitForPart(admin, REPL, N.orphanC);
+    expect(await docs.sids()).toEqual(expect.arrayContaining(['KeepC', 'DropC']));
+
+    await admin.ok(['delete', 'secret', 'aws-credentials', '-n', ns]);
+    const writes = await putCalls();
+    const started = Date.now();
+    await admin.ok(['delete', RPS, N.keepC, '--wait=false']);
+    await admin.ok(['delete', REPL, N.orphanC, '--wait=false']);
+    await waitForClusterObjectGone(admin, RPS, N.keepC, 10_000);
+    await waitForClusterObjectGone(admin, REPL, N.orphanC, 10_000 - (Date.now() - started));
+    console.log(`Retain and Orphan objects released ${Date.now() - started} ms after their deletion, the Secret gone`);
+    expect(await docs.sids()).toEqual(expect.arrayContaining(['KeepC', 'DropC']));
+    expect(await docs.ruleRegions()).toContain('us-east-2');
+    expect(await putCalls()).toEqual(writes);
+
+    // The provider notices at its next Secret poll; a Delete object then cannot be carried out.
+    await waitForReady(admin, 'awsprovider', ns, 'aws', { status: 'False', reason: 'SecretNotFound' }, 20_000);
+    const before = await aws.callsBySigner();
+    await admin.ok(['delete', RPS, N.dropC, '--wait=false']);
+    const stuck = await waitForPart(admin, RPS, N.dropC, { status: 'False', reason: 'ProviderNotReady' }, 20_000);
+    const message = condition(stuck, 'Ready')?.message ?? '';
+    expect(message).toContain(`AWSProvider ${ns}/aws`);
+    expect(message).toMatch(/set spec\.deletionPolicy to Retain/);
+    expect(condition(stuck, 'Stalled')?.status).toBe('True');
+    expect(stuck.metadata.finalizers).toContain(FINALIZER);
+    expect(await docs.sids()).toContain('DropC');
+    // Not one ECR call with the key of a provider that cannot act.
+    const ecrCallsOfC = (calls: Record<string, number>) => Object.fromEntries(Object.entries(calls).filter(([k]) => k.startsWith('ECR:') && k.endsWith(`@${KEY_C}`)));
+    expect(ecrCallsOfC(await aws.callsBySigner())).toEqual(ecrCallsOfC(before));
+
+    // Switched to Retain: released at once, its statement left in AWS.
+    const t = Date.now();
+    await admin.ok(['patch', RPS, N.dropC, '--type', 'merge', '-p', '{"spec":{"deletionPolicy":"Retain"}}']);
+    await waitForClusterObjectGone(admin, RPS, N.dropC, 5_000);
+    console.log(`the Delete object was released ${Date.now() - t} ms after the switch to Retain`);
+    expect(await docs.sids()).toContain('DropC');
+    await admin.ok(['delete', 'awsprovider', 'aws', '-n', ns, '--wait=true', '--timeout=30s']);
+  });
+
+  it("deleting a provider that cluster-scoped objects use, or its namespace, waits, naming them; once they are deleted the namespace goes", async () => {
+    const ns = await freshNamespace(admin, 'reg-d');
+    extraNamespaces.push(ns);
+    const provider = { namespace: ns, name: 'aws' };
+    await admin.apply(staticProviderYaml(ns, 'aws', { keyId: KEY_D }));
+    await waitForReady(admin, 'awsprovider', ns, 'aws');
+    await admin.apply(manifest(
+      policyStatement(N.nsGoneStatement, provider, 'NamespaceD', replicationStatement(ACCOUNT, '121212121212')),
+      replicationRule(N.nsGoneRule, provider, ['eu-north-1']),
+    ));
+    await waitForPart(admin, RPS, N.nsGoneStatement);
+    await waitForPart(admin, REPL, N.nsGoneRule);
+
+    // The provider deleted first (its namespace still active): it waits, naming the objects in its
+    // Ready condition and in an Event.
+    await admin.ok(['delete', 'awsprovider', 'aws', '-n', ns, '--wait=false']);
+    const waiting = await waitForReady(admin, 'awsprovider', ns, 'aws', { status: 'False', reason: 'DeletionWaiting' }, 30_000);
+    expect(condition(waiting, 'Ready')?.message).toMatch(/^deletion waits for 2 objects that use this provider: /);
+    for (const name of [N.nsGoneStatement, N.nsGoneRule]) expect(condition(waiting, 'Ready')?.message).toContain(name);
+    const event = await eventually('a DeletionWaiting Event naming both objects', async () => {
+      const events = await eventsOf(admin, 'AWSProvider', 'aws', ns);
+      return events.find((e) => e.reason === 'DeletionWaiting' && e.message.includes(N.nsGoneStatement) && e.message.includes(N.nsGoneRule));
+    }, 20_000, 500);
+    expect(event.type).toBe('Normal');
+
+    // Then its namespace: it stays Terminating while the provider waits, and the provider's
+    // condition still names the objects. (The API server takes no new Events in a namespace being
+    // deleted, so the condition is what says why there.)
+    await admin.ok(['delete', 'namespace', ns, '--wait=false']);
+    await eventually(`namespace ${ns} Terminating`, async () => ((await admin.ok(['get', 'namespace', ns, '-o', 'jsonpath={.status.phase}'])).trim() === 'Terminating' ? true : undefined), 10_000);
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect((await admin.ok(['get', 'namespace', ns, '-o', 'jsonpath={.status.phase}'])).trim()).toBe('Terminating');
+    const stillWaiting = await waitForReady(admin, 'awsprovider', ns, 'aws', { status: 'False', reason: 'DeletionWaiting' }, 10_000);
+    for (const name of [N.nsGoneStatement, N.nsGoneRule]) expect(condition(stillWaiting, 'Ready')?.message).toContain(name);
+
+    await admin.ok(['delete', RPS, N.nsGoneStatement, '--wait=false']);
+    await admin.ok(['delete', REPL, N.nsGoneRule, '--wait=false']);
+    await waitForClusterObjectGone(admin, RPS, N.nsGoneStatement, 10_000);
+    await waitForClusterObjectGone(admin, REPL, N.nsGoneRule, 10_000);
     await eventually(`namespace ${ns} to be gone`, async () => {
-      const r = await kubectl.run(['get', 'namespace', ns, '--ignore-not-found', '-o', 'name']);
+      const r = await admin.run(['get', 'namespace', ns, '--ignore-not-found', '-o', 'name']);
       return r.code === 0 && r.stdout.trim() === '' ? true : undefined;
     }, 120_000, 1_000);
-    const sids = (await registryPolicy())?.Statement.map((s) => s.Sid);
-    expect(sids).not.toContain('LeavingWithNamespace');
-    expect(sids).toContain('KeptAfterNamespace');
+    // Retain: their parts stay in AWS.
+    expect(await docs.sids()).toContain('NamespaceD');
+    expect(await docs.ruleRegions()).toContain('eu-north-1');
+  });
+
+  it('kubectl: explain, short names and printer columns; get without -n lists them cluster-wide', async () => {
+    const resources = await admin.ok(['api-resources', '--api-group=aws-infra-operator.runner.codes', '--namespaced=false', '-o', 'name']);
+    for (const kind of REGISTRY_KINDS) expect(resources).toContain(`${kind}.aws-infra-operator.runner.codes`);
+    expect(await admin.ok(['explain', 'ecrrepl.spec.providerRef'])).toMatch(/namespace/);
+    expect(await admin.ok(['explain', 'ecrrps.spec.providerRef.namespace'])).toMatch(/FIELD:\s+namespace/);
+    expect(await admin.ok(['explain', 'ecrscan.spec.scanType'])).toContain('ENHANCED');
+    expect(await admin.ok(['explain', 'ecrrps'])).toMatch(/cluster/i);
+
+    const statements = await admin.ok(['get', 'ecrrps']);
+    expect(statements).toMatch(/^NAME\s+READY\s+PROVIDER NAMESPACE\s+PROVIDER\s+SID\s+REGISTRY\s+REGION\s+REASON\s+AGE\n/);
+    expect(statements).toMatch(new RegExp(`${N.teamB}\\s+true\\s+${nsB}\\s+aws\\s+TeamB\\s+${ACCOUNT}\\s+us-east-1\\s+Available`));
+    expect(statements).toMatch(new RegExp(`${N.outside}\\s+true\\s+${nsA}\\s+aws\\s+Outside\\s+${ACCOUNT}\\s+us-east-1\\s+Available`));
+    const rules = await admin.ok(['get', 'ecrrepl']);
+    expect(rules).toMatch(/^NAME\s+READY\s+PROVIDER NAMESPACE\s+PROVIDER\s+RULES\s+REGISTRY\s+REGION\s+REASON\s+AGE\n/);
+    expect(rules).toMatch(new RegExp(`${N.toFrankfurt}\\s+true\\s+${nsA}\\s+aws\\s+\\d+\\s+${ACCOUNT}\\s+us-east-1\\s+Available`));
+    const scans = await admin.ok(['get', 'ecrscan']);
+    expect(scans).toMatch(/^NAME\s+READY\s+PROVIDER NAMESPACE\s+PROVIDER\s+SCAN TYPE\s+REGISTRY\s+REGION\s+REASON\s+AGE\n/);
+    expect(scans).toMatch(new RegExp(`${N.scanning}\\s+true\\s+${nsA}\\s+aws\\s+BASIC\\s+${ACCOUNT}\\s+us-east-1\\s+Available`));
+    // No namespace column, whatever -n says: the objects belong to no namespace.
+    expect(await admin.ok(['get', 'ecrrps', N.teamB, '-n', nsA, '-o', 'name'])).toContain(N.teamB);
+    expect((await admin.getJson<Resource>([RPS, N.teamB])).metadata.namespace).toBeUndefined();
   });
 });
