@@ -140,7 +140,8 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
     const doc = await this.read(registry, identity, gateway, ctx.userDriven);
     const live = this.kind.find(doc, this.kind.identity(want));
     const claimed = live !== undefined && !this.kind.unclaimed?.(live);
-    if (claimed && !this.mine(want)) this.mayTakeOver(want, registry);
+    // Named as AWS holds it: the message says what is there, not what this object wants.
+    if (claimed && !this.mine(want)) this.mayTakeOver(live, registry);
     const applied = this.kind.applied(obj);
     const previousLive = applied !== undefined && this.kind.identity(applied) !== this.kind.identity(want)
       ? this.kind.find(doc, this.kind.identity(applied))
@@ -174,7 +175,7 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
       const doc = await this.read(registry, identity, gateway, true);
       const live = this.kind.find(doc, this.kind.identity(want));
       // Someone may have written the same part since observe read the document.
-      if (live !== undefined && !this.kind.unclaimed?.(live) && !this.mine(want) && !this.adopting) this.mayTakeOver(want, registry);
+      if (live !== undefined && !this.kind.unclaimed?.(live) && !this.mine(want) && !this.adopting) this.mayTakeOver(live, registry);
       const previous = applied !== undefined && this.kind.identity(applied) !== this.kind.identity(want) ? applied : undefined;
       const next = this.kind.put(doc, want, previous);
       if ('limit' in next) throw new Failure({ kind: 'stalled', reason: 'LimitExceeded', message: next.limit }, 'stall');

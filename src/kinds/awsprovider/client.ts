@@ -4,7 +4,7 @@ import { FINALIZER } from '../../api/types.js';
 import { isAwsError, type AwsError } from '../../aws/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { ProviderConfigError, providerKey, type Connection } from '../../providers/connections.js';
-import type { ObjectKey, ReconcileResult } from '../../runtime/types.js';
+import type { KubeObject, ObjectKey, ReconcileResult } from '../../runtime/types.js';
 import type { EventRecorderLike, Lister, Lookup, ObjectWriterLike } from '../../reconcilers/dependencies.js';
 import { Failure, isoSeconds, ManagedReconciler, type Deletion, type ExternalClient, type Observation } from '../../reconcilers/managed.js';
 
@@ -211,10 +211,14 @@ class AwsProviderClient implements ExternalClient<AWSProvider, AWSProviderStatus
   /** Done once no object that names this provider keeps its finalizer. */
   async delete(provider: AWSProvider): Promise<Deletion> {
     const id = providerKey(provider);
-    const users = this.deps.users
-      .list()
-      .filter((r) => providerOfUser(r) === id && r.metadata.finalizers?.includes(FINALIZER))
-      .map((r) => (r.kind ? `${r.kind} ${r.metadata.name}` : r.metadata.name));
+    const waitingFor = this.deps.users.list().filter((r) => providerOfUser(r) === id && r.metadata.finalizers?.includes(FINALIZER));
+    const users = waitingFor.map((r) => (r.kind ? `${r.kind} ${r.metadata.name}` : r.metadata.name));
+    // In a namespace being deleted the API server takes no new Events: the cluster-scoped objects
+    // that hold the provider (and so the namespace) say so on themselves, where Events still go.
+    for (const user of waitingFor) {
+      if (user.metadata.namespace) continue;
+      this.deps.events.record(user as unknown as KubeObject, 'Normal', 'ProviderDeletionWaiting', `AWSProvider ${id} is being deleted and waits for this object to be deleted first`);
+    }
     if (users.length > 0) {
       const shown = users.slice(0, 5).join(', ') + (users.length > 5 ? `, and ${users.length - 5} more` : '');
       return { done: false, waitMs: IN_USE_RECHECK_MS, message: `deletion waits for ${users.length} objects that use this provider: ${shown}` };

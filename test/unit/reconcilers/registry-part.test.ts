@@ -372,6 +372,8 @@ describe('replication rules and scanning', () => {
     await w.settle('basic');
     expect(registry.scanning.scanType).toBe('ENHANCED');
     expect(w.ready('basic')).toMatchObject({ status: 'False', reason: 'AlreadyExists' });
+    // The message names what AWS holds, not what the object asks for.
+    expect(w.ready('basic')?.message).toContain('scanning ENHANCED (CONTINUOUS_SCAN) already exists');
 
     registry.scanning = { scanType: 'BASIC', rules: [] };
     const current = w.objects.get('', 'basic')!;

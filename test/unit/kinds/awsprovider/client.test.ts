@@ -153,6 +153,8 @@ describe('AWSProvider reconciler', () => {
       expect(result.requeueAfterMs).toBeGreaterThan(0);
       expect(writer.finalizersRemoved).toBe(0);
       expect(events.events.at(-1)?.message).toBe('deletion waits for 1 objects that use this provider: ECRRegistryPolicyStatement grant');
+      // The cluster-scoped object says it too, on itself: a namespace being deleted takes no new Events.
+      expect(events.events).toContainEqual({ type: 'Normal', reason: 'ProviderDeletionWaiting', message: 'AWSProvider team/aws is being deleted and waits for this object to be deleted first' });
       // The condition says so too, for kubectl get and kstatus.
       expect(writer.last()).toMatchObject({ conditions: expect.arrayContaining([expect.objectContaining({ type: 'Ready', reason: 'DeletionWaiting' })]) });
       clusterUsers = [clusterUsers[1]!];
