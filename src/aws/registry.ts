@@ -3,6 +3,10 @@ import {
   PutRegistryPolicyCommand, PutRegistryScanningConfigurationCommand, PutReplicationConfigurationCommand, type ECRClient,
 } from '@aws-sdk/client-ecr';
 import { classifyAwsError, isAwsError } from './errors.js';
+import {
+  DeleteSigningConfigurationCommand, DeregisterPullTimeUpdateExclusionCommand, GetAccountSettingCommand, GetSigningConfigurationCommand,
+  ListPullTimeUpdateExclusionsCommand, PutAccountSettingCommand, PutSigningConfigurationCommand, RegisterPullTimeUpdateExclusionCommand,
+} from '@aws-sdk/client-ecr';
 
 /**
  * The registry-level documents of Amazon ECR: the replication configuration, the registry policy and
@@ -23,6 +27,19 @@ export interface ScanningDocument {
   scanType: 'BASIC' | 'ENHANCED';
   rules: Array<{ scanFrequency: 'SCAN_ON_PUSH' | 'CONTINUOUS_SCAN' | 'MANUAL'; repositoryFilters: Array<{ filter: string; filterType: 'WILDCARD' }> }>;
 }
+
+/** A rule of the registry's managed-signing configuration as ECR holds it (no empty filter list). */
+export interface SigningRuleDocument {
+  signingProfileArn: string;
+  repositoryFilters?: Array<{ filter: string; filterType: 'WILDCARD_MATCH' }>;
+}
+
+/** Codes ECR answers with when there is nothing to read or remove (src/aws/errors.ts does not name them). */
+const SIGNING_CONFIGURATION_NOT_FOUND = 'SigningConfigurationNotFoundException';
+const EXCLUSION_ALREADY_EXISTS = 'ExclusionAlreadyExistsException';
+const EXCLUSION_NOT_FOUND = 'ExclusionNotFoundException';
+/** ListPullTimeUpdateExclusions' largest page (1-1000); a registry holds at most 100 exclusions. */
+const EXCLUSIONS_PAGE = 1000;
 
 type AppliedReplicationRule = ReplicationRuleDocument;
 type ScanningConfiguration = ScanningDocument;
@@ -109,5 +126,97 @@ export class RegistryGateway {
         repositoryFilters: r.repositoryFilters.map((f) => ({ filter: f.filter, filterType: f.filterType })),
       })),
     })));
+  }
+
+  /**
+   * The rules of the registry's managed-signing configuration, in AWS's order (none when the
+   * registry has no signing configuration).
+   */
+  async signingRules(): Promise<SigningRuleDocument[]> {
+    try {
+      const out = await this.call('GetSigningConfiguration', () => this.client.send(new GetSigningConfigurationCommand({})));
+      return (out.signingConfiguration?.rules ?? []).map((r) => {
+        const rule: SigningRuleDocument = { signingProfileArn: r.signingProfileArn ?? '' };
+        const filters = (r.repositoryFilters ?? []).map((f) => ({ filter: f.filter ?? '', filterType: 'WILDCARD_MATCH' as const }));
+        if (filters.length > 0) rule.repositoryFilters = filters;
+        return rule;
+      });
+    } catch (err) {
+      if (isAwsError(err) && err.code === SIGNING_CONFIGURATION_NOT_FOUND) return [];
+      throw err;
+    }
+  }
+
+  /**
+   * Puts the signing configuration with these rules; with none, deletes it, so that the registry is
+   * as before anyone configured signing (one that is already gone is fine).
+   */
+  async putSigningRules(rules: readonly SigningRuleDocument[]): Promise<void> {
+    if (rules.length === 0) {
+      try {
+        await this.call('DeleteSigningConfiguration', () => this.client.send(new DeleteSigningConfigurationCommand({})));
+      } catch (err) {
+        if (!(isAwsError(err) && err.code === SIGNING_CONFIGURATION_NOT_FOUND)) throw err;
+      }
+      return;
+    }
+    await this.call('PutSigningConfiguration', () => this.client.send(new PutSigningConfigurationCommand({
+      signingConfiguration: {
+        rules: rules.map((r) => ({
+          signingProfileArn: r.signingProfileArn,
+          ...(r.repositoryFilters?.length ? { repositoryFilters: r.repositoryFilters.map((f) => ({ filter: f.filter, filterType: f.filterType })) } : {}),
+        })),
+      },
+    })));
+  }
+
+  /** The value of one account setting of the registry (every setting has one: its default until set). */
+  async accountSetting(name: string): Promise<string | undefined> {
+    const out = await this.call('GetAccountSetting', () => this.client.send(new GetAccountSettingCommand({ name })));
+    return out.value || undefined;
+  }
+
+  async putAccountSetting(name: string, value: string): Promise<void> {
+    await this.call('PutAccountSetting', () => this.client.send(new PutAccountSettingCommand({ name, value })));
+  }
+
+  /** Every principal excluded from pull-time recording in the registry, every page. */
+  async pullTimeUpdateExclusions(): Promise<string[]> {
+    const principals: string[] = [];
+    const seen = new Set<string>();
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const out = await this.call('ListPullTimeUpdateExclusions', () => this.client.send(new ListPullTimeUpdateExclusionsCommand({
+        maxResults: EXCLUSIONS_PAGE,
+        ...(token ? { nextToken: token } : {}),
+      })));
+      principals.push(...(out.pullTimeUpdateExclusions ?? []));
+      nextToken = out.nextToken || undefined;
+      // A token that comes back again would page forever.
+      if (nextToken !== undefined) {
+        if (seen.has(nextToken)) throw classifyAwsError(Object.assign(new Error('ListPullTimeUpdateExclusions answered the same nextToken twice'), { name: 'ServerException' }), 'ListPullTimeUpdateExclusions');
+        seen.add(nextToken);
+      }
+    } while (nextToken !== undefined);
+    return principals;
+  }
+
+  /** Excludes a principal from pull-time recording; one already excluded is fine. */
+  async registerPullTimeUpdateExclusion(principalArn: string): Promise<void> {
+    try {
+      await this.call('RegisterPullTimeUpdateExclusion', () => this.client.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn })));
+    } catch (err) {
+      if (!(isAwsError(err) && err.code === EXCLUSION_ALREADY_EXISTS)) throw err;
+    }
+  }
+
+  /** Ends a principal's exclusion from pull-time recording; one that is not excluded is fine. */
+  async deregisterPullTimeUpdateExclusion(principalArn: string): Promise<void> {
+    try {
+      await this.call('DeregisterPullTimeUpdateExclusion', () => this.client.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn })));
+    } catch (err) {
+      if (!(isAwsError(err) && err.code === EXCLUSION_NOT_FOUND)) throw err;
+    }
   }
 }

@@ -9,6 +9,9 @@ import { providerChangeMatters } from './ecrrepository/watches.js';
 import { registryPolicyStatementPart } from './ecrregistrypolicystatement/part.js';
 import { scanningConfigurationPart } from './ecrregistryscanningconfiguration/part.js';
 import { replicationRulePart } from './ecrreplicationrule/part.js';
+import { signingRulePart } from './ecrsigningrule/part.js';
+import { accountSettingPart } from './ecraccountsetting/part.js';
+import { pullTimeUpdateExclusionPart } from './ecrpulltimeupdateexclusion/part.js';
 
 /**
  * The account-wide kinds whose objects each own one part of a registry document. Each runs on the
@@ -20,6 +23,9 @@ export const REGISTRY_PART_KINDS: ReadonlyArray<PartKind<RegistryPartObject, any
   replicationRulePart as unknown as PartKind<RegistryPartObject, unknown, unknown>,
   registryPolicyStatementPart as unknown as PartKind<RegistryPartObject, unknown, unknown>,
   scanningConfigurationPart as unknown as PartKind<RegistryPartObject, unknown, unknown>,
+  signingRulePart as unknown as PartKind<RegistryPartObject, unknown, unknown>,
+  accountSettingPart as unknown as PartKind<RegistryPartObject, unknown, unknown>,
+  pullTimeUpdateExclusionPart as unknown as PartKind<RegistryPartObject, unknown, unknown>,
 ];
 
 /** The informers and controllers of the account-wide part kinds, for main.ts to hand to the Manager. */
