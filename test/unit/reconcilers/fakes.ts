@@ -298,5 +298,5 @@ export function repository(spec: Partial<ECRRepository['spec']> = {}, meta: Part
 }
 
 export function connectionFor(ecr: FakeEcr): Connection {
-  return { ecr: ecr as unknown as Connection['ecr'], session: {} as Connection['session'], fingerprint: 'f', identity: 'static keys from Secret team/aws' };
+  return { ecr: ecr as unknown as Connection['ecr'], session: { accountId: '123456789012', region: 'us-east-1' } as Connection['session'], fingerprint: 'f', identity: 'static keys from Secret team/aws' };
 }
