@@ -1,6 +1,10 @@
 import os from 'node:os';
 import { AWS_PROVIDER, type AWSProvider } from './kinds/awsprovider/types.js';
 import { ECR_REPOSITORY, type ECRRepository } from './kinds/ecrrepository/types.js';
+import { ECR_PUBLIC_REPOSITORY, ECR_PUBLIC_REPOSITORY_REF, type ECRPublicRepository } from './kinds/ecrpublicrepository/types.js';
+import { EcrPublicRepositoryReconciler } from './kinds/ecrpublicrepository/client.js';
+import { ecrPublicRepositoryController } from './kinds/ecrpublicrepository/watches.js';
+import { EcrPublicClients, ecrPublicEndpointFromEnv } from './aws/ecr-public.js';
 import { AwsClientFactory } from './aws/clients.js';
 import { operatorAwsEnvironment } from './aws/credentials.js';
 import { ConfigError, helpText, parseConfig, type Config } from './config.js';
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
   const namespace = config.watchNamespace;
   const providers = new Informer<AWSProvider>({ client: kube, ref: AWS_PROVIDER_REF, namespace, logger, name: AWS_PROVIDER.plural });
   const repositories = new Informer<ECRRepository>({ client: kube, ref: ECR_REPOSITORY_REF, namespace, logger, name: ECR_REPOSITORY.plural });
+  const publicRepositories = new Informer<ECRPublicRepository>({ client: kube, ref: ECR_PUBLIC_REPOSITORY_REF, namespace, logger, name: ECR_PUBLIC_REPOSITORY.plural });
 
   const factory = new AwsClientFactory({
     env: operatorAwsEnvironment(),
@@ -86,13 +91,25 @@ async function main(): Promise<void> {
   });
   // A provider being deleted waits for every object that still holds our finalizer and names it:
   // repositories of its namespace and cluster-scoped objects alike.
-  const providerUsers = { list: (): ProviderUser[] => [...repositories.list(), ...registry.informers.flatMap((i) => i.list())] };
+  const providerUsers = { list: (): ProviderUser[] => [...repositories.list(), ...publicRepositories.list(), ...registry.informers.flatMap((i) => i.list())] };
   const providerReconciler = new AwsProviderReconciler({
     providers, users: providerUsers, connections, writer, events, logger,
     verifyPeriodMs: config.providerVerifyPeriodMs,
     secretPollPeriodMs: config.secretPollPeriodMs,
   });
   const repositoryReconciler = new EcrRepositoryReconciler({ repositories, providers, connections, writer, events, logger, clusterName: config.clusterName });
+  // ECR Public: one endpoint in us-east-1; a client per provider identity, built when an object needs it.
+  const ecrPublic = new EcrPublicClients({
+    limiterFor: (account) => factory.limiterFor(account),
+    onCall: (service, operation, outcome, seconds) => {
+      awsApiCalls.inc({ service, operation, outcome });
+      awsApiCallDuration.observe({ service, operation }, seconds);
+    },
+    operatorEndpoint: ecrPublicEndpointFromEnv(process.env),
+  });
+  const publicRepositoryReconciler = new EcrPublicRepositoryReconciler({
+    repositories: publicRepositories, providers, connections, gateways: ecrPublic, logos: kube, writer, events, logger, clusterName: config.clusterName,
+  });
 
   const manager = new Manager({
     client: kube,
@@ -110,14 +127,21 @@ async function main(): Promise<void> {
   });
   // The writer remembers its own writes until the caches hold them; every informer tells it so.
   for (const informer of [providers, repositories, ...registry.informers]) informer.onEvent((e) => writer.observed(e.object));
+  publicRepositories.onEvent((e) => writer.observed(e.object));
   manager.addInformer(providers);
   manager.addInformer(repositories);
-  manager.addController(awsProviderController({ providers, users: [repositories, ...registry.informers], reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
+  manager.addInformer(publicRepositories);
+  manager.addController(awsProviderController({ providers, users: [repositories, publicRepositories, ...registry.informers], reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
   manager.addController(ecrRepositoryController({
     repositories, providers, reconciler: repositoryReconciler, logger,
     concurrency: config.maxConcurrentReconciles,
     syncPeriodMs: config.syncPeriodMs,
     sweep: repositorySweep({ providers, connections, requestsPerSecond: config.awsRequestsPerSecond, logger }),
+  }));
+  manager.addController(ecrPublicRepositoryController({
+    repositories: publicRepositories, providers, reconciler: publicRepositoryReconciler, logger,
+    concurrency: config.maxConcurrentReconciles,
+    syncPeriodMs: config.syncPeriodMs,
   }));
   for (const informer of registry.informers) manager.addInformer(informer);
   for (const controller of registry.controllers) manager.addController(controller);
@@ -131,6 +155,7 @@ async function main(): Promise<void> {
       .stop()
       .then(() => {
         factory.close();
+        ecrPublic.close();
         logger.info('stopped');
         process.exit(0);
       })

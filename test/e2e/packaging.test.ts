@@ -226,6 +226,7 @@ describe('packaging: Helm chart and image', () => {
     expect(rendered.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name).sort())
       .toEqual([
         'awsproviders.aws-infra-operator.runner.codes',
+        'ecrpublicrepositories.aws-infra-operator.runner.codes',
         'ecrregistrypolicystatements.aws-infra-operator.runner.codes',
         'ecrregistryscanningconfigurations.aws-infra-operator.runner.codes',
         'ecrreplicationrules.aws-infra-operator.runner.codes',
