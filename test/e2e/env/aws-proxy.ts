@@ -360,10 +360,29 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     }
     let registry: Promise<{ accountId: string; region: string } | undefined> | undefined;
     for (const emulation of emulations) {
-      const answer = await emulation.handle({ service, operation, input, accessKeyId, now: new Date(), registry: () => (registry ??= registryOf(req)) });
+      const answer = await emulation.handle({ service, operation, input, accessKeyId, now: new Date(), registry: () => (registry ??= registryOf(req)), moto: (t, n, i) => motoAs(req, t, n, i) });
       if (answer) return answer;
     }
     return undefined;
+  }
+
+  /** One JSON-protocol call to moto as the caller of `req` (its credentials and region), for emulations. */
+  async function motoAs(req: http.IncomingMessage, amzTarget: string, signingName: string, input: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> {
+    const headers: http.IncomingHttpHeaders = { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': amzTarget };
+    const auth = req.headers.authorization;
+    if (typeof auth === 'string') headers.authorization = auth.replace(/\/[a-z0-9-]+\/aws4_request/, `/${signingName}/aws4_request`);
+    for (const h of ['x-amz-date', 'x-amz-security-token']) {
+      const value = req.headers[h];
+      if (typeof value === 'string') headers[h] = value;
+    }
+    const out = await forward(target, { method: 'POST', url: '/', headers }, Buffer.from(JSON.stringify(input)));
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(out.body.toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      // an answer that is not JSON says only its status
+    }
+    return { status: out.status, body };
   }
 
   /** The registry of a request: moto's registryId for its credentials, and the signed region. */

@@ -5,6 +5,8 @@
  */
 import { EcrPublicEmulation } from './ecr-public-emulation.js';
 import { RegistrySettingsEmulation } from './registry-settings-emulation.js';
+import { PullThroughCacheEmulation } from './pull-through-cache-emulation.js';
+import { CreationTemplateEmulation } from './creation-template-emulation.js';
 
 export interface EmulatedRequest {
   /** `ECR` for ECR's JSON protocol; otherwise the X-Amz-Target prefix (`SpencerFrontendService` is ECR Public). */
@@ -16,6 +18,12 @@ export interface EmulatedRequest {
   registry: () => Promise<{ accountId: string; region: string } | undefined>;
   accessKeyId: string | undefined;
   now: Date;
+  /**
+   * Asks moto another operation of the JSON protocol (`target` as X-Amz-Target, signed for the
+   * service `signingName`), as the caller: same credentials and region. For an emulation that reads
+   * state moto keeps, such as the Secrets Manager secret a pull through cache rule names.
+   */
+  moto?: (target: string, signingName: string, input: Record<string, unknown>) => Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 export interface EmulatedAnswer {
@@ -39,5 +47,8 @@ export function awsJsonError(status: number, type: string, message: string): Emu
 
 /** Every emulation the layer consults, in order. */
 export function createEmulations(): Emulation[] {
-  return [new EcrPublicEmulation(), new RegistrySettingsEmulation()];
+  return [new EcrPublicEmulation(), new RegistrySettingsEmulation(),
+    new PullThroughCacheEmulation(),
+    new CreationTemplateEmulation(),
+  ];
 }
