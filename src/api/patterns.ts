@@ -149,3 +149,71 @@ export const JSON_UNICODE_ESCAPE_PATTERN = /^[0-9a-fA-F]{4}$/;
 
 /** A JSON Pointer segment that is an array index (RFC 6901, section 4). One class: linear. */
 export const ARRAY_INDEX_PATTERN = /^[0-9]+$/;
+
+/**
+ * The repository prefix of a pull through cache rule (Amazon ECR API Reference,
+ * "CreatePullThroughCacheRule": ecrRepositoryPrefix and upstreamRepositoryPrefix, 2 to 30
+ * characters) and of a repository creation template ("CreateRepositoryCreationTemplate": prefix, 1
+ * to 256 characters), AWS pattern
+ * `^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$`: `/`-separated
+ * segments, each runs of `a-z 0-9` joined by `.`, `_`, `__` or dashes, an optional trailing `/`, or
+ * the word ROOT. Written here with the separators as `[.]`, `__?` and `-+`: each starts with a
+ * character that no run contains and that no other separator starts with, `/` is in neither, and a
+ * run is followed only by a separator, `/` or the end; so each character is consumed one way only.
+ */
+export const REPOSITORY_PREFIX_SOURCE = '^(?:[a-z0-9]+(?:(?:[.]|__?|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[.]|__?|-+)[a-z0-9]+)*)*/?|ROOT)$';
+export const REPOSITORY_PREFIX_PATTERN = new RegExp(REPOSITORY_PREFIX_SOURCE);
+export const PULL_THROUGH_CACHE_PREFIX_LENGTH: LengthBounds = { min: 2, max: 30 };
+export const CREATION_TEMPLATE_PREFIX_LENGTH: LengthBounds = { min: 1, max: 256 };
+
+/**
+ * The Secrets Manager secret of a pull through cache rule (Amazon ECR API Reference,
+ * "CreatePullThroughCacheRule", credentialArn: 50 to 612 characters), AWS pattern
+ * `^arn:aws(-\w+)*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\-pullthroughcache\/[a-zA-Z0-9\/_+=.@-]+$`
+ * (`\w` written out as its class). Linear: the partition's groups each start with `-`, which `\w`
+ * lacks; the region-and-account run holds no `/`, so the literal after it, which ends in the first
+ * `/`, can end in one place only, and the name's class runs to the end.
+ */
+export const PULL_THROUGH_CACHE_CREDENTIAL_ARN_SOURCE =
+  '^arn:aws(?:-[A-Za-z0-9_]+)*:secretsmanager:[a-zA-Z0-9:-]+:secret:ecr-pullthroughcache/[a-zA-Z0-9/_+=.@-]+$';
+export const PULL_THROUGH_CACHE_CREDENTIAL_ARN_PATTERN = new RegExp(PULL_THROUGH_CACHE_CREDENTIAL_ARN_SOURCE);
+export const PULL_THROUGH_CACHE_CREDENTIAL_ARN_LENGTH: LengthBounds = { min: 50, max: 612 };
+
+/**
+ * The IAM role that ECR assumes for a pull through cache rule or a repository creation template
+ * (Amazon ECR API Reference, customRoleArn: at most 2048 characters, no pattern; IAM User Guide,
+ * "IAM identifiers": arn:PARTITION:iam::ACCOUNT:role/PATH/NAME, names of `\w+=,.@-`). The account is
+ * group 1. Each field's class excludes the `:` that ends it, and the path and name run to the end.
+ */
+export const IAM_ROLE_ARN_SOURCE = '^arn:aws[a-z-]*:iam::([0-9]{12}):role/[A-Za-z0-9+=,.@_/-]+$';
+export const IAM_ROLE_ARN_PATTERN = new RegExp(IAM_ROLE_ARN_SOURCE);
+export const IAM_ROLE_ARN_LENGTH: LengthBounds = { min: 1, max: 2048 };
+
+/**
+ * The KMS key of a repository creation template (Amazon ECR API Reference,
+ * "EncryptionConfigurationForRepositoryCreationTemplate", kmsKey: at most 2048 characters, "the full
+ * ARN of the KMS key", AWS pattern `^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-z0-9-]+`),
+ * anchored at both ends: a key ARN and nothing else. Each class excludes the `:` or `/` that ends it.
+ */
+export const TEMPLATE_KMS_KEY_SOURCE = '^arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-z0-9-]+$';
+export const TEMPLATE_KMS_KEY_PATTERN = new RegExp(TEMPLATE_KMS_KEY_SOURCE);
+export const TEMPLATE_KMS_KEY_LENGTH: LengthBounds = { min: 1, max: 2048 };
+
+/**
+ * The upstream registry URL of a pull through cache rule from Amazon ECR (Amazon ECR API Reference,
+ * "CreatePullThroughCacheRule", upstreamRegistryUrl: `<accountId>.dkr.ecr.<region>.amazonaws.com`).
+ * The account is group 1, the region group 2. Fixed literals between classes that exclude `.`.
+ */
+export const ECR_UPSTREAM_URL_SOURCE = '^([0-9]{12})[.]dkr[.]ecr[.]([a-z0-9-]+)[.]amazonaws[.]com(?:[.]cn)?$';
+export const ECR_UPSTREAM_URL_PATTERN = new RegExp(ECR_UPSTREAM_URL_SOURCE);
+
+/**
+ * The upstream registry URL of a pull through cache rule from Microsoft Azure Container Registry
+ * (same page: `<custom>.azurecr.io`; Azure registry names are 5 to 50 letters and digits). One
+ * bounded class, then a literal.
+ */
+export const AZURE_UPSTREAM_URL_SOURCE = '^[a-z0-9]{5,50}[.]azurecr[.]io$';
+export const AZURE_UPSTREAM_URL_PATTERN = new RegExp(AZURE_UPSTREAM_URL_SOURCE);
+
+/** Any upstream registry URL, before the check per upstream registry: a host name of DNS's characters. */
+export const UPSTREAM_URL_LENGTH: LengthBounds = { min: 1, max: 253 };
