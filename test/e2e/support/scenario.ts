@@ -5,7 +5,9 @@ import { Kubectl, eventually } from './kubectl.js';
 
 export async function installCrds(kubectl: Kubectl): Promise<void> {
   await kubectl.ok(['apply', '--server-side', '--force-conflicts', '-f', path.resolve('config/crd/bases')]);
-  const crds = ['awsproviders', 'ecrrepositories', 'ecrpublicrepositories', 'ecrreplicationrules', 'ecrregistrypolicystatements', 'ecrregistryscanningconfigurations', 'ecrsigningrules', 'ecraccountsettings', 'ecrpulltimeupdateexclusions'];
+  const crds = ['awsproviders', 'ecrrepositories', 'ecrpublicrepositories', 'ecrreplicationrules', 'ecrregistrypolicystatements', 'ecrregistryscanningconfigurations', 'ecrsigningrules', 'ecraccountsettings', 'ecrpulltimeupdateexclusions',
+    'ecrpullthroughcacherules', 'ecrrepositorycreationtemplates',
+  ];
   await kubectl.ok(['wait', '--for=condition=Established', ...crds.map((c) => `crd/${c}.aws-infra-operator.runner.codes`), '--timeout=60s']);
 }
 
