@@ -122,13 +122,14 @@ export class EcrPublicGateway {
   }
 
   /**
-   * Tags, catalog data, policy and image count, read concurrently. When several reads fail, a
-   * vanished repository explains the others and is reported first, then one the user must fix.
+   * Tags, catalog data, policy and image count, read concurrently; tags already read (to decide
+   * ownership) are not read again. When several reads fail, a vanished repository explains the
+   * others and is reported first, then one the user must fix.
    */
-  async details(live: LivePublicRepository): Promise<PublicRepositoryDetails> {
+  async details(live: LivePublicRepository, known: { tags?: Record<string, string> } = {}): Promise<PublicRepositoryDetails> {
     const ref = { repositoryName: live.name, registryId: live.registryId || undefined };
     const [tags, catalog, policy, images] = await Promise.allSettled([
-      this.tags(live),
+      known.tags ?? this.tags(live),
       this.call('GetRepositoryCatalogData', () => this.client.send(new GetRepositoryCatalogDataCommand(ref)), 'absent'),
       this.call('GetRepositoryPolicy', () => this.client.send(new GetRepositoryPolicyCommand(ref)), 'absent'),
       this.countImages(live),

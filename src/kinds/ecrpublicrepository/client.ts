@@ -276,7 +276,8 @@ class EcrPublicRepositoryClient implements ExternalClient<ECRPublicRepository, E
         message: `public repository ${desired.name} is owned by ${owner} (tag ${OWNER_TAG}); nothing was changed`,
       }, 'stall');
     }
-    const details = await gateway.details(live);
+    // Only a repository this object owns is worth its catalog data, policy and image listing.
+    const details = await gateway.details(live, { tags });
     this.live = live;
     this.changes = changesBetween(desired, details, this.obj.status);
     return {

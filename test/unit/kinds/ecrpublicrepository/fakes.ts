@@ -83,11 +83,12 @@ export class FakeEcrPublic implements EcrPublicGatewayLike {
     return { ...stored.tags };
   }
 
-  async details(live: LivePublicRepository): Promise<PublicRepositoryDetails> {
+  /** Tags passed in were read by the caller (ownership): the fake, like the gateway, uses them. */
+  async details(live: LivePublicRepository, known: { tags?: Record<string, string> } = {}): Promise<PublicRepositoryDetails> {
     this.record('details');
     const stored = this.repos.get(live.name);
     if (!stored) throw publicError('RepositoryNotFoundException', 'GetRepositoryCatalogData');
-    const details: PublicRepositoryDetails = { tags: { ...stored.tags }, catalog: structuredClone(stored.catalog), imageCount: stored.images };
+    const details: PublicRepositoryDetails = { tags: { ...(known.tags ?? stored.tags) }, catalog: structuredClone(stored.catalog), imageCount: stored.images };
     if (stored.policyText !== undefined) details.policyText = stored.policyText;
     return details;
   }

@@ -94,6 +94,10 @@ describe('ECR Public gateway', () => {
     const live = (await gateway.describe('team/web'))!;
     let details = await gateway.details(live);
     expect(details).toEqual({ tags: { owner: 'team/web' }, catalog: made.catalog, imageCount: 0 });
+    // Tags already read are not read again.
+    seen.length = 0;
+    await gateway.details(live, { tags: { owner: 'team/web' } });
+    expect(seen.map((s) => s.operation).sort()).toEqual(['DescribeImages', 'GetRepositoryCatalogData', 'GetRepositoryPolicy']);
 
     const policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr-public:PutImage"}]}';
     const updated = await gateway.update(live, { catalog: { usageText: 'u' }, policy: { text: policy }, tagsToSet: { a: '1' }, tagKeysToRemove: ['owner'] });
