@@ -12,7 +12,7 @@ import { awsProviderController } from './kinds/awsprovider/watches.js';
 import { ecrRepositoryController } from './kinds/ecrrepository/watches.js';
 import { repositorySweep } from './kinds/ecrrepository/sweep.js';
 import { createLogger } from './observability/logger.js';
-import { awsApiCallDuration, awsApiCalls } from './observability/metrics.js';
+import { awsApiCallDuration, awsApiCalls, awsApiCallsDeferred } from './observability/metrics.js';
 import { ProviderConnections } from './providers/connections.js';
 import { AWS_PROVIDER_REF } from './kinds/awsprovider/types.js';
 import { AwsProviderReconciler, type ProviderUser } from './kinds/awsprovider/client.js';
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       awsApiCalls.inc({ service, operation, outcome });
       awsApiCallDuration.observe({ service, operation }, seconds);
     },
+    onDeferred: (service, operation) => awsApiCallsDeferred.inc({ service, operation }),
     credentialDeps: { refreshBeforeMs: config.credentialRefreshMarginMs },
   });
   // Repository settings read outside a sweep's batches serve periodic reconciles this long.
