@@ -343,6 +343,12 @@ metadata:
     expect(await canI(SA_USER, ['watch', 'secrets', '-A'])).toBe('no');
     expect(await canI(SA_USER, ['list', 'secrets', '-n', 'default'])).toBe('no');
     expect(await canI(SA_USER, ['get', 'secrets', '-n', 'default'])).toBe('yes');
+    // ECRPublicRepository's logo: get on ConfigMaps, never list or watch.
+    expect(await canI(SA_USER, ['get', 'configmaps', '-n', 'default'])).toBe('yes');
+    expect(await canI(SA_USER, ['list', 'configmaps', '-A'])).toBe('no');
+    expect(await canI(SA_USER, ['watch', 'configmaps', '-n', 'default'])).toBe('no');
+    expect(await canI(SA_USER, ['patch', 'ecrpublicrepositories.aws-infra-operator.runner.codes/status', '-n', 'default'])).toBe('yes');
+    expect(await canI(SA_USER, ['delete', 'ecrpublicrepositories.aws-infra-operator.runner.codes', '-n', 'default'])).toBe('no');
     expect(await canI(SA_USER, ['patch', 'ecrrepositories.aws-infra-operator.runner.codes/status', '-n', 'default'])).toBe('yes');
     expect(await canI(SA_USER, ['delete', 'ecrrepositories.aws-infra-operator.runner.codes', '-n', 'default'])).toBe('no');
     expect(await canI(SA_USER, ['update', 'leases.coordination.k8s.io', '-n', NAMESPACE])).toBe('yes');
