@@ -20,6 +20,7 @@ import { ECR_REPOSITORY_REF } from './kinds/ecrrepository/types.js';
 import { EcrRepositoryReconciler } from './kinds/ecrrepository/client.js';
 import { registryPartControllers } from './kinds/index.js';
 import { RegistryDocuments } from './aws/registry-documents.js';
+import { SecretsManagerClients } from './aws/secrets-manager.js';
 import { EventRecorder } from './runtime/events.js';
 import { Informer } from './runtime/informer.js';
 import { KubeClient } from './runtime/kube.js';
@@ -85,10 +86,22 @@ async function main(): Promise<void> {
   // Account-wide kinds: cluster-scoped, each object acting with its own provider's identity; writes to
   // one registry go one at a time under its lock, and sweeps share reads per identity only.
   const documents = new RegistryDocuments({ sharedReadMaxAgeMs: Math.max(5_000, config.syncPeriodMs * 0.15) });
+  // Secrets Manager (pull through cache credentials kept from a Kubernetes Secret): a client per
+  // provider identity, built when a rule needs one, paced by the account's limiter.
+  const secretsManager = new SecretsManagerClients({
+    limiterFor: (key) => factory.limiterFor(key),
+    onCall: (service, operation, outcome, seconds) => {
+      awsApiCalls.inc({ service, operation, outcome });
+      awsApiCallDuration.observe({ service, operation }, seconds);
+    },
+  });
   const registry = registryPartControllers({
     kube, providers, connections, documents, writer, events, logger,
     syncPeriodMs: config.syncPeriodMs,
     concurrency: Math.min(4, config.maxConcurrentReconciles),
+    clusterName: config.clusterName,
+    secretPollPeriodMs: config.secretPollPeriodMs,
+    secretsManager,
   });
   // A provider being deleted waits for every object that still holds our finalizer and names it:
   // repositories of its namespace and cluster-scoped objects alike.
@@ -157,6 +170,7 @@ async function main(): Promise<void> {
       .then(() => {
         factory.close();
         ecrPublic.close();
+        secretsManager.close();
         logger.info('stopped');
         process.exit(0);
       })
