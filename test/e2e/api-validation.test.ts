@@ -66,8 +66,8 @@ describe('documented examples', () => {
   it('kustomization.yaml lists every sample file', () => {
     const kustomization = parse(readFileSync(SAMPLES_DIR + 'kustomization.yaml', 'utf8')) as { resources: string[] };
     expect([...kustomization.resources].sort()).toEqual(sampleFiles());
-    // 12 AWSProvider and ECRRepository examples, plus one per registry-level kind.
-    expect(sampleFiles().length).toBe(15);
+    // 12 AWSProvider and ECRRepository examples, one ECRPublicRepository, one per account-wide kind (8).
+    expect(sampleFiles().length).toBe(21);
   });
 
   it.each(sampleFiles())('%s is created as written, then deleted', async (file) => {
