@@ -148,6 +148,12 @@ codes('NotFound', [
   'RegistryPolicyNotFoundException',
   'ImageNotFoundException',
   'LifecyclePolicyPreviewNotFoundException',
+  'PullThroughCacheRuleNotFoundException',
+  'TemplateNotFoundException',
+  'SigningConfigurationNotFoundException',
+  'ExclusionNotFoundException',
+  // Secrets Manager: the secret is gone.
+  'ResourceNotFoundException',
   'NoSuchEntity',
 ]);
 codes('InvalidParameter', [
@@ -164,6 +170,11 @@ codes('InvalidParameter', [
   // Too many tags on one repository (ECR allows 50). The fix is in the spec (fewer tags), not in
   // an account quota, and retrying unchanged cannot help: hence invalid input, not LimitExceeded.
   'TooManyTagsException',
+  // A pull through cache rule's upstream: its credentials or registry, which the spec names.
+  'SecretNotFoundException',
+  'UnableToAccessSecretException',
+  'UnableToDecryptSecretValueException',
+  'UnsupportedUpstreamRegistryException',
 ]);
 codes('KMSKeyInvalid', ['KmsException']);
 codes('LimitExceeded', ['LimitExceededException', 'ServiceQuotaExceededException']);
@@ -171,6 +182,11 @@ codes('Conflict', [
   'RepositoryAlreadyExistsException',
   'RepositoryNotEmptyException',
   'LifecyclePolicyPreviewInProgressException',
+  'PullThroughCacheRuleAlreadyExistsException',
+  'TemplateAlreadyExistsException',
+  'ExclusionAlreadyExistsException',
+  // Secrets Manager: a secret of that name exists.
+  'ResourceExistsException',
   'ConflictException',
 ]);
 codes('Transient', [
