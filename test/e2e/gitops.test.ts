@@ -1,0 +1,483 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { environmentVariables } from './env/environment.js';
+import { GitRepository, startGitServer, type GitServer } from './env/gitops-git.js';
+import { ARGOCD_NAMESPACE, ensureGitOpsBinaries, FLUX_NAMESPACE, startArgoCd, startFlux, type ControllerSet } from './env/gitops.js';
+import { AwsCli } from './support/aws.js';
+import { sharedEnv } from './support/context.js';
+import { eventually, Kubectl, run } from './support/kubectl.js';
+import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
+import { clearRegistryObjects, policyStatement, RegistryDocuments, replicationRule, scanningConfiguration, waitForClusterObjectGone } from './support/registry.js';
+import { condition, freshNamespace, installCrds, staticProviderYaml, waitForGone, waitForReady, type Condition, type Resource } from './support/scenario.js';
+
+// GitOps for real: Flux's source-controller and kustomize-controller, and Argo CD's application
+// controller and repo-server (with redis), built from their releases, run against the environment's
+// API server and apply a Git repository of our objects served over HTTP on loopback. Checked with
+// their own objects' status as a user reads it, with awscli for what is in AWS, and with the AWS
+// layer's call counts. docs/gitops.md is used as written: its Flux and Argo CD objects and its
+// health customization command, with only the repository URL replaced.
+
+const DOC = 'docs/gitops.md';
+const DOC_URL = 'https://git.example.com/platform/ecr-config.git';
+const RUN = Date.now().toString(36);
+const FLUX_KEY = 'AKIAGITOPSFLUX000001';
+const ARGO_KEY = 'AKIAGITOPSARGO000001';
+const KIND_REPO = 'ecrrepository';
+const KUSTOMIZATION = 'kustomizations.kustomize.toolkit.fluxcd.io';
+const GIT_REPOSITORY = 'gitrepositories.source.toolkit.fluxcd.io';
+const HELM_CHART = 'helmcharts.source.toolkit.fluxcd.io';
+const APPLICATION = 'applications.argoproj.io';
+// An invalid lifecycle policy that the CRD accepts (its text is a string) and the operator refuses.
+const INVALID_LIFECYCLE = JSON.stringify({
+  rules: [
+    { rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 5 }, action: { type: 'expire' } },
+    { rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 50 }, action: { type: 'expire' } },
+  ],
+});
+const INVALID_MESSAGE = /rulePriority 1 is already used by rules\[0\]/;
+const VALID_LIFECYCLE = JSON.stringify({
+  rules: [{ rulePriority: 1, description: 'keep 30', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 30 }, action: { type: 'expire' } }],
+});
+
+interface Block {
+  lang: string;
+  text: string;
+  needs: string[];
+}
+
+/** The fenced blocks of a documentation file, with the needs marker of the line before each. */
+function docBlocks(file: string): Block[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\w*)\s*$/.exec(lines[i] ?? '');
+    if (!open) continue;
+    let end = i + 1;
+    while (end < lines.length && !/^```\s*$/.test(lines[end] ?? '')) end++;
+    let before = i - 1;
+    while (before >= 0 && (lines[before] ?? '').trim() === '') before--;
+    const marker = /^<!--\s*needs:\s*([\w, -]+?)\s*-->$/.exec((lines[before] ?? '').trim());
+    blocks.push({ lang: open[1] ?? '', text: lines.slice(i + 1, end).join('\n'), needs: marker?.[1]?.split(',').map((s) => s.trim()) ?? [] });
+    i = end;
+  }
+  return blocks;
+}
+
+/** The YAML block of docs/gitops.md that holds an object of that kind, with the URL replaced. */
+function docObjects(kind: string, url: string): string {
+  const block = docBlocks(DOC).find((b) => /^ya?ml$/.test(b.lang) && parseAllDocuments(b.text).some((d) => (d.toJS() as { kind?: string } | null)?.kind === kind));
+  if (!block) throw new Error(`${DOC} has no yaml block with a ${kind}`);
+  return block.text.split(DOC_URL).join(url);
+}
+
+/** The shell block of docs/gitops.md whose text matches. */
+function docCommand(match: RegExp): string {
+  const block = docBlocks(DOC).find((b) => /^(bash|sh)$/.test(b.lang) && match.test(b.text));
+  if (!block) throw new Error(`${DOC} has no shell block matching ${match}`);
+  return block.text;
+}
+
+function repository(ns: string, name: string, spec: Record<string, unknown>): string {
+  return JSON.stringify({
+    apiVersion: 'aws-infra-operator.runner.codes/v1alpha1',
+    kind: 'ECRRepository',
+    metadata: { name, namespace: ns },
+    spec: { providerRef: { name: 'aws' }, repositoryName: `${ns}/${name}`, ...spec },
+  }, null, 2);
+}
+
+/** Copies a folder of this project into the Git work tree (the chart, for helm's path source). */
+function copyTree(repo: GitRepository, from: string, to: string): void {
+  for (const entry of readdirSync(from)) {
+    const full = path.join(from, entry);
+    if (statSync(full).isDirectory()) copyTree(repo, full, path.join(to, entry));
+    else repo.write(path.join(to, entry), readFileSync(full, 'utf8'));
+  }
+}
+
+/** A condition's lastTransitionTime (the shared Condition type leaves it out). */
+function transitioned(c: Condition | undefined): string {
+  return (c as (Condition & { lastTransitionTime?: string }) | undefined)?.lastTransitionTime ?? '';
+}
+
+const READ_ONLY = /^[A-Za-z]+:(Describe|List|Get|BatchGet|BatchCheck)/;
+/** AWS calls that change something, between two snapshots of the layer's counts. */
+function writesBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [op, n] of Object.entries(after)) {
+    if (READ_ONLY.test(op)) continue;
+    const delta = n - (before[op] ?? 0);
+    if (delta > 0) out[op] = delta;
+  }
+  return out;
+}
+
+interface FluxStatus {
+  metadata: { annotations?: Record<string, string>; generation: number };
+  status?: { conditions?: Condition[]; lastAppliedRevision?: string; lastAttemptedRevision?: string; lastHandledReconcileAt?: string; artifact?: { revision: string } };
+}
+
+interface ResourceStatus {
+  group?: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  status?: string;
+  health?: { status: string; message?: string };
+}
+
+interface Application {
+  status?: {
+    sync?: { status: string; revision?: string };
+    health?: { status: string; message?: string };
+    resources?: ResourceStatus[];
+    operationState?: { phase: string; message?: string; syncResult?: { revision: string } };
+    conditions?: Array<{ type: string; message: string }>;
+  };
+}
+
+describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune them', () => {
+  const env = sharedEnv();
+  const admin = new Kubectl(env.kubeconfig);
+  const aws = new AwsCli(env);
+  const registry = new RegistryDocuments(aws);
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-gitops-'));
+  let binDir = '';
+  let git: GitServer | undefined;
+  let operator: OperatorProcess | undefined;
+  let flux: ControllerSet | undefined;
+  let argo: ControllerSet | undefined;
+  const namespaces: string[] = [];
+
+  const faults = async (list: unknown[]) => {
+    const res = await fetch(`${env.awsEndpoint}/__aws/faults`, { method: 'POST', body: JSON.stringify(list) });
+    if (!res.ok) throw new Error(`setting faults failed: ${res.status}`);
+  };
+  const failCreates = (accessKeyId: string) =>
+    faults([{ operation: 'CreateRepository', service: 'ECR', accessKeyId, status: 500, code: 'ServerException', message: 'injected: the create is slow today' }]);
+  const describeRepo = async (name: string) => {
+    const r = await aws.attempt(['ecr', 'describe-repositories', '--repository-names', name]);
+    if (r.code === 0) return (JSON.parse(r.stdout) as { repositories: Array<{ repositoryName: string; imageTagMutability: string; repositoryArn: string }> }).repositories[0];
+    if (/RepositoryNotFoundException/.test(r.stderr)) return undefined;
+    throw new Error(`aws ecr describe-repositories failed: ${r.stderr}`);
+  };
+
+  beforeAll(async () => {
+    // Built by hack/ensure-gitops.sh before the tests (CI: .ci/run); here only found in the cache.
+    binDir = ensureGitOpsBinaries();
+    await installCrds(admin);
+    // Account-wide objects that earlier files left must not own the registry's documents.
+    await clearRegistryObjects(admin);
+    await faults([]);
+    await registry.reset();
+    git = await startGitServer(path.join(scratch, 'git'));
+    operator = await startOperator(env, { kubeconfig: await serviceAccountKubeconfig(env, admin), args: ['--sync-period=5s'] });
+  });
+
+  afterAll(async () => {
+    await faults([]).catch(() => undefined);
+    // The GitOps controllers go first, so that nothing re-applies what is deleted next.
+    await admin.run(['delete', APPLICATION, '--all', '-n', ARGOCD_NAMESPACE, '--ignore-not-found', '--wait=false']);
+    await argo?.stop();
+    await flux?.stop();
+    // Our objects go while the operator runs: their deletion policies are carried out.
+    for (const ns of namespaces) await admin.run(['delete', 'ecrrepositories', '--all', '-n', ns, '--wait=true', '--timeout=60s']);
+    for (const kind of ['ecrreplicationrules', 'ecrregistrypolicystatements', 'ecrregistryscanningconfigurations']) {
+      const names = (await admin.run(['get', kind, '-o', 'name'])).stdout.split('\n').map((l) => l.trim()).filter((l) => l.includes(RUN));
+      if (names.length) await admin.run(['delete', ...names, '--wait=true', '--timeout=60s']);
+    }
+    for (const ns of namespaces) await admin.run(['delete', 'awsproviders', '--all', '-n', ns, '--wait=true', '--timeout=60s']);
+    await operator?.stop();
+    await clearRegistryObjects(admin).catch(() => undefined);
+    if (namespaces.length) await admin.run(['delete', 'namespace', ...namespaces, '--wait=false', '--ignore-not-found']);
+    await git?.stop();
+    await registry.reset().catch(() => undefined);
+  });
+
+  describe('Flux', () => {
+    let ns = '';
+    let repo: GitRepository;
+    const replication = `gitops-flux-${RUN}`;
+    const statement = `gitops-flux-${RUN}`;
+    const scanning = `gitops-flux-scanning-${RUN}`;
+    const sid = `GitopsFlux${RUN}`;
+
+    const get = <T>(kind: string, name: string) => admin.getJson<T>([kind, name, '-n', FLUX_NAMESPACE]);
+    const ready = (obj: FluxStatus) => obj.status?.conditions?.find((c) => c.type === 'Ready');
+    /** Asks for a reconciliation now, as `flux reconcile` does, and waits until it was handled. */
+    const reconcile = async (kind: string, name: string) => {
+      const at = new Date().toISOString();
+      await admin.ok(['annotate', kind, name, '-n', FLUX_NAMESPACE, `reconcile.fluxcd.io/requestedAt=${at}`, '--overwrite']);
+      await eventually(`${kind} ${name} to handle the reconcile request ${at}`, async () => ((await get<FluxStatus>(kind, name)).status?.lastHandledReconcileAt === at ? true : undefined), 120_000, 500);
+    };
+    /** Pushes a commit and waits for the Kustomization to have attempted it; returns its status. */
+    const commit = async (message: string): Promise<string> => {
+      const sha = repo.commit(message);
+      await reconcile(GIT_REPOSITORY, 'platform');
+      await eventually(`the Kustomization to attempt ${sha}`, async () => ((await get<FluxStatus>(KUSTOMIZATION, 'ecr')).status?.lastAttemptedRevision?.includes(sha) ? true : undefined), 120_000, 500);
+      return sha;
+    };
+    const kustomizationReady = (sha: string, status: 'True' | 'False', timeoutMs = 180_000) =>
+      eventually(`Kustomization ecr Ready=${status} at ${sha}`, async () => {
+        const k = await get<FluxStatus>(KUSTOMIZATION, 'ecr');
+        const c = ready(k);
+        if (!k.status?.lastAttemptedRevision?.includes(sha) || c?.status !== status || c.observedGeneration !== k.metadata.generation) return undefined;
+        if (status === 'True' && !k.status.lastAppliedRevision?.includes(sha)) return undefined;
+        return { k, c };
+      }, timeoutMs, 500);
+
+    const writeBase = () => {
+      repo.write('ecr/provider.yaml', staticProviderYaml(ns, 'aws', { keyId: FLUX_KEY }));
+      repo.write('ecr/repositories/gone.yaml', repository(ns, 'gone', { deletionPolicy: 'Delete' }));
+      repo.write('ecr/repositories/kept.yaml', repository(ns, 'kept', { deletionPolicy: 'Retain' }));
+      repo.write('ecr/repositories/web.yaml', repository(ns, 'web', { imageTagMutability: 'MUTABLE', lifecyclePolicy: { policyText: VALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
+      const provider = { namespace: ns, name: 'aws' };
+      repo.write('ecr/registry.yaml', [
+        replicationRule(replication, provider, ['eu-west-1'], { prefixes: [ns], deletionPolicy: 'Delete' }),
+        policyStatement(statement, provider, sid, {
+          Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::210987654321:root' }, Action: ['ecr:ReplicateImage'], Resource: 'arn:aws:ecr:us-east-1:123456789012:repository/*',
+        }, { deletionPolicy: 'Delete' }),
+        scanningConfiguration(scanning, provider, 'BASIC', [{ scanFrequency: 'SCAN_ON_PUSH', filters: [`${ns}*`] }], { deletionPolicy: 'Delete' }),
+      ].map((o) => JSON.stringify(o, null, 2)).join('\n---\n'));
+    };
+
+    beforeAll(async () => {
+      flux = await startFlux({ binDir, dir: path.join(scratch, 'flux'), kubeconfig: env.kubeconfig, kubectl: admin });
+      ns = await freshNamespace(admin, 'gitops-flux');
+      namespaces.push(ns);
+      repo = new GitRepository(path.join(scratch, 'git'), `flux-${RUN}`, scratch);
+    });
+
+    it('the Kustomization with wait: true is Ready only once every ECRRepository is Ready', async () => {
+      writeBase();
+      copyTree(repo, path.resolve('charts/infra-operator'), 'charts/infra-operator');
+      // Creates fail for a while (AWS answers 500): the repositories stay Reconciling.
+      await failCreates(FLUX_KEY);
+      const sha = repo.commit('ECR repositories, the provider and the registry settings');
+      await admin.apply(docObjects('Kustomization', git!.repoUrl(`flux-${RUN}`)));
+      await eventually('the ECRRepositories to be applied and Reconciling', async () => {
+        const list = await admin.getJson<{ items: Resource[] }>([KIND_REPO, '-n', ns]);
+        return list.items.length === 3 && list.items.every((r) => condition(r, 'Reconciling')?.status === 'True') ? true : undefined;
+      }, 120_000, 500);
+      // Flux waits on them: for as long as they are not Ready, neither is the Kustomization.
+      for (let i = 0; i < 8; i++) {
+        const k = await get<FluxStatus>(KUSTOMIZATION, 'ecr');
+        expect(ready(k)?.status, JSON.stringify(k.status)).not.toBe('True');
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+      await faults([]);
+      const { c } = await kustomizationReady(sha, 'True');
+      const readyAt = Date.parse(transitioned(c));
+      for (const name of ['gone', 'kept', 'web']) {
+        const obj = await waitForReady(admin, KIND_REPO, ns, name, {}, 5_000);
+        expect(Date.parse(transitioned(condition(obj, 'Ready')))).toBeLessThanOrEqual(readyAt);
+        expect(await describeRepo(`${ns}/${name}`)).toBeDefined();
+      }
+      expect(await registry.statement(sid)).toBeDefined();
+      expect((await registry.rules()).some((r) => r.repositoryFilters?.some((f) => f.filter === ns))).toBe(true);
+    }, 420_000);
+
+    it('a commit that changes a spec is applied, and the change reaches AWS', async () => {
+      expect((await describeRepo(`${ns}/web`))?.imageTagMutability).toBe('MUTABLE');
+      repo.write('ecr/repositories/web.yaml', repository(ns, 'web', { imageTagMutability: 'IMMUTABLE', lifecyclePolicy: { policyText: VALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
+      const sha = await commit('web: immutable tags');
+      await kustomizationReady(sha, 'True');
+      expect((await describeRepo(`${ns}/web`))?.imageTagMutability).toBe('IMMUTABLE');
+    }, 300_000);
+
+    it('with nothing committed, reconciliations change nothing: resourceVersions stay, and the operator writes nothing to AWS', async () => {
+      const versions = async () => {
+        const out: Record<string, string> = {};
+        for (const args of [[KIND_REPO, '-n', ns], ['awsproviders', '-n', ns], ['secrets', 'aws-credentials', '-n', ns],
+          ['ecrreplicationrules', replication], ['ecrregistrypolicystatements', statement], ['ecrregistryscanningconfigurations', scanning]]) {
+          const json = await admin.getJson<{ items?: Resource[]; metadata: { name: string; resourceVersion?: string } }>(args);
+          for (const item of json.items ?? [json as unknown as Resource]) {
+            out[`${args[0]}/${item.metadata.name}`] = (item.metadata as { resourceVersion?: string }).resourceVersion ?? '';
+          }
+        }
+        return out;
+      };
+      // Settle: the operator's first sweeps after the last change.
+      await new Promise((r) => setTimeout(r, 6_000));
+      const before = await versions();
+      const callsBefore = await aws.calls();
+      // Several full reconciliations (each applies every object with server-side apply and runs the
+      // health checks), and more than one of the operator's sweeps (5 s) in between.
+      for (let i = 0; i < 3; i++) {
+        await reconcile(KUSTOMIZATION, 'ecr');
+        await new Promise((r) => setTimeout(r, 4_000));
+      }
+      const k = await get<FluxStatus>(KUSTOMIZATION, 'ecr');
+      expect(ready(k)?.status).toBe('True');
+      expect(await versions()).toEqual(before);
+      expect(writesBetween(callsBefore, await aws.calls())).toEqual({});
+    }, 300_000);
+
+    it('an ECRRepository with an invalid lifecycle policy fails the Kustomization; the object carries our message', async () => {
+      repo.write('ecr/repositories/invalid.yaml', repository(ns, 'invalid', { lifecyclePolicy: { policyText: INVALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
+      const sha = await commit('a repository with a lifecycle policy AWS would refuse');
+      // kstatus reads Stalled=True as Failed at once: no waiting for the 5m timeout.
+      const started = Date.now();
+      const { c } = await kustomizationReady(sha, 'False', 120_000);
+      expect(Date.now() - started).toBeLessThan(120_000);
+      expect(c.reason).toBe('HealthCheckFailed');
+      expect(c.message).toContain(`ECRRepository/${ns}/invalid status: 'Failed'`);
+      const invalid = await waitForReady(admin, KIND_REPO, ns, 'invalid', { status: 'False', reason: 'InvalidSpec' }, 10_000);
+      expect(condition(invalid, 'Stalled')?.message).toMatch(INVALID_MESSAGE);
+      // The rest of the commit still applies; the valid repositories stay Ready.
+      await waitForReady(admin, KIND_REPO, ns, 'web', {}, 10_000);
+    }, 300_000);
+
+    it('a commit that removes files prunes the objects, and their deletionPolicy is carried out in AWS (Delete gone, Retain kept)', async () => {
+      repo.remove('ecr/repositories/invalid.yaml').remove('ecr/repositories/gone.yaml').remove('ecr/repositories/kept.yaml');
+      const sha = await commit('remove three repositories');
+      await kustomizationReady(sha, 'True');
+      for (const name of ['invalid', 'gone', 'kept']) await waitForGone(admin, KIND_REPO, ns, name, 60_000);
+      expect(await describeRepo(`${ns}/gone`)).toBeUndefined();
+      expect(await describeRepo(`${ns}/kept`)).toBeDefined();
+      expect(await describeRepo(`${ns}/web`)).toBeDefined();
+      // An account-wide object removed from Git takes exactly its own part out of the registry.
+      repo.write('ecr/registry.yaml', '# the registry settings moved elsewhere\n');
+      const sha2 = await commit('remove the registry settings');
+      await kustomizationReady(sha2, 'True');
+      await waitForClusterObjectGone(admin, 'ecrregistrypolicystatements', statement, 60_000);
+      await waitForClusterObjectGone(admin, 'ecrreplicationrules', replication, 60_000);
+      expect(await registry.statement(sid)).toBeUndefined();
+      expect((await registry.rules()).some((r) => r.repositoryFilters?.some((f) => f.filter === ns))).toBe(false);
+    }, 420_000);
+
+    it('source-controller packages the chart from a path of the same repository (HelmChart Ready)', async () => {
+      await admin.apply(docObjects('HelmChart', git!.repoUrl(`flux-${RUN}`)));
+      const chart = await eventually('HelmChart infra-operator Ready', async () => {
+        const obj = await get<FluxStatus>(HELM_CHART, 'infra-operator');
+        return ready(obj)?.status === 'True' ? obj : undefined;
+      }, 120_000, 500);
+      const version = /^version:\s*(\S+)/m.exec(readFileSync('charts/infra-operator/Chart.yaml', 'utf8'))?.[1];
+      expect(chart.status?.artifact?.revision).toContain(version);
+    }, 180_000);
+  });
+
+  describe('Argo CD', () => {
+    let ns = '';
+    let repo: GitRepository;
+    const replication = `gitops-argo-${RUN}`;
+    const statement = `gitops-argo-${RUN}`;
+    const sid = `GitopsArgo${RUN}`;
+
+    const app = () => admin.getJson<Application>([APPLICATION, 'ecr', '-n', ARGOCD_NAMESPACE]);
+    const resource = (a: Application, kind: string, name: string) => a.status?.resources?.find((r) => r.kind === kind && r.name === name);
+    /** Asks Argo CD to look at Git now (as `argocd app get --refresh` or a webhook does). */
+    const refresh = (mode: 'normal' | 'hard' = 'normal') => admin.ok(['annotate', APPLICATION, 'ecr', '-n', ARGOCD_NAMESPACE, `argocd.argoproj.io/refresh=${mode}`, '--overwrite']);
+    const waitApp = <T>(what: string, probe: (a: Application) => T | undefined, timeoutMs = 180_000) => {
+      let last: Application | undefined;
+      return eventually(what, async () => {
+        last = await app();
+        return probe(last);
+      }, timeoutMs, 500).catch((err: Error) => {
+        throw new Error(`${err.message}\nlast status: ${JSON.stringify(last?.status ?? null)}\n${argo?.logs(20) ?? ''}`);
+      });
+    };
+    const synced = (sha: string) => (a: Application) => (a.status?.sync?.status === 'Synced' && a.status.sync.revision === sha ? a : undefined);
+
+    beforeAll(async () => {
+      // The health customization exactly as docs/gitops.md installs it (argocd-cm exists first, as
+      // in an install).
+      argo = await startArgoCd({ binDir, dir: path.join(scratch, 'argocd'), kubeconfig: env.kubeconfig, kubectl: admin });
+      const patch = await run('bash', ['-e', '-o', 'pipefail', '-c', docCommand(/argocd-cm/)], {
+        env: { ...process.env, ...environmentVariables(env) },
+      });
+      if (patch.code !== 0) throw new Error(`the health customization of ${DOC} failed: ${patch.stderr}`);
+      ns = await freshNamespace(admin, 'gitops-argo');
+      namespaces.push(ns);
+      repo = new GitRepository(path.join(scratch, 'git'), `argo-${RUN}`, scratch);
+    });
+
+    it('the health customization in argocd-cm is docs/argocd-health.lua itself', async () => {
+      const cm = await admin.getJson<{ data: Record<string, string> }>(['configmap', 'argocd-cm', '-n', ARGOCD_NAMESPACE]);
+      const lua = readFileSync('docs/argocd-health.lua', 'utf8');
+      for (const kind of ['ECRRepository', 'AWSProvider', 'ECRReplicationRule', 'ECRRegistryPolicyStatement']) {
+        expect(cm.data[`resource.customizations.health.aws-infra-operator.runner.codes_${kind}`]).toBe(lua);
+      }
+    });
+
+    it('the Application is Progressing while a repository is being created, then Healthy once every object is Ready', async () => {
+      repo.write('ecr/provider.yaml', staticProviderYaml(ns, 'aws', { keyId: ARGO_KEY }));
+      repo.write('ecr/repositories/gone.yaml', repository(ns, 'gone', { deletionPolicy: 'Delete' }));
+      repo.write('ecr/repositories/kept.yaml', repository(ns, 'kept', { deletionPolicy: 'Retain' }));
+      repo.write('ecr/repositories/web.yaml', repository(ns, 'web', { lifecyclePolicy: { policyText: VALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
+      const provider = { namespace: ns, name: 'aws' };
+      repo.write('ecr/registry.yaml', [
+        replicationRule(replication, provider, ['ap-south-1'], { prefixes: [ns], deletionPolicy: 'Delete' }),
+        policyStatement(statement, provider, sid, {
+          Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::210987654321:root' }, Action: ['ecr:ReplicateImage'], Resource: 'arn:aws:ecr:us-east-1:123456789012:repository/*',
+        }, { deletionPolicy: 'Delete' }),
+      ].map((o) => JSON.stringify(o, null, 2)).join('\n---\n'));
+      await failCreates(ARGO_KEY);
+      const sha = repo.commit('ECR repositories, the provider and the registry settings');
+      await admin.apply(docObjects('Application', git!.repoUrl(`argo-${RUN}`)));
+      const progressing = await waitApp('the Application synced and Progressing', (a) => (synced(sha)(a) && a.status?.health?.status === 'Progressing' ? a : undefined));
+      const web = resource(progressing, 'ECRRepository', 'web');
+      expect(web?.health?.status).toBe('Progressing');
+      // Held for as long as the creates fail.
+      await new Promise((r) => setTimeout(r, 5_000));
+      await refresh();
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect((await app()).status?.health?.status).toBe('Progressing');
+      await faults([]);
+      const healthy = await waitApp('the Application Healthy', (a) => (synced(sha)(a) && a.status?.health?.status === 'Healthy' ? a : undefined));
+      for (const name of ['gone', 'kept', 'web']) {
+        expect(resource(healthy, 'ECRRepository', name)?.health?.status).toBe('Healthy');
+        await waitForReady(admin, KIND_REPO, ns, name, {}, 5_000);
+        expect(await describeRepo(`${ns}/${name}`)).toBeDefined();
+      }
+      expect(resource(healthy, 'AWSProvider', 'aws')?.health?.status).toBe('Healthy');
+      expect(resource(healthy, 'ECRRegistryPolicyStatement', statement)?.health?.status).toBe('Healthy');
+      expect(await registry.statement(sid)).toBeDefined();
+    }, 420_000);
+
+    it('never OutOfSync for fields only the operator or the API server set (status, finalizer, defaults)', async () => {
+      const sha = repo.head();
+      for (let i = 0; i < 3; i++) {
+        await refresh(i === 1 ? 'hard' : 'normal');
+        await new Promise((r) => setTimeout(r, 5_000));
+        const a = await app();
+        const outOfSync = (a.status?.resources ?? []).filter((r) => r.status !== 'Synced');
+        expect(outOfSync, JSON.stringify(a.status?.resources)).toEqual([]);
+        expect(a.status?.sync?.status).toBe('Synced');
+        expect(a.status?.sync?.revision).toBe(sha);
+        expect(a.status?.health?.status).toBe('Healthy');
+      }
+      // The operator did write what only it sets: a finalizer and status.
+      const web = await admin.getJson<Resource>([KIND_REPO, 'web', '-n', ns]);
+      expect(web.metadata.finalizers?.length).toBeGreaterThan(0);
+      expect(condition(web, 'Ready')?.status).toBe('True');
+    }, 180_000);
+
+    it('an invalid lifecycle policy makes the Application Degraded with our message', async () => {
+      repo.write('ecr/repositories/invalid.yaml', repository(ns, 'invalid', { lifecyclePolicy: { policyText: INVALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
+      const sha = repo.commit('a repository with a lifecycle policy AWS would refuse');
+      await refresh();
+      const degraded = await waitApp('the Application Degraded', (a) => (synced(sha)(a) && a.status?.health?.status === 'Degraded' ? a : undefined));
+      const invalid = resource(degraded, 'ECRRepository', 'invalid');
+      expect(invalid?.health?.status).toBe('Degraded');
+      expect(invalid?.health?.message).toMatch(/^InvalidSpec: /);
+      expect(invalid?.health?.message).toMatch(INVALID_MESSAGE);
+      expect(resource(degraded, 'ECRRepository', 'web')?.health?.status).toBe('Healthy');
+    }, 300_000);
+
+    it('a prune carries out the deletion policy (Delete gone, Retain kept)', async () => {
+      repo.remove('ecr/repositories/invalid.yaml').remove('ecr/repositories/gone.yaml').remove('ecr/repositories/kept.yaml');
+      const sha = repo.commit('remove three repositories');
+      await refresh();
+      for (const name of ['invalid', 'gone', 'kept']) await waitForGone(admin, KIND_REPO, ns, name, 120_000);
+      await waitApp('the Application Healthy after the prune', (a) => (synced(sha)(a) && a.status?.health?.status === 'Healthy' &&
+        !resource(a, 'ECRRepository', 'gone') ? a : undefined));
+      expect(await describeRepo(`${ns}/gone`)).toBeUndefined();
+      expect(await describeRepo(`${ns}/kept`)).toBeDefined();
+      expect(await describeRepo(`${ns}/web`)).toBeDefined();
+    }, 300_000);
+  });
+});
