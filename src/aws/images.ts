@@ -6,9 +6,16 @@
  * DescribeImages returns only ACTIVE images unless its filter asks for others, so the gateway asks
  * with imageStatus ANY and this module splits active from archived by each image's imageStatus
  * (an image without one, as older endpoints and moto answer, is active).
+ *
+ * What the lifecycle preview needs to follow ECR's treatment of image indexes and referring
+ * artifacts comes from the same entries: imageManifestMediaType names an image index (OCI image
+ * index or Docker manifest list), subjectManifestDigest names the image a referrer (a signature,
+ * an SBOM, an attestation) refers to. Each image also gets its fingerprint here, while the pages
+ * arrive, so that telling an unchanged listing from a changed one costs the preview almost nothing.
  */
 import type { ImageDetail } from '@aws-sdk/client-ecr';
 import type { LifecycleImage } from '../lifecycle/evaluator.js';
+import { imageFingerprint } from '../lifecycle/fingerprint.js';
 
 export interface ImageInventory {
   /** Active images (imageStatus ACTIVE), every page. */
@@ -20,6 +27,12 @@ export interface ImageInventory {
   lastImagePushedAt?: Date;
   lastImagePulledAt?: Date;
 }
+
+/** The manifest media types of an image index: a multi-platform image whose platform manifests are entries of their own. */
+export const IMAGE_INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
 
 /** One DescribeImages entry in the evaluator's terms; undefined for an entry without a digest. */
 export function toLifecycleImage(detail: ImageDetail): LifecycleImage | undefined {
@@ -34,6 +47,9 @@ export function toLifecycleImage(detail: ImageDetail): LifecycleImage | undefine
   };
   if (detail.lastRecordedPullTime) image.lastPulledAt = detail.lastRecordedPullTime;
   if (detail.lastArchivedAt) image.transitionedAt = detail.lastArchivedAt;
+  if (detail.imageManifestMediaType && IMAGE_INDEX_MEDIA_TYPES.has(detail.imageManifestMediaType)) image.imageIndex = true;
+  if (detail.subjectManifestDigest) image.subject = detail.subjectManifestDigest;
+  image.fingerprint = imageFingerprint(image);
   return image;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateLifecyclePolicy, wildcardMatches, type LifecycleImage } from '../../../src/lifecycle/evaluator.js';
+import { evaluateLifecyclePolicy, INDEX_CHILD_WINDOW_MS, wildcardMatches, type LifecycleImage } from '../../../src/lifecycle/evaluator.js';
 import type { LifecycleRule } from '../../../src/lifecycle/policy.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
@@ -170,5 +170,114 @@ describe('wildcardMatches', () => {
     ['*', 'anything', true],
   ])('%s vs %s -> %s', (pattern, tag, expected) => {
     expect(wildcardMatches(pattern, tag)).toBe(expected);
+  });
+});
+
+describe('image indexes, their platform manifests and referring artifacts', () => {
+  const at = (days: number, seconds = 0): Date => new Date(daysAgo(days).getTime() + seconds * 1000);
+  const entry = (digest: string, tags: string[], pushedAt: Date, extra: Partial<LifecycleImage> = {}): LifecycleImage =>
+    ({ digest, tags, pushedAt, storageClass: 'STANDARD', sizeBytes: 10, ...extra });
+
+  /**
+   * One `docker buildx build --platform linux/amd64,linux/arm64 --push`: two platform manifests and
+   * buildkit's attestation manifest, then the index that lists them and carries the tag; then a
+   * signature (an OCI referrer) of the index, pushed a minute later.
+   */
+  function multiPlatformPush(name: string, tag: string | undefined, days: number): LifecycleImage[] {
+    return [
+      entry(`${name}-amd64`, [], at(days, -3)),
+      entry(`${name}-arm64`, [], at(days, -2)),
+      entry(`${name}-attestation`, [], at(days, -1)),
+      entry(name, tag ? [tag] : [], at(days), { imageIndex: true }),
+      entry(`${name}-signature`, [], at(days, 60), { subject: name }),
+    ];
+  }
+
+  it('counts a signed multi-platform push once: an any rule expires its index, not its manifests or its signature', () => {
+    const rules: LifecycleRule[] = [{ rulePriority: 1, selection: { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 }, action: expire }];
+    const result = evaluateLifecyclePolicy({ rules }, multiPlatformPush('idx', 'v1', 40), NOW);
+    expect(result.expire).toEqual(['idx']);
+    expect(result.imagesToExpire).toBe(1);
+    expect(result.following).toEqual({ indexChildren: 3, referrers: 1 });
+  });
+
+  it('an untagged rule reaches neither the platform manifests of an index nor its signature, but still a leftover untagged image', () => {
+    const rules: LifecycleRule[] = [{ rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }, action: expire }];
+    const images = [...multiPlatformPush('idx', 'v1', 40), entry('leftover', [], at(20))];
+    const result = evaluateLifecyclePolicy({ rules }, images, NOW);
+    expect(result.expire).toEqual(['leftover']);
+    expect(result.imagesToExpire).toBe(1);
+  });
+
+  it('imageCountMoreThan ranks pushes, not manifests: keeping 2 of 3 multi-platform pushes expires one index', () => {
+    const rules: LifecycleRule[] = [{ rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 2 }, action: expire }];
+    const images = [...multiPlatformPush('a', 'v1', 30), ...multiPlatformPush('b', 'v2', 20), ...multiPlatformPush('c', 'v3', 10)];
+    const result = evaluateLifecyclePolicy({ rules }, images, NOW);
+    expect(result.expire).toEqual(['a']);
+    expect(result.sample).toEqual(['v1']);
+  });
+
+  it('an index whose tag moved away is expired by an untagged rule; its platform manifests go with it, uncounted', () => {
+    const rules: LifecycleRule[] = [{ rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 7 }, action: expire }];
+    const images = [...multiPlatformPush('old', undefined, 40), ...multiPlatformPush('new', 'latest', 1)];
+    const result = evaluateLifecyclePolicy({ rules }, images, NOW);
+    expect(result.expire).toEqual(['old']);
+  });
+
+  it('counts a signature whose image is gone as expired: ECR cleans it up', () => {
+    const rules: LifecycleRule[] = [{ rulePriority: 1, selection: { tagStatus: 'tagged', tagPrefixList: ['release'], countType: 'imageCountMoreThan', countNumber: 10 }, action: expire }];
+    const images = [entry('kept', ['release-1'], at(5)), entry('orphan-signature', [], at(4), { subject: 'deleted-image' })];
+    const result = evaluateLifecyclePolicy({ rules }, images, NOW);
+    expect(result.expire).toEqual(['orphan-signature']);
+    expect(result.following.referrers).toBe(0);
+  });
+
+  it('a referrer of a referrer (a signature of an SBOM) goes with its subject too', () => {
+    const rules: LifecycleRule[] = [{ rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }, action: expire }];
+    const images = [
+      entry('image', ['v1'], at(10)),
+      entry('sbom', [], at(9), { subject: 'image' }),
+      entry('sbom-signature', [], at(8), { subject: 'sbom' }),
+    ];
+    const result = evaluateLifecyclePolicy({ rules }, images, NOW);
+    expect(result.imagesToExpire).toBe(0);
+    expect(result.following.referrers).toBe(2);
+  });
+
+  it('takes for a child only an untagged manifest pushed shortly before an index, not one pushed after it or long before', () => {
+    const rules: LifecycleRule[] = [{ rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }, action: expire }];
+    const images = [
+      entry('long-before', [], new Date(at(30).getTime() - INDEX_CHILD_WINDOW_MS - 1000)),
+      entry('child', [], new Date(at(30).getTime() - INDEX_CHILD_WINDOW_MS + 1000)),
+      entry('idx', ['v1'], at(30), { imageIndex: true }),
+      entry('after', [], at(30, 1)),
+    ];
+    const result = evaluateLifecyclePolicy({ rules }, images, NOW);
+    expect(result.expire.sort()).toEqual(['after', 'long-before']);
+    expect(result.following.indexChildren).toBe(1);
+  });
+
+  it('counts each digest once when the listing repeats it', () => {
+    const rules: LifecycleRule[] = [{ rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 }, action: expire }];
+    const images = [entry('a', ['v1'], at(3)), entry('b', ['v2'], at(2)), entry('a', ['v1'], at(3))];
+    expect(evaluateLifecyclePolicy({ rules }, images, NOW).expire).toEqual(['a']);
+  });
+});
+
+describe('when time alone changes the result', () => {
+  it('names the moment an age-based rule reaches the next image', () => {
+    const rules: LifecycleRule[] = [
+      { rulePriority: 1, selection: { tagStatus: 'tagged', tagPrefixList: ['prod'], countType: 'imageCountMoreThan', countNumber: 1 }, action: expire },
+      { rulePriority: 2, selection: { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 30 }, action: expire },
+    ];
+    const result = evaluateLifecyclePolicy({ rules }, IMAGES, NOW);
+    // d-untag1 (20 days old) is the next one the 30-day rule reaches; prod images belong to rule 1.
+    expect(result.changesAt).toEqual(new Date(daysAgo(20).getTime() + 30 * 86_400_000));
+    expect(evaluateLifecyclePolicy({ rules }, IMAGES, result.changesAt as Date).expire).toContain('d-untag1');
+  });
+
+  it('names none when only counts decide', () => {
+    const rules: LifecycleRule[] = [{ rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 2 }, action: expire }];
+    expect(evaluateLifecyclePolicy({ rules }, IMAGES, NOW).changesAt).toBeUndefined();
   });
 });
