@@ -12,8 +12,10 @@ import type { ObjectKey, ReconcileResult } from '../../runtime/types.js';
 import { awsFailure } from '../../reconcilers/aws-failure.js';
 import { providerReadiness } from '../awsprovider/client.js';
 import type { EventRecorderLike, Lookup, ObjectWriterLike } from '../../reconcilers/dependencies.js';
+import { LifecyclePreviews } from '../../lifecycle/previews.js';
 import {
   changesBetween,
+  currentLifecyclePreview,
   describeChanges,
   desiredRepository,
   encryptionMismatch,
@@ -65,6 +67,8 @@ export interface EcrRepositoryReconcilerDeps {
   clock?: () => Date;
   /** --cluster-name: the prefix of the owner tag's value (see api/owner.ts). */
   clusterName?: string | undefined;
+  /** The last lifecycle preview of each object; the reconciler keeps its own unless one is given. */
+  lifecyclePreviews?: LifecyclePreviews;
 }
 
 /** Ready reasons after which the next attempt must look before creating. */
@@ -90,12 +94,15 @@ export class EcrRepositoryReconciler {
   private readonly managed: ManagedReconciler<ECRRepository, ECRRepositoryStatus>;
 
   constructor(deps: EcrRepositoryReconcilerDeps) {
+    const previews = deps.lifecyclePreviews ?? new LifecyclePreviews();
     const kind: ManagedKind<ECRRepository, ECRRepositoryStatus> = {
       name: 'ecrrepository',
       ref: ECR_REPOSITORY_REF,
       finalizer: FINALIZER,
       objects: deps.repositories,
-      connect: (obj) => new EcrRepositoryClient(obj, deps),
+      connect: (obj) => new EcrRepositoryClient(obj, deps, previews),
+      // The object is gone: so is its kept lifecycle preview.
+      forget: (key) => previews.forget(key.namespace, key.name),
       validate: (obj) => {
         const issues = validateECRRepositorySpec(obj.spec);
         return issues.length > 0 ? issues.map((i) => `${i.field}: ${i.message}`).join('; ') : undefined;
@@ -136,6 +143,7 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
   constructor(
     private readonly obj: ECRRepository,
     private readonly deps: EcrRepositoryReconcilerDeps,
+    private readonly previews: LifecyclePreviews,
   ) {}
 
   async observe(obj: ECRRepository, ctx: ReconcileContext): Promise<Observation<ECRRepositoryStatus>> {
@@ -207,6 +215,8 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
   }
 
   async delete(obj: ECRRepository): Promise<Deletion> {
+    // A repository on its way out needs no preview of its policy.
+    this.previews.forget(obj.metadata.namespace, obj.metadata.name);
     const policy = obj.spec.deletionPolicy ?? SPEC_DEFAULTS.deletionPolicy;
     const name = obj.spec.repositoryName;
     const everCreated = Boolean(obj.status?.repositoryArn);
@@ -277,8 +287,10 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     this.images = details.inventory ?? details.imageCount;
     const all = changesBetween(desired, live, details);
     // What the desired lifecycle policy would do to the images now; over spec.lifecyclePolicy.maxImagesToExpire
-    // it is held back, and everything else still applies.
-    const preview = lifecyclePreview(desired, details.images, this.now());
+    // it is held back, and everything else still applies. Evaluated only when the policy or the
+    // images changed since the last preview, in slices that leave the event loop to other work.
+    const { namespace, name, uid } = this.obj.metadata;
+    const preview = await currentLifecyclePreview(desired, details.images, this.now(), this.previews, { namespace, name, uid });
     const unsafe = lifecycleGate(desired, all, preview);
     const changes = { ...all };
     if (unsafe) delete changes.lifecyclePolicy;

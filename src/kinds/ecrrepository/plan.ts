@@ -6,6 +6,7 @@ import { ownerTagValue } from '../../api/owner.js';
 import { policiesEqual } from '../../aws/policy.js';
 import { evaluateLifecyclePolicy, type LifecycleImage } from '../../lifecycle/evaluator.js';
 import { parseLifecyclePolicy } from '../../lifecycle/policy.js';
+import type { KeptPreview, LifecyclePreviews, PreviewSubject } from '../../lifecycle/previews.js';
 
 /**
  * The pure decisions of the ECRRepository reconciler: what the repository should look like, who owns
@@ -319,12 +320,35 @@ export function liveAfter(live: LiveRepository, changes: RepositoryChanges): Liv
 
 /**
  * What the desired lifecycle policy would do to the repository's images now (status.lifecyclePreview);
- * undefined when no policy is desired or the images are unknown.
+ * undefined when no policy is desired or the images are unknown. Evaluated at once: for a handful of
+ * images (a repository just created). A listing read from AWS goes through `currentLifecyclePreview`.
  */
 export function lifecyclePreview(desired: DesiredRepository, images: LifecycleImage[] | undefined, now: Date): LifecyclePreview | undefined {
   if (desired.lifecyclePolicyText === undefined || images === undefined) return undefined;
   const result = evaluateLifecyclePolicy(parseLifecyclePolicy(desired.lifecyclePolicyText), images, now);
-  return { imagesToExpire: result.imagesToExpire, imagesToArchive: result.imagesToArchive, evaluatedAt: rfc3339(now), sample: result.sample };
+  return previewStatus({ ...result, evaluatedAt: now });
+}
+
+/**
+ * The same for a listing of any size: the preview kept for this object when neither the policy nor
+ * the images changed since (and no age-based rule reached an image meanwhile), otherwise a new
+ * evaluation in slices that give the event loop back. Its evaluatedAt is when it was computed.
+ */
+export async function currentLifecyclePreview(
+  desired: DesiredRepository,
+  images: LifecycleImage[] | undefined,
+  now: Date,
+  previews: LifecyclePreviews,
+  subject: PreviewSubject,
+): Promise<LifecyclePreview | undefined> {
+  if (desired.lifecyclePolicyText === undefined || images === undefined) return undefined;
+  const { preview } = await previews.preview(subject, desired.lifecyclePolicyText, images, now);
+  return previewStatus(preview);
+}
+
+/** A preview in the form status.lifecyclePreview has. */
+export function previewStatus(preview: KeptPreview): LifecyclePreview {
+  return { imagesToExpire: preview.imagesToExpire, imagesToArchive: preview.imagesToArchive, evaluatedAt: rfc3339(preview.evaluatedAt), sample: preview.sample };
 }
 
 export const LIFECYCLE_POLICY_UNSAFE = 'LifecyclePolicyUnsafe';

@@ -14,6 +14,8 @@ import { EcrGateway } from '../../../../src/aws/ecr.js';
 import { FakeEcr as FakeEcrApi } from '../../aws/fake-ecr.js';
 import { awsError, connectionFor, FakeApiServer, FakeEcr, FakeEvents, FakeWriter, readyProvider, repository, silentLogger, Store } from '../../reconcilers/fakes.js';
 import type { Connection } from '../../../../src/providers/connections.js';
+import { LifecyclePreviews } from '../../../../src/lifecycle/previews.js';
+import type { LifecycleImage } from '../../../../src/lifecycle/evaluator.js';
 
 const key = { namespace: 'team', name: 'app' };
 const lifecycle = '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}';
@@ -500,6 +502,78 @@ describe('ECRRepository lifecycle preview, gate and image inventory', () => {
     expect(entry.details.lifecyclePolicyText).toBe(keepTenReleases);
     expect(condition('Ready')).toMatchObject({ status: 'True', reason: 'Available' });
     expect(condition('Stalled')).toBeUndefined();
+  });
+
+  /** A reconciler like the others, whose kept previews the test can see. */
+  function reconcilerWith(previews: LifecyclePreviews): EcrRepositoryReconciler {
+    return new EcrRepositoryReconciler({
+      repositories, providers, writer, events, logger: silentLogger,
+      connections: { get: async () => connection() },
+      clock: () => new Date(now),
+      lifecyclePreviews: previews,
+    });
+  }
+
+  it('evaluates the preview once while the policy and the images stay the same, and again after a push', async () => {
+    const previews = new LifecyclePreviews();
+    const withPreviews = reconcilerWith(previews);
+    thirtyReleases({ lifecyclePolicy: { policyText: keepTenReleases } });
+    await withPreviews.reconcile(key);
+    expect(writer.last()).toMatchObject({ lifecyclePreview: { imagesToExpire: 20, evaluatedAt: '2026-11-23T10:00:00Z' } });
+
+    // The periodic sweep: nothing changed, nothing evaluated, the status keeps the first preview.
+    repositories.watch();
+    now += 600_000;
+    await withPreviews.reconcile(key);
+    expect({ computed: previews.computed, reused: previews.reused }).toEqual({ computed: 1, reused: 1 });
+    expect(repositories.onServer('team', 'app')!.status?.lifecyclePreview).toMatchObject({ imagesToExpire: 20, evaluatedAt: '2026-11-23T10:00:00Z' });
+
+    // A push: the listing changed, the preview is evaluated again.
+    const entry = ecr.repos.get('team/app')!;
+    ecr.images('team/app', [...(entry.details.images ?? []), {
+      digest: `sha256:${'f'.repeat(64)}`, tags: ['release-31'], pushedAt: new Date(now), storageClass: 'STANDARD', sizeBytes: 1,
+    }]);
+    repositories.watch();
+    now += 600_000;
+    await withPreviews.reconcile(key);
+    expect(previews.computed).toBe(2);
+    expect(repositories.onServer('team', 'app')!.status?.lifecyclePreview).toMatchObject({ imagesToExpire: 21, evaluatedAt: '2026-11-23T10:20:00Z' });
+  });
+
+  it('forgets the kept preview when the object goes', async () => {
+    const previews = new LifecyclePreviews();
+    const withPreviews = reconcilerWith(previews);
+    thirtyReleases({ lifecyclePolicy: { policyText: keepTenReleases } });
+    await withPreviews.reconcile(key);
+    expect(previews.size).toBe(1);
+    repositories.items.delete('team/app');
+    await withPreviews.reconcile(key);
+    expect(previews.size).toBe(0);
+  });
+
+  it('does not hold back a safe policy for a signed multi-platform push: its platform manifests and signature are not images to expire', async () => {
+    // Keep 10 releases, expire untagged images after 14 days, and expire nothing else: maxImagesToExpire 0.
+    const policyText = JSON.stringify({
+      rules: [
+        { rulePriority: 1, selection: { tagStatus: 'tagged', tagPatternList: ['release-*'], countType: 'imageCountMoreThan', countNumber: 10 }, action: { type: 'expire' } },
+        { rulePriority: 2, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 }, action: { type: 'expire' } },
+      ],
+    });
+    ecr.seed('team/app', { [OWNER_TAG]: 'team/app', 'managed-by': 'infra-operator' });
+    const pushed = Date.parse('2026-10-01T00:00:00Z');
+    const image = (digest: string, tags: string[], at: number, extra: Partial<LifecycleImage> = {}): LifecycleImage =>
+      ({ digest: `sha256:${digest.padStart(64, '0')}`, tags, pushedAt: new Date(at), storageClass: 'STANDARD', sizeBytes: 10, ...extra });
+    ecr.images('team/app', [
+      image('a1', [], pushed - 2_000),
+      image('a2', [], pushed - 1_000),
+      image('a3', ['release-1'], pushed, { imageIndex: true }),
+      image('a4', [], pushed + 60_000, { subject: `sha256:${'a3'.padStart(64, '0')}` }),
+    ]);
+    repositories.put(repository({ lifecyclePolicy: { policyText, maxImagesToExpire: 0 } }, { finalizers: [FINALIZER] }));
+    await reconciler.reconcile(key);
+    expect(reason()).toBe('Available');
+    expect(ecr.repos.get('team/app')!.details.lifecyclePolicyText).toBe(policyText);
+    expect(writer.last()).toMatchObject({ lifecyclePreview: { imagesToExpire: 0, imagesToArchive: 0 } });
   });
 
   it('drops the preview from status when the policy is removed', async () => {

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { OWNER_TAG } from '../../../../src/api/types.js';
 import { type ECRRepository } from '../../../../src/kinds/ecrrepository/types.js';
 import type { LiveRepository, RepositoryDetails } from '../../../../src/aws/ecr.js';
+import { LifecyclePreviews } from '../../../../src/lifecycle/previews.js';
 import {
   changesBetween,
+  currentLifecyclePreview,
   describeChanges,
   desiredRepository,
   encryptionMismatch,
@@ -350,5 +352,18 @@ describe('lifecycle preview and gate', () => {
     expect(lifecycleGate(strict, changesBetween(strict, live, details({ lifecyclePolicyText: keepTen })), preview)).toBeUndefined();
     expect(lifecycleGate(strict, { lifecyclePolicy: 'delete' }, preview)).toBeUndefined();
     expect(lifecycleChangeNotice({}, preview)).toBeUndefined();
+  });
+
+  it('previews a listing read from AWS through the kept previews: the same answer, evaluated once while nothing changes', async () => {
+    const d = desiredRepository(repo({ lifecyclePolicy: { policyText: keepTen } }), undefined);
+    const previews = new LifecyclePreviews();
+    const who = { namespace: 'team', name: 'app', uid: 'u' };
+    const first = await currentLifecyclePreview(d, images, now, previews, who);
+    expect(first).toEqual(lifecyclePreview(d, images, now));
+    const later = new Date(now.getTime() + 3_600_000);
+    expect(await currentLifecyclePreview(d, [...images], later, previews, who)).toEqual(first);
+    expect(previews.computed).toBe(1);
+    expect(await currentLifecyclePreview(desiredRepository(repo(), undefined), images, now, previews, who)).toBeUndefined();
+    expect(await currentLifecyclePreview(d, undefined, now, previews, who)).toBeUndefined();
   });
 });
