@@ -17,6 +17,25 @@ export interface AWSProviderSpec {
   /** A ServiceAccount of the provider's namespace whose token is exchanged for roleARN (required with it). */
   serviceAccountRef?: { name: string };
   defaultTags?: Record<string, string>;
+  /** An SQS queue that receives ECR's EventBridge events and its CloudTrail management events (docs/events.md). */
+  events?: AWSProviderEvents;
+}
+
+export interface AWSProviderEvents {
+  /** `https://sqs.<region>.amazonaws.com/<account>/<name>`: in the provider's account and region. */
+  queueURL: string;
+}
+
+/** How the objects of a provider learn of changes made outside the operator. */
+export type EventsMode = 'Events' | 'Polling';
+
+export interface AWSProviderEventsStatus {
+  /** `Events`: the queue is read and the sweep runs at --sync-period-with-events; `Polling`: the sweep runs at --sync-period. */
+  mode: EventsMode;
+  /** The queue this status describes. */
+  queueURL: string;
+  /** The sync period that applies to the provider's objects in this mode, e.g. `6h0m0s`. */
+  syncPeriod: string;
 }
 
 export interface AWSProviderStatus {
@@ -29,6 +48,8 @@ export interface AWSProviderStatus {
   message?: string;
   observedGeneration?: number;
   conditions?: Condition[];
+  /** Present while spec.events names a queue; the condition EventsReady says why a queue cannot be read. */
+  events?: AWSProviderEventsStatus;
 }
 
 // Object types are aliases, not interfaces, so that they fit the runtime's generic KubeObject.
