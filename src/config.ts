@@ -11,6 +11,8 @@ export interface Config {
   leaderElectionId: string;
   maxConcurrentReconciles: number;
   syncPeriodMs: number;
+  /** The sync period of objects whose AWSProvider's event queue (spec.events.queueURL) is read. */
+  syncPeriodWithEventsMs: number;
   providerVerifyPeriodMs: number;
   secretPollPeriodMs: number;
   watchNamespace: string | undefined;
@@ -50,6 +52,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'leader-election-id', env: 'LEADER_ELECTION_ID', key: 'leaderElectionId', kind: 'string', default: 'infra-operator.aws-infra-operator.runner.codes', help: 'name of the leader election Lease' },
   { flag: 'max-concurrent-reconciles', env: 'MAX_CONCURRENT_RECONCILES', key: 'maxConcurrentReconciles', kind: 'int', default: '10', help: 'reconciles run at once per controller' },
   { flag: 'sync-period', env: 'SYNC_PERIOD', key: 'syncPeriodMs', kind: 'duration', default: '10m', help: 'how often every ECRRepository is compared with AWS to find and revert drift' },
+  { flag: 'sync-period-with-events', env: 'SYNC_PERIOD_WITH_EVENTS', key: 'syncPeriodWithEventsMs', kind: 'duration', default: '6h', help: "sync period of the objects whose AWSProvider names an event queue (spec.events.queueURL) that the operator reads: ECR's events bring drift and pushes within seconds, so the sweep is a safety net; when the queue cannot be read (condition EventsReady=False) --sync-period applies (docs/events.md)" },
   { flag: 'provider-verify-period', env: 'PROVIDER_VERIFY_PERIOD', key: 'providerVerifyPeriodMs', kind: 'duration', default: '5m', help: 'how often AWSProvider credentials are verified again with sts:GetCallerIdentity' },
   { flag: 'secret-poll-period', env: 'SECRET_POLL_PERIOD', key: 'secretPollPeriodMs', kind: 'duration', default: '30s', help: 'how often the Secrets an AWSProvider references are read again to pick up rotated keys' },
   { flag: 'watch-namespace', env: 'WATCH_NAMESPACE', key: 'watchNamespace', kind: 'string', default: '', help: 'namespace to watch (empty: all namespaces)' },

@@ -27,6 +27,8 @@ import { KubeClient } from './runtime/kube.js';
 import { loadKubeConnection } from './runtime/kubeconfig.js';
 import { Manager } from './runtime/manager.js';
 import { ObjectWriter } from './runtime/status.js';
+import { ProviderEvents } from './events/events.js';
+import { SqsQueueClient, sqsEndpointFor } from './events/sqs.js';
 
 /** Flags and environment -> a running Manager with both controllers. Nothing else lives here. */
 
@@ -146,12 +148,13 @@ async function main(): Promise<void> {
   manager.addInformer(repositories);
   manager.addInformer(publicRepositories);
   manager.addController(awsProviderController({ providers, users: [repositories, publicRepositories, ...registry.informers], reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
-  manager.addController(ecrRepositoryController({
+  const repositoryController = ecrRepositoryController({
     repositories, providers, reconciler: repositoryReconciler, logger,
     concurrency: config.maxConcurrentReconciles,
     syncPeriodMs: config.syncPeriodMs,
     sweep: repositorySweep({ providers, connections, requestsPerSecond: config.awsRequestsPerSecond, logger }),
-  }));
+  });
+  manager.addController(repositoryController);
   manager.addController(ecrPublicRepositoryController({
     repositories: publicRepositories, providers, reconciler: publicRepositoryReconciler, logger,
     concurrency: config.maxConcurrentReconciles,
@@ -161,10 +164,31 @@ async function main(): Promise<void> {
   for (const controller of registry.controllers) manager.addController(controller);
 
   let stopping = false;
+  // ECR's events from the queues AWSProviders name (spec.events.queueURL): keys queued in the controllers above.
+  const providerEvents = new ProviderEvents({
+    providers, connections, writer,
+    repositories: { list: () => repositories.list(), enqueue: (key, priority) => repositoryController.enqueue(key, priority) },
+    registryObjects: registry.controllers.map((controller, i) => ({ list: () => registry.informers[i]!.list(), enqueue: (key, priority) => controller.enqueue(key, priority) })),
+    queueClient: (provider, connection) => new SqsQueueClient({
+      region: provider.spec.region,
+      credentials: connection.session.credentials,
+      endpoint: sqsEndpointFor(provider, process.env),
+      onCall: (service, operation, outcome, seconds) => {
+        awsApiCalls.inc({ service, operation, outcome });
+        awsApiCallDuration.observe({ service, operation }, seconds);
+      },
+    }),
+    active: () => manager.isLeader(),
+    syncPeriodMs: config.syncPeriodMs,
+    syncPeriodWithEventsMs: config.syncPeriodWithEventsMs,
+    logger,
+  });
+
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    void providerEvents.stop();
     manager
       .stop()
       .then(() => {
@@ -183,6 +207,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   logger.info({ config: { ...config } }, 'starting');
+  providerEvents.start();
   await manager.start();
 }
 

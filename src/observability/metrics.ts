@@ -180,6 +180,15 @@ export const awsApiCallDuration = new Histogram({
   registers: [registry],
 });
 
+// --- events from AWS (src/events/) ------------------------------------------------------------
+
+export const queueEvents = new Counter({
+  name: 'infra_operator_queue_events_total',
+  help: "Events read from AWSProvider event queues, by outcome: enqueued (objects queued for a reconcile), unmatched (no object concerned), own_call (caused by the operator's own calls), ignored (read-only or failed calls, other registries), malformed and unknown (dropped, never retried)",
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
 // --- periodic sync sweep ----------------------------------------------------------------------
 
 export const syncSweepPeriod = new Gauge({

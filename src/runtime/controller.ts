@@ -147,6 +147,18 @@ export class Controller<T extends KubeObject> {
     return this.workQueue;
   }
 
+  /**
+   * Queues a key that no informer event brought (an event from the cloud, say) at the given
+   * priority. False when the controller is not running (not started, stopped, or not leading): the
+   * caller keeps its event for later.
+   */
+  enqueue(key: ObjectKey, priority: Priority): boolean {
+    const queue = this.workQueue;
+    if (!queue || this.stopped) return false;
+    queue.add(keyString(key), priority);
+    return true;
+  }
+
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
