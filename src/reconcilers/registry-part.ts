@@ -140,6 +140,7 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
     const doc = await this.read(registry, identity, gateway, ctx.userDriven);
     const live = this.kind.find(doc, this.kind.identity(want));
     const claimed = live !== undefined && !this.kind.unclaimed?.(live);
+    if (!this.mine(want)) this.notClaimedByAnother(want, registry);
     // Named as AWS holds it: the message says what is there, not what this object wants.
     if (claimed && !this.mine(want)) this.mayTakeOver(live, registry);
     const applied = this.kind.applied(obj);
@@ -174,6 +175,7 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
     const result = await this.deps.documents.withLock(registry.key, async () => {
       const doc = await this.read(registry, identity, gateway, true);
       const live = this.kind.find(doc, this.kind.identity(want));
+      if (!this.mine(want)) this.notClaimedByAnother(want, registry);
       // Someone may have written the same part since observe read the document.
       if (live !== undefined && !this.kind.unclaimed?.(live) && !this.mine(want) && !this.adopting) this.mayTakeOver(live, registry);
       const previous = applied !== undefined && this.kind.identity(applied) !== this.kind.identity(want) ? applied : undefined;
@@ -226,6 +228,20 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
     return { done: true, event: { reason: 'Deleted', message: removed ? `removed ${this.kind.describe(part)} from ${where}` : `${this.kind.describe(part)} was already gone from ${where}` } };
   }
 
+  /**
+   * Another object of this registry applied (or is writing) a part of the same identity: a Conflict
+   * naming it, whatever AWS holds now (even a default value another object declared).
+   */
+  private notClaimedByAnother(part: Part, registry: Registry): void {
+    const id = this.kind.identity(part);
+    const other = this.deps.objects.list().find((o) => o.metadata.name !== this.obj.metadata.name
+      && o.status?.registryId === registry.accountId && o.status.region === registry.region
+      && [this.kind.applied(o), this.kind.pending(o)].some((p) => p !== undefined && this.kind.identity(p) === id));
+    if (other) {
+      throw new Failure({ kind: 'stalled', reason: 'Conflict', message: `${this.kind.describe(part)} of ${this.kind.home} of ${registry.accountId}/${registry.region} belongs to ${this.kind.kind} ${other.metadata.name}; nothing was changed` }, 'stall', { status: this.where(registry) });
+    }
+  }
+
   /** The part is this object's: it applied it, or recorded it before writing it. */
   private mine(part: Part): boolean {
     const id = this.kind.identity(part);
@@ -234,13 +250,7 @@ class PartClient<T extends RegistryPartObject, Doc, Part> implements ExternalCli
 
   /** A part in AWS that is not this object's: another object's (Conflict), or only with the adopt annotation. */
   private mayTakeOver(part: Part, registry: Registry): void {
-    const id = this.kind.identity(part);
-    const other = this.deps.objects.list().find((o) => o.metadata.name !== this.obj.metadata.name
-      && o.status?.registryId === registry.accountId && o.status.region === registry.region
-      && [this.kind.applied(o), this.kind.pending(o)].some((p) => p !== undefined && this.kind.identity(p) === id));
-    if (other) {
-      throw new Failure({ kind: 'stalled', reason: 'Conflict', message: `${this.kind.describe(part)} of ${this.kind.home} of ${registry.accountId}/${registry.region} belongs to ${this.kind.kind} ${other.metadata.name}; nothing was changed` }, 'stall', { status: this.where(registry) });
-    }
+    this.notClaimedByAnother(part, registry);
     if (this.obj.metadata.annotations?.[ADOPT_ANNOTATION] !== 'true') {
       throw new Failure({
         kind: 'stalled',

@@ -383,6 +383,21 @@ describe('replication rules and scanning', () => {
     expect(registry.scanning.rules).toHaveLength(1);
   });
 
+  it('a second scanning object is a Conflict even when the first one declared the default (BASIC without rules)', async () => {
+    const w = world(scanningConfigurationPart as unknown as PartKind<ECRRegistryScanningConfiguration, unknown, unknown>, REGISTRY_SCANNING_CONFIGURATION_REF);
+    const scanning = (name: string, scanType: 'BASIC' | 'ENHANCED'): ECRRegistryScanningConfiguration => ({
+      apiVersion: API, kind: 'ECRRegistryScanningConfiguration', metadata: { name, namespace: '', generation: 1 },
+      spec: { providerRef: { namespace: 'team-a', name: 'aws' }, scanType, rules: [] },
+    });
+    w.objects.put(scanning('first', 'BASIC'));
+    await w.settle('first');
+    expect(w.ready('first')?.status).toBe('True');
+    w.objects.put(scanning('second', 'ENHANCED'));
+    await w.settle('second');
+    expect(w.ready('second')).toMatchObject({ status: 'False', reason: 'Conflict' });
+    expect(registry.scanning.scanType).toBe('BASIC');
+  });
+
   it('an unchanged part costs no write and no status write on its periodic check', async () => {
     const w = policyWorld();
     w.objects.put(statement('s', 'S'));
