@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwsCli } from './support/aws.js';
 import { sharedEnv } from './support/context.js';
@@ -180,6 +182,15 @@ subjects:
       expect(result.stderr).toMatch(new RegExp(`POST https://[^ ]+/apis/aws-infra-operator\\.runner\\.codes/v1alpha1/${plural}[^\\n]*403 Forbidden`));
       expect(result.stderr).toContain(`cannot create resource "${plural}" in API group "aws-infra-operator.runner.codes" at the cluster scope`);
       expect((await admin.run(['get', plural, name, '--ignore-not-found', '-o', 'name'])).stdout.trim()).toBe('');
+    }
+    // Every account-wide kind, the ones added since included: the CRDs of cluster scope.
+    const clusterKinds = readdirSync('config/crd/bases')
+      .map((f) => parse(readFileSync(`config/crd/bases/${f}`, 'utf8')) as { spec: { scope: string; names: { plural: string } } })
+      .filter((crd) => crd.spec.scope === 'Cluster')
+      .map((crd) => crd.spec.names.plural);
+    expect(clusterKinds.length).toBeGreaterThanOrEqual(8);
+    for (const plural of clusterKinds) {
+      expect((await tenant.run(['auth', 'can-i', 'create', `${plural}.aws-infra-operator.runner.codes`])).stdout.trim(), plural).toBe('no');
     }
     await tenant.run(['delete', 'awsprovider', 'aws', '-n', ns, '--wait=false']);
   });

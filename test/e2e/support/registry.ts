@@ -17,7 +17,10 @@ import { condition, type Resource } from './scenario.js';
 export const API_VERSION = 'aws-infra-operator.runner.codes/v1alpha1';
 export const ADOPT_ANNOTATION = 'aws-infra-operator.runner.codes/adopt';
 export const FINALIZER = 'aws-infra-operator.runner.codes/finalizer';
-export const REGISTRY_KINDS = ['ecrreplicationrules', 'ecrregistrypolicystatements', 'ecrregistryscanningconfigurations'] as const;
+export const REGISTRY_KINDS = [
+  'ecrreplicationrules', 'ecrregistrypolicystatements', 'ecrregistryscanningconfigurations', 'ecrsigningrules', 'ecraccountsettings',
+  'ecrpulltimeupdateexclusions', 'ecrpullthroughcacherules', 'ecrrepositorycreationtemplates',
+] as const;
 
 export type DeletionPolicy = 'Retain' | 'Orphan' | 'Delete';
 
