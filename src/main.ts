@@ -29,6 +29,7 @@ import { Manager } from './runtime/manager.js';
 import { ObjectWriter } from './runtime/status.js';
 import { ProviderEvents } from './events/events.js';
 import { SqsQueueClient, sqsEndpointFor } from './events/sqs.js';
+import { SweepGate, sweptView } from './events/sweep-gate.js';
 
 /** Flags and environment -> a running Manager with both controllers. Nothing else lives here. */
 
@@ -148,8 +149,10 @@ async function main(): Promise<void> {
   manager.addInformer(repositories);
   manager.addInformer(publicRepositories);
   manager.addController(awsProviderController({ providers, users: [repositories, publicRepositories, ...registry.informers], reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
+  // Objects whose provider's event queue is read are swept every --sync-period-with-events only.
+  const sweepGate = new SweepGate({ inEventMode: (ns, name) => providerEvents.inEventMode(ns, name), periodWithEventsMs: config.syncPeriodWithEventsMs, grantWindowMs: config.syncPeriodMs / 2 });
   const repositoryController = ecrRepositoryController({
-    repositories, providers, reconciler: repositoryReconciler, logger,
+    repositories: sweptView(repositories, (r: ECRRepository) => sweepGate.due(r)), providers, reconciler: repositoryReconciler, logger,
     concurrency: config.maxConcurrentReconciles,
     syncPeriodMs: config.syncPeriodMs,
     sweep: repositorySweep({ providers, connections, requestsPerSecond: config.awsRequestsPerSecond, logger }),

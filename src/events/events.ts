@@ -123,6 +123,8 @@ export class ProviderEvents {
   private running = false;
   private chain: Promise<void> = Promise.resolve();
   private pending = false;
+  /** Providers (namespace/name) whose queue was read at the last look. */
+  private eventMode = new Set<string>();
 
   constructor(deps: ProviderEventsDeps) {
     this.deps = deps;
@@ -142,6 +144,11 @@ export class ProviderEvents {
     this.clock.clearTimeout(this.timer);
     await this.chain;
     await Promise.all([...this.receivers.keys()].map((url) => this.stopReceiver(url)));
+  }
+
+  /** Whether a provider's objects are in event mode: its queue is read. */
+  inEventMode(namespace: string, name: string): boolean {
+    return this.eventMode.has(`${namespace}/${name}`);
   }
 
   /** Queue URLs read now, with the provider whose credentials read each. */
@@ -205,6 +212,7 @@ export class ProviderEvents {
       const state = this.deps.active() ? await this.ensureReceiver(url, list) : undefined;
       for (const p of list) states.set(keyOfProvider(p), state ?? { ok: false, reason: 'Waiting', message: 'waiting to read the queue', queueURL: url });
     }
+    this.eventMode = new Set([...states].filter(([, state]) => state?.ok).map(([key]) => key));
     if (!this.deps.active()) return;
     for (const p of providers) await this.writeStatus(p, states.get(keyOfProvider(p)));
   }

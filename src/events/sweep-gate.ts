@@ -1,0 +1,86 @@
+/**
+ * --sync-period-with-events: the periodic sweep of an object whose AWSProvider's event queue is read
+ * becomes a safety net. The sweep still runs every --sync-period for the other objects; an object in
+ * event mode is let through at most once per `periodWithEventsMs` (counted from when it was first
+ * seen in event mode, right after the full pass of the controller's start). When its provider falls
+ * back to polling (the queue cannot be read), the object is swept at the normal period again at once.
+ */
+import { realClock, type Clock } from '../runtime/clock.js';
+
+export interface SweepGateOptions {
+  /** Whether the object's provider is in event mode now. */
+  inEventMode: (namespace: string, providerName: string) => boolean;
+  periodWithEventsMs: number;
+  /**
+   * How long a granted turn stays granted: the sweep looks an object up twice in one batch (for its
+   * read-ahead and to queue it), so the answer must hold that long. Half the normal sync period.
+   */
+  grantWindowMs: number;
+  clock?: Clock;
+}
+
+interface Turn {
+  /** When the period started: first seen in event mode, or the last granted turn. */
+  at: number;
+  granted: boolean;
+}
+
+export class SweepGate {
+  private readonly opts: SweepGateOptions;
+  private readonly clock: Clock;
+  private readonly turns = new Map<string, Turn>();
+
+  constructor(opts: SweepGateOptions) {
+    this.opts = opts;
+    this.clock = opts.clock ?? realClock;
+  }
+
+  /** Whether the sweep reconciles this object in its current pass. */
+  due(obj: { metadata: { name: string; namespace?: string }; spec: { providerRef: { name: string } } }): boolean {
+    const namespace = obj.metadata.namespace ?? '';
+    const key = `${namespace}/${obj.metadata.name}`;
+    if (!this.opts.inEventMode(namespace, obj.spec.providerRef.name)) {
+      this.turns.delete(key);
+      return true;
+    }
+    const now = this.clock.now();
+    const turn = this.turns.get(key);
+    if (!turn) {
+      this.turns.set(key, { at: now, granted: false });
+      return false;
+    }
+    const since = now - turn.at;
+    if (turn.granted && since < this.opts.grantWindowMs) return true;
+    if (since >= this.opts.periodWithEventsMs) {
+      this.turns.set(key, { at: now, granted: true });
+      return true;
+    }
+    return false;
+  }
+
+  /** Forgets an object (deleted). */
+  forget(namespace: string, name: string): void {
+    this.turns.delete(`${namespace}/${name}`);
+  }
+}
+
+/**
+ * A view of an informer whose `get` answers only for objects the gate lets through; everything else
+ * is the informer's own. The sweep (runtime/sweep.ts) looks its batches' objects up with `get`, so
+ * handing the controller this view skips event-mode objects in the sweep and nowhere else: the
+ * controller's own events, its full pass at start and the reconciler use list() and the cache.
+ */
+export function sweptView<T extends object, O extends { get(namespace: string, name: string): T | undefined }>(informer: O, due: (obj: T) => boolean): O {
+  return new Proxy(informer, {
+    get(target, prop) {
+      if (prop === 'get') {
+        return (namespace: string, name: string) => {
+          const obj = target.get(namespace, name);
+          return obj !== undefined && due(obj) ? obj : undefined;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
