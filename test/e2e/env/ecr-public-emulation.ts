@@ -336,10 +336,17 @@ function defaultAlias(accountId: string): string {
 export class EcrPublicEmulation implements Emulation {
   readonly name = 'ecr-public';
   private readonly registries = new Map<string, PublicRegistry>();
+  /** Whether the layer's registry() answers for ECR Public's requests (see callerOf). */
+  private layerKnowsCaller = true;
 
   async handle(request: EmulatedRequest): Promise<EmulatedAnswer | undefined> {
     if (request.service !== ECR_PUBLIC_TARGET) return undefined;
-    const registry = await request.registry();
+    let registry = this.layerKnowsCaller ? await request.registry() : undefined;
+    if (!registry) {
+      registry = await callerOf(request);
+      // Once the layer could not tell, moto is asked directly: one call per request instead of two.
+      if (registry) this.layerKnowsCaller = false;
+    }
     if (!registry) return awsJsonError(500, 'ServerException', 'local AWS layer: the account of the request could not be told from its credentials');
     return this.call(request.operation, request.input, { ...registry, now: request.now });
   }
@@ -720,6 +727,20 @@ export class EcrPublicEmulation implements Emulation {
       });
     },
   };
+}
+
+/**
+ * The caller's account and signed region, asked of moto as the caller when the layer's registry()
+ * cannot tell them (it asks moto with the request's own credential scope, and moto routes by the
+ * scope's service, where it has no ecr-public): ECR's GetAuthorizationToken answers with
+ * https://<account>.dkr.ecr.<region>.amazonaws.com for the credentials and region it was signed with.
+ */
+async function callerOf(request: EmulatedRequest): Promise<{ accountId: string; region: string } | undefined> {
+  if (!request.moto) return undefined;
+  const out = await request.moto('AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken', 'ecr', {});
+  const endpoint = (out.body.authorizationData as Array<{ proxyEndpoint?: unknown }> | undefined)?.[0]?.proxyEndpoint;
+  const m = /^https:\/\/([0-9]{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$/.exec(typeof endpoint === 'string' ? endpoint : '');
+  return out.status === 200 && m ? { accountId: m[1] as string, region: m[2] as string } : undefined;
 }
 
 function tooManyTags(): EmulatedAnswer {

@@ -332,4 +332,25 @@ describe('ECR Public emulation: limits and errors', () => {
     expect((await emulation.handle(request('SpencerFrontendService', '210987654321')))?.status).toBe(200);
     expect((await emulation.handle(request('SpencerFrontendService', ACCOUNT)))?.errorType).toBe('RepositoryAlreadyExistsException');
   });
+
+  it('asks moto as the caller for the account and region when the layer cannot tell them', async () => {
+    const asked: Array<[string, string]> = [];
+    let layerAsked = 0;
+    const viaMoto = (region: string) => ({
+      service: 'SpencerFrontendService', operation: 'CreateRepository', input: { repositoryName: NAME }, accessKeyId: 'test', now: new Date(),
+      registry: async () => (layerAsked++, undefined),
+      moto: async (target: string, signingName: string) => {
+        asked.push([target, signingName]);
+        return { status: 200, body: { authorizationData: [{ proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${region}.amazonaws.com` }] } };
+      },
+    });
+    expect((await emulation.handle(viaMoto('us-east-1')))?.status).toBe(200);
+    expect(asked).toEqual([['AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken', 'ecr']]);
+    expect(body(call('DescribeRepositories', { repositoryNames: [NAME] })).repositories).toHaveLength(1);
+    expect((await emulation.handle(viaMoto('eu-west-1')))?.errorType).toBe('UnsupportedCommandException');
+    // The layer that could not tell once is not asked again.
+    expect(layerAsked).toBe(1);
+    const lost = { ...viaMoto('us-east-1'), moto: async () => ({ status: 500, body: {} }) };
+    expect((await emulation.handle(lost))?.errorType).toBe('ServerException');
+  });
 });
