@@ -70,6 +70,8 @@ export interface ProviderEventsDeps {
 
 interface ReceiverEntry {
   reader: string;
+  /** The registry of the queue: the reading provider's verified account, and its region. */
+  registry: Registry;
   fingerprint: string;
   receiver: QueueReceiver;
   client: { close(): void };
@@ -251,6 +253,7 @@ export class ProviderEvents {
     const client = this.deps.queueClient(provider, connection);
     const entry: ReceiverEntry = {
       reader,
+      registry: { accountId: provider.status?.accountID ?? '', region: provider.spec.region },
       fingerprint: connection.fingerprint,
       client,
       health: undefined,
@@ -338,7 +341,7 @@ export class ProviderEvents {
 
   /** True when the message was dealt with (its objects queued, or it was dropped): delete it. */
   async handle(queueURL: string, message: QueueMessage): Promise<boolean> {
-    const meaning = mapMessage(message.body, (registry) => this.ownIdentities(registry));
+    const meaning = mapMessage(message.body, (registry) => this.ownIdentities(registry), this.receivers.get(queueURL)?.registry);
     if (meaning.outcome === 'malformed' || meaning.outcome === 'unknown') {
       queueEvents.inc({ outcome: meaning.outcome });
       this.deps.logger.warn({ queueURL, outcome: meaning.outcome, what: meaning.what }, 'event dropped');

@@ -123,8 +123,12 @@ export interface OwnIdentities {
   has(arn: string): boolean;
 }
 
-/** Reads an SQS message body: an EventBridge event, as the rule's SQS target delivers it. */
-export function mapMessage(body: string | undefined, own: (registry: Registry) => OwnIdentities): EventMeaning {
+/**
+ * Reads an SQS message body: an EventBridge event, as the rule's SQS target delivers it.
+ * `queueRegistry` is the registry of the queue the message came from: a rule delivers its own
+ * account's events, so an event without `account` (moto leaves it out) is taken to be of it.
+ */
+export function mapMessage(body: string | undefined, own: (registry: Registry) => OwnIdentities, queueRegistry?: Registry): EventMeaning {
   if (body === undefined || body.length === 0) return { outcome: 'malformed', what: 'empty message' };
   let event: unknown;
   try {
@@ -132,14 +136,14 @@ export function mapMessage(body: string | undefined, own: (registry: Registry) =
   } catch {
     return { outcome: 'malformed', what: 'message body is not JSON' };
   }
-  return mapEvent(event, own);
+  return mapEvent(event, own, queueRegistry);
 }
 
-export function mapEvent(event: unknown, own: (registry: Registry) => OwnIdentities): EventMeaning {
+export function mapEvent(event: unknown, own: (registry: Registry) => OwnIdentities, queueRegistry?: Registry): EventMeaning {
   if (!isObject(event)) return { outcome: 'malformed', what: 'event is not a JSON object' };
   const detailType = str(event['detail-type']);
   const source = str(event.source);
-  const accountId = str(event.account);
+  const accountId = event.account === undefined ? queueRegistry?.accountId : str(event.account);
   const region = str(event.region);
   const detail = event.detail;
   if (detailType === undefined || source === undefined || !isObject(detail)) {

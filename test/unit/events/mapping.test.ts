@@ -121,6 +121,12 @@ describe('malformed and unknown events', () => {
     expect(mapMessage(body, own).outcome).toBe('malformed');
   });
 
+  it("an event without account (moto's) is of the queue's registry when the queue's is known", () => {
+    const body = JSON.stringify({ ...f.imagePush, account: undefined });
+    expect(mapMessage(body, own, REGISTRY)).toMatchObject({ outcome: 'repositories', registry: REGISTRY });
+    expect(mapMessage(JSON.stringify({ ...f.imagePush, account: 12 }), own, REGISTRY).outcome).toBe('malformed');
+  });
+
   it('an undefined body is malformed', () => {
     expect(mapMessage(undefined, own).outcome).toBe('malformed');
   });
