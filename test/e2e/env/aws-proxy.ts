@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { createEmulations } from './emulations.js';
 import { ReplicationEmulation } from './replication-emulation.js';
+import { cloudTrailEvents } from './cloudtrail-events.js';
 
 import { adjustListing, createLifecycleEmulationState, emulateRequest } from './lifecycle-emulation.js';
 
@@ -190,6 +191,7 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
   const knownKeyArns = options.knownKeyArns ?? [];
   const archive = createLifecycleEmulationState();
   const emulations = createEmulations();
+  const cloudTrail = cloudTrailEvents(target);
   /** Every CreateRepository with the client's app id, for tests that tell processes apart. */
   const creates: Array<{ repositoryName: string; app: string }> = [];
 
@@ -240,6 +242,7 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      res.on('finish', () => cloudTrail.served(req, chunks, res.statusCode));
       void handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
         res.writeHead(502, { 'content-type': 'text/plain' });
         res.end(`aws proxy: upstream failed: ${String(err)}`);
