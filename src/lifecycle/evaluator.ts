@@ -58,7 +58,11 @@ export interface LifecycleImage {
   imageIndex?: boolean;
   /** The digest of the image this artifact refers to (DescribeImages' subjectManifestDigest). */
   subject?: string;
-  /** A hash of every field above (see fingerprint.ts), to tell a changed listing from the last one. */
+  /**
+   * A hash of every field above (fingerprint.ts), to tell a changed listing from the last one; set
+   * where the image is read from DescribeImages (aws/images.ts), computed when absent. Code that
+   * changes an image afterwards must drop it.
+   */
   fingerprint?: number;
 }
 
