@@ -104,7 +104,10 @@ export class QueueReceiver {
       }
       let messages: QueueMessage[];
       try {
-        messages = await this.opts.client.receive(this.opts.queueURL, this.opts.waitSeconds ?? DEFAULT_WAIT_SECONDS, this.abort.signal);
+        // Until the queue is known to be readable, a short poll: its health is reported at once
+        // rather than after a long poll's wait.
+        const wait = this.healthy === true ? this.opts.waitSeconds ?? DEFAULT_WAIT_SECONDS : 0;
+        messages = await this.opts.client.receive(this.opts.queueURL, wait, this.abort.signal);
       } catch (error) {
         if (this.stopped) return;
         this.report({ ok: false, error });

@@ -40,8 +40,11 @@ class FakeQueue implements QueueClient {
     return handle;
   }
 
-  async receive(_url: string, _wait: number, signal: AbortSignal): Promise<QueueMessage[]> {
+  waits: number[] = [];
+
+  async receive(_url: string, wait: number, signal: AbortSignal): Promise<QueueMessage[]> {
     this.receives++;
+    this.waits.push(wait);
     await new Promise((r) => setTimeout(r, 5));
     if (signal.aborted) throw new Error('aborted');
     if (this.failWith) throw this.failWith;
@@ -165,6 +168,10 @@ describe('one receiver per queue', () => {
     expect(h.queues).toHaveLength(1);
     expect(h.events.readers()).toEqual(new Map([[QUEUE, 'other/c']]));
     expect(h.providers.get('team/a')?.status?.events).toEqual({ mode: 'Events', queueURL: QUEUE, syncPeriod: '6h0m0s' });
+    // A short poll first (health at once), long polls once the queue is known to be readable.
+    expect(h.queues[0]!.waits[0]).toBe(0);
+    await until(() => h.queues[0]!.waits.length >= 3);
+    expect(h.queues[0]!.waits.slice(1, 3)).toEqual([1, 1]);
   });
 
   it('a provider without a queue gets no condition and no receiver, and costs no status write', async () => {
