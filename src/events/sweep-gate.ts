@@ -70,13 +70,13 @@ export class SweepGate {
  * handing the controller this view skips event-mode objects in the sweep and nowhere else: the
  * controller's own events, its full pass at start and the reconciler use list() and the cache.
  */
-export function sweptView<T extends object, O extends { get(namespace: string, name: string): T | undefined }>(informer: O, due: (obj: T) => boolean): O {
+export function sweptView<O extends { get(namespace: string, name: string): object | undefined }>(informer: O, due: (obj: NonNullable<ReturnType<O['get']>>) => boolean): O {
   return new Proxy(informer, {
     get(target, prop) {
       if (prop === 'get') {
         return (namespace: string, name: string) => {
           const obj = target.get(namespace, name);
-          return obj !== undefined && due(obj) ? obj : undefined;
+          return obj !== undefined && due(obj as NonNullable<ReturnType<O['get']>>) ? obj : undefined;
         };
       }
       const value: unknown = Reflect.get(target, prop, target);
