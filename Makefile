@@ -59,6 +59,12 @@ test-integration: tools-node node_modules ## AWS gateway and credentials against
 test-e2e: tools node_modules ## the operator against a real kube-apiserver + etcd and moto, driven with kubectl
 	npm run test:e2e
 
+.PHONY: test-gitops
+test-gitops: tools node_modules ## GitOps tier on its own: Flux's controllers and Argo CD (hack/ensure-gitops.sh) apply a Git repository of our objects
+	bash hack/ensure-gitops.sh
+	npm run build
+	E2E_FIXTURE=test/e2e/gitops.e2e.ts npx vitest run --config vitest.e2e.config.ts
+
 .PHONY: env-up
 env-up: tools-env node_modules ## start etcd, kube-apiserver, kube-controller-manager and moto in the background; writes .local/env.sh
 	$(TSX) test/e2e/env/cli.ts up

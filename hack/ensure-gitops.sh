@@ -18,19 +18,21 @@
 #
 #   FLUX_SOURCE_CONTROLLER_VERSION     (default v1.9.6)  github.com/fluxcd/source-controller
 #   FLUX_KUSTOMIZE_CONTROLLER_VERSION  (default v1.9.6)  github.com/fluxcd/kustomize-controller
-#   ARGOCD_VERSION                     (default v3.2.12) github.com/argoproj/argo-cd/v3
+#   ARGOCD_VERSION                     (default v3.2.11) github.com/argoproj/argo-cd/v3
 #   INFRA_OPERATOR_CACHE  (default ${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator)
 #
 # Versions: the newest releases whose go.mod this machine's Go (1.26) builds and whose every
 # dependency the module proxy serves. Argo CD from 3.3 on keeps gitops-engine as a nested module
 # replaced by ./gitops-engine; a module download leaves nested modules out and that module has no
-# published version, so 3.2 is the newest line that builds from the proxy. helm-controller is not
-# served by the module proxy at all (403 for every version), so the tier has none.
+# published version, so 3.2 is the newest line that builds from the proxy. v3.2.12 itself does not
+# compile (controller/cache calls settings.ValidateExternalURL, which that release lacks): v3.2.11.
+# helm-controller is not served by the module proxy at all (403 for every version), so the tier has
+# none.
 set -euo pipefail
 
 SC_VERSION="${FLUX_SOURCE_CONTROLLER_VERSION:-v1.9.6}"
 KC_VERSION="${FLUX_KUSTOMIZE_CONTROLLER_VERSION:-v1.9.6}"
-ARGOCD_VERSION="${ARGOCD_VERSION:-v3.2.12}"
+ARGOCD_VERSION="${ARGOCD_VERSION:-v3.2.11}"
 CACHE="${INFRA_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator}"
 tier_dir="$CACHE/bin/gitops-sc-$SC_VERSION-kc-$KC_VERSION-argocd-$ARGOCD_VERSION"
 

@@ -19,6 +19,7 @@ import { condition, freshNamespace, installCrds, staticProviderYaml, waitForGone
 // their own objects' status as a user reads it, with awscli for what is in AWS, and with the AWS
 // layer's call counts. docs/gitops.md is used as written: its Flux and Argo CD objects and its
 // health customization command, with only the repository URL replaced.
+// Run by `make test-gitops` (its own target: the controllers' builds take long on a cold machine).
 
 const DOC = 'docs/gitops.md';
 const DOC_URL = 'https://git.example.com/platform/ecr-config.git';
