@@ -112,14 +112,16 @@ for r in doc.get("Replace") or []:
   log "$(basename "$out") $version built in $(( $(date +%s) - start ))s"
 }
 
-copy_crds() { # $1: module@version, $2: directory inside it, $3: destination
-  local src
-  [ -n "$(ls "$3"/*.yaml 2>/dev/null)" ] && return 0
+copy_crds() { # $1: module@version, $2: directory inside it, $3: destination (shared by modules)
+  local src stamp
+  stamp="$3/.copied-$(echo "$1" | tr '/@' '__')"
+  [ -f "$stamp" ] && return 0
   mkdir -p "$CACHE/src" "$3"
   src="$(released_dir "$1" "$CACHE/src")"
   [ -d "$src/$2" ] || die "$1 has no $2"
   cp "$src/$2"/*.yaml "$3/"
   chmod u+w "$3"/*.yaml
+  touch "$stamp"
 }
 
 command -v git >/dev/null && [ -x "$(git --exec-path)/git-http-backend" ] || apt_install git
