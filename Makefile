@@ -126,6 +126,14 @@ helm: ## build helm from the Go module proxy into the cache (once) and print its
 helm-lint: manifests-check ## lint the chart (strict)
 	@$(helm_bin); "$$helm" lint --strict $(CHART)
 
+.PHONY: image test-node
+image: tools-node ## build the operator image IMG from the Dockerfile with buildah (no Docker engine, nothing pulled); prints its digest and size
+	@IMG='$(IMG)' bash hack/image-build.sh
+
+test-node: tools-node node_modules ## the node tier: containerd, kubelet, kube-proxy and the image built (cached), then the image's checks
+	@$(ENSURE_TOOLS) node-tier
+	IMG='$(IMG)' node_modules/.bin/vitest run --config vitest.node.config.ts
+
 .PHONY: docker-build docker-build-check
 docker-build: ## build the operator image IMG (default infra-operator:dev; needs a Docker engine)
 	docker build -t $(IMG) .

@@ -182,6 +182,7 @@ for group in "${groups[@]}"; do
     aws) ensure_aws ;;
     kube) ensure_kube ;;
     helm) ensure_helm ;;
-    *) die "unknown tool group $group (node, aws, kube, helm)" ;;
+    node-tier) bash "$repo/hack/ensure-node.sh" >/dev/null ;; # not by default: containerd, kubelet, kube-proxy, the image
+    *) die "unknown tool group $group (node, aws, kube, helm, node-tier)" ;;
   esac
 done

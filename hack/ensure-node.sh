@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Installs what a node of the local environment needs, and caches every build by version:
+#   - runc, the CNI plugins (bridge, host-local, loopback), iptables, conntrack and buildah: Debian's
+#     packages, installed with apt-get when missing (needs root);
+#   - kubelet and kube-proxy of the environment's Kubernetes release, built from the Go module proxy
+#     with the recipe of test/e2e/env/build-binaries.sh;
+#   - containerd 2 (containerd, containerd-shim-runc-v2, ctr), built from the Go module proxy;
+#   - the operator's image (hack/image-build.sh), imported by the node tier into containerd.
+# A second run with the same versions builds nothing.
+#
+#   KUBE_VERSION        (default v1.36.3, as build-binaries.sh)
+#   CONTAINERD_VERSION  (default v2.4.2)
+#   INFRA_OPERATOR_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator)
+#   --bin-dir           print the directory of the node's binaries and install nothing
+#
+# Prints the directory that holds kubelet, kube-proxy and containerd on its last line.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
+CONTAINERD_VERSION="${CONTAINERD_VERSION:-v2.4.2}"
+CACHE="${INFRA_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator}"
+bin_dir="$CACHE/bin/node-$KUBE_VERSION-containerd-$CONTAINERD_VERSION"
+
+if [ "${1:-}" = "--bin-dir" ]; then
+  echo "$bin_dir"
+  exit 0
+fi
+
+export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+log() { echo "ensure-node: $*" >&2; }
+die() { log "$*"; exit 1; }
+command -v go >/dev/null || die "Go is required to build kubelet, kube-proxy and containerd"
+mkdir -p "$bin_dir"
+
+# Debian's packages: the command each provides.
+ensure_packages() {
+  local missing=() pair
+  for pair in runc:runc buildah:buildah iptables:iptables conntrack:conntrack \
+    /usr/lib/cni/bridge:containernetworking-plugins; do
+    local cmd="${pair%%:*}" pkg="${pair#*:}"
+    if [ "${cmd#/}" != "$cmd" ]; then [ -x "$cmd" ] || missing+=("$pkg"); else command -v "$cmd" >/dev/null || missing+=("$pkg"); fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "a node needs the packages ${missing[*]}: install them (Debian: apt-get install ${missing[*]})"
+  log "installing ${missing[*]} with apt-get"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+}
+
+build_kube_node() {
+  [ -x "$bin_dir/kubelet" ] && [ -x "$bin_dir/kube-proxy" ] && return 0
+  local start mod_dir gomod minor staging_version
+  start=$(date +%s)
+  mod_dir="$CACHE/src/kubernetes-node-$KUBE_VERSION"
+  mkdir -p "$mod_dir"
+  gomod="$(cd "$mod_dir" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  [ -f "$gomod" ] || die "could not read go.mod of k8s.io/kubernetes@$KUBE_VERSION"
+  minor="$(echo "$KUBE_VERSION" | cut -d. -f2)"
+  staging_version="v0.${minor}.$(echo "$KUBE_VERSION" | cut -d. -f3)"
+  log "building kubelet and kube-proxy $KUBE_VERSION; this takes minutes once"
+  {
+    echo "module infra-operator.local/kube-node-build"
+    echo
+    echo "go $(awk '$1=="go"{print $2; exit}' "$gomod")"
+    echo
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo
+    awk '$2=="=>" && $3 ~ /^\.\/staging\// {print "replace " $1 " => " $1 " '"$staging_version"'"}' "$gomod"
+  } > "$mod_dir/go.mod"
+  cat > "$mod_dir/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+)
+GO
+  (
+    cd "$mod_dir"
+    go mod tidy >&2
+    ldflags="-s -w"
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags="$ldflags -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    done
+    for name in kubelet kube-proxy; do
+      [ -x "$bin_dir/$name" ] && continue
+      go build -trimpath -ldflags "$ldflags" -o "$bin_dir/$name.tmp" "k8s.io/kubernetes/cmd/$name"
+      mv "$bin_dir/$name.tmp" "$bin_dir/$name"
+    done
+  )
+  log "kubelet and kube-proxy built in $(( $(date +%s) - start ))s"
+}
+
+build_containerd() {
+  [ -x "$bin_dir/containerd" ] && [ -x "$bin_dir/containerd-shim-runc-v2" ] && [ -x "$bin_dir/ctr" ] && return 0
+  local start mod_dir
+  start=$(date +%s)
+  mod_dir="$CACHE/src/containerd-$CONTAINERD_VERSION"
+  mkdir -p "$mod_dir"
+  log "building containerd $CONTAINERD_VERSION"
+  {
+    echo "module infra-operator.local/containerd-build"
+    echo
+    echo "go 1.24"
+    echo
+    echo "require github.com/containerd/containerd/v2 $CONTAINERD_VERSION"
+  } > "$mod_dir/go.mod"
+  cat > "$mod_dir/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "github.com/containerd/containerd/v2/cmd/containerd"
+	_ "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2"
+	_ "github.com/containerd/containerd/v2/cmd/ctr"
+)
+GO
+  (
+    cd "$mod_dir"
+    go mod tidy >&2
+    # No btrfs snapshotter (it needs cgo); overlayfs is the one a node uses.
+    tags="no_btrfs no_devmapper no_zfs"
+    ldflags="-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION"
+    for name in containerd containerd-shim-runc-v2 ctr; do
+      [ -x "$bin_dir/$name" ] && continue
+      go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$bin_dir/$name.tmp" "github.com/containerd/containerd/v2/cmd/$name"
+      mv "$bin_dir/$name.tmp" "$bin_dir/$name"
+    done
+  )
+  log "containerd built in $(( $(date +%s) - start ))s"
+}
+
+ensure_packages
+build_containerd
+build_kube_node
+bash "$repo/hack/image-build.sh" >&2
+echo "$bin_dir"

@@ -1,0 +1,86 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLAGS } from '../../src/config.js';
+import { run } from './support/kubectl.js';
+
+/**
+ * The operator's image as `make image` builds it (hack/image-build.sh: buildah, the Dockerfile as it
+ * stands), checked from its own file system: what the runtime stage holds and what it runs as.
+ * The image is built before the tests start (hack/ensure-node.sh); a missing image or builder fails.
+ */
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const IMG = process.env.IMG ?? 'infra-operator:dev';
+
+interface ImageConfig { config: { User?: string; Entrypoint?: string[]; WorkingDir?: string; Env?: string[] } }
+
+describe('the operator image (make image)', () => {
+  let container = '';
+  let root = '';
+  let config: ImageConfig['config'] = {};
+
+  beforeAll(async () => {
+    const which = await run('bash', ['-c', 'command -v buildah']);
+    expect(which.code, 'buildah is missing: run `bash hack/ensure-node.sh` (or `make image`) first').toBe(0);
+    const inspect = await run('buildah', ['inspect', '--type', 'image', IMG]);
+    expect(inspect.code, `the image ${IMG} is missing: run \`make image\` first\n${inspect.stderr}`).toBe(0);
+    config = (JSON.parse(inspect.stdout) as { OCIv1: ImageConfig }).OCIv1.config;
+    const from = await run('buildah', ['from', '--pull=never', IMG]);
+    expect(from.code, from.stderr).toBe(0);
+    container = from.stdout.trim().split('\n').pop() ?? '';
+    const mount = await run('buildah', ['mount', container]);
+    expect(mount.code, mount.stderr).toBe(0);
+    root = mount.stdout.trim();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (container) await run('buildah', ['rm', container]);
+  });
+
+  const files = (dir: string, out: string[] = []): string[] => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) files(full, out);
+      else out.push(full);
+    }
+    return out;
+  };
+
+  it('runs as 65532 with Node.js at /nodejs/bin/node', () => {
+    expect(config.User).toBe('65532:65532');
+    expect(config.Entrypoint?.[0]).toBe('/nodejs/bin/node');
+    expect(config.Entrypoint).toContain('dist/main.js');
+    expect(config.WorkingDir).toBe('/app');
+    expect(statSync(path.join(root, 'nodejs/bin/node')).isFile()).toBe(true);
+    expect(readFileSync(path.join(root, 'etc/passwd'), 'utf8')).toMatch(/^nonroot:x:65532:65532:/m);
+  });
+
+  it('holds no shell, no package manager and no dev dependency', () => {
+    const all = files(root).map((f) => '/' + path.relative(root, f));
+    expect(all.length).toBeGreaterThan(100);
+    for (const shell of ['sh', 'bash', 'dash', 'ash', 'busybox']) {
+      expect(all.filter((f) => path.basename(f) === shell), `a shell named ${shell}`).toEqual([]);
+    }
+    expect(all.filter((f) => /\/(npm|npx|corepack)(-cli\.js)?$/.test(f) || f.includes('/node_modules/npm/')), 'npm').toEqual([]);
+    expect(all.filter((f) => /\/(apt|apt-get|dpkg)$/.test(f)), 'a package manager').toEqual([]);
+    const lock = JSON.parse(readFileSync(path.join(repo, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const dev = Object.entries(lock.packages).filter(([name, p]) => name.startsWith('node_modules/') && p.dev).map(([name]) => name);
+    expect(dev.length).toBeGreaterThan(10);
+    for (const name of dev) expect(existsSync(path.join(root, 'app', name)), `dev dependency ${name} in the image`).toBe(false);
+    for (const name of ['pino', 'prom-client', 'ajv', '@aws-sdk/client-ecr']) {
+      expect(existsSync(path.join(root, 'app/node_modules', name, 'package.json')), `${name} in the image`).toBe(true);
+    }
+    expect(existsSync(path.join(root, 'app/dist/main.js'))).toBe(true);
+  });
+
+  it("runs its entrypoint as 65532 and prints the operator's flags", async () => {
+    // The image's own command line in its working directory, as uid 65532: no shell is involved.
+    const result = await run('buildah', ['run', '--isolation=chroot', '--user=65532:65532', container, '--', ...(config.Entrypoint ?? []), '--help'], {
+      timeoutMs: 60_000,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Usage: infra-operator [flags]');
+    for (const flag of FLAGS) expect(result.stdout).toContain(`--${flag.flag}`);
+  });
+});
