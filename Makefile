@@ -130,7 +130,7 @@ helm-lint: manifests-check ## lint the chart (strict)
 image: tools-node ## build the operator image IMG from the Dockerfile with buildah (no Docker engine, nothing pulled); prints its digest and size
 	@IMG='$(IMG)' bash hack/image-build.sh
 
-test-node: tools-node node_modules ## the node tier: containerd, kubelet, kube-proxy and the image built (cached), then the image's checks
+test-node: tools-env node_modules ## the node tier: containerd 2, runc, CNI, kubelet, kube-scheduler and the image (built once, cached), a node registered with the local control plane, the image checked and run as a pod
 	@$(ENSURE_TOOLS) node-tier
 	IMG='$(IMG)' node_modules/.bin/vitest run --config vitest.node.config.ts
 

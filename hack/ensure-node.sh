@@ -2,9 +2,11 @@
 # Installs what a node of the local environment needs, and caches every build by version:
 #   - runc, the CNI plugins (bridge, host-local, loopback), iptables, conntrack and buildah: Debian's
 #     packages, installed with apt-get when missing (needs root);
-#   - kubelet and kube-proxy of the environment's Kubernetes release, built from the Go module proxy
-#     with the recipe of test/e2e/env/build-binaries.sh;
+#   - kubelet, kube-proxy and kube-scheduler of the environment's Kubernetes release, built from the
+#     Go module proxy with the recipe of test/e2e/env/build-binaries.sh;
 #   - containerd 2 (containerd, containerd-shim-runc-v2, ctr), built from the Go module proxy;
+#   - the pod sandbox image containerd starts every pod with (the pause image of its configuration):
+#     a small program of ours that holds the pod's namespaces until it is stopped, in an OCI archive;
 #   - the operator's image (hack/image-build.sh), imported by the node tier into containerd.
 # A second run with the same versions builds nothing.
 #
@@ -13,7 +15,8 @@
 #   INFRA_OPERATOR_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator)
 #   --bin-dir           print the directory of the node's binaries and install nothing
 #
-# Prints the directory that holds kubelet, kube-proxy and containerd on its last line.
+# Prints the directory that holds kubelet, kube-proxy, kube-scheduler, containerd and pause.tar on
+# its last line.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -48,8 +51,11 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
 }
 
+node_commands=(kubelet kube-proxy kube-scheduler)
 build_kube_node() {
-  [ -x "$bin_dir/kubelet" ] && [ -x "$bin_dir/kube-proxy" ] && return 0
+  local name all=1
+  for name in "${node_commands[@]}"; do [ -x "$bin_dir/$name" ] || all=0; done
+  [ "$all" = 1 ] && return 0
   local start mod_dir gomod minor staging_version
   start=$(date +%s)
   mod_dir="$CACHE/src/kubernetes-node-$KUBE_VERSION"
@@ -58,7 +64,7 @@ build_kube_node() {
   [ -f "$gomod" ] || die "could not read go.mod of k8s.io/kubernetes@$KUBE_VERSION"
   minor="$(echo "$KUBE_VERSION" | cut -d. -f2)"
   staging_version="v0.${minor}.$(echo "$KUBE_VERSION" | cut -d. -f3)"
-  log "building kubelet and kube-proxy $KUBE_VERSION; this takes minutes once"
+  log "building ${node_commands[*]} $KUBE_VERSION; this takes minutes once"
   {
     echo "module infra-operator.local/kube-node-build"
     echo
@@ -75,6 +81,7 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
@@ -85,13 +92,13 @@ GO
     for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ldflags="$ldflags -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
     done
-    for name in kubelet kube-proxy; do
+    for name in "${node_commands[@]}"; do
       [ -x "$bin_dir/$name" ] && continue
       go build -trimpath -ldflags "$ldflags" -o "$bin_dir/$name.tmp" "k8s.io/kubernetes/cmd/$name"
       mv "$bin_dir/$name.tmp" "$bin_dir/$name"
     done
   )
-  log "kubelet and kube-proxy built in $(( $(date +%s) - start ))s"
+  log "${node_commands[*]} built in $(( $(date +%s) - start ))s"
 }
 
 build_containerd() {
@@ -134,8 +141,54 @@ GO
   log "containerd built in $(( $(date +%s) - start ))s"
 }
 
+# The sandbox image: the name containerd's configuration gives it, so that nothing is pulled.
+PAUSE_IMAGE="${PAUSE_IMAGE:-registry.k8s.io/pause:3.10.2}"
+build_pause() {
+  local archive="$bin_dir/pause.tar"
+  [ -f "$archive" ] && return 0
+  local mod_dir="$CACHE/src/pause" c
+  mkdir -p "$mod_dir"
+  printf 'module infra-operator.local/pause\n\ngo 1.24\n' > "$mod_dir/go.mod"
+  cat > "$mod_dir/main.go" <<'GO'
+// Holds a pod's namespaces open until it is told to stop, reaping orphaned children meanwhile.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGCHLD)
+	for s := range signals {
+		if s != syscall.SIGCHLD {
+			os.Exit(0)
+		}
+		for {
+			pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+			if pid <= 0 || err != nil {
+				break
+			}
+		}
+	}
+}
+GO
+  (cd "$mod_dir" && go build -trimpath -ldflags "-s -w" -o "$mod_dir/pause" .)
+  c="$(buildah from scratch)"
+  buildah copy "$c" "$mod_dir/pause" /pause >/dev/null
+  buildah config --entrypoint '["/pause"]' --user 65535:65535 "$c"
+  buildah commit --quiet "$c" "$PAUSE_IMAGE" >/dev/null
+  buildah rm "$c" >/dev/null
+  buildah push --quiet "$PAUSE_IMAGE" "oci-archive:$archive.partial:$PAUSE_IMAGE" >&2
+  mv "$archive.partial" "$archive"
+  log "made the sandbox image $PAUSE_IMAGE"
+}
+
 ensure_packages
 build_containerd
 build_kube_node
+build_pause
 bash "$repo/hack/image-build.sh" >&2
 echo "$bin_dir"

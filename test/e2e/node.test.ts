@@ -3,7 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAGS } from '../../src/config.js';
-import { run } from './support/kubectl.js';
+import { inject } from 'vitest';
+import { sharedEnv } from './support/context.js';
+import { Kubectl, eventually, run } from './support/kubectl.js';
 
 /**
  * The operator's image as `make image` builds it (hack/image-build.sh: buildah, the Dockerfile as it
@@ -11,7 +13,7 @@ import { run } from './support/kubectl.js';
  * The image is built before the tests start (hack/ensure-node.sh); a missing image or builder fails.
  */
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const IMG = process.env.IMG ?? 'infra-operator:dev';
+const IMG = inject('node').image;
 
 interface ImageConfig { config: { User?: string; Entrypoint?: string[]; WorkingDir?: string; Env?: string[] } }
 
@@ -82,5 +84,58 @@ describe('the operator image (make image)', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('Usage: infra-operator [flags]');
     for (const flag of FLAGS) expect(result.stdout).toContain(`--${flag.flag}`);
+  });
+});
+
+describe('a node of the local environment', () => {
+  const env = sharedEnv();
+  const node = inject('node');
+  const kubectl = new Kubectl(env.kubeconfig);
+
+  it('registers with the API server and is Ready, with containerd 2 as its runtime', async () => {
+    const info = JSON.parse(await kubectl.ok(['get', 'node', node.name, '-o', 'json'])) as {
+      status: { nodeInfo: { containerRuntimeVersion: string; kubeletVersion: string }; conditions: Array<{ type: string; status: string }> };
+    };
+    expect(info.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(info.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\/v?2\./);
+    expect(info.status.nodeInfo.kubeletVersion).toBe(env.kubeVersion);
+  });
+
+  it('runs the imported image, never pulled, as a restricted pod, and kubectl logs shows its output', async () => {
+    const ns = `node-${Date.now().toString(36)}`;
+    await kubectl.ok(['create', 'namespace', ns]);
+    await kubectl.ok(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
+    try {
+      await kubectl.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: help, namespace: ${ns}}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: operator
+    image: ${IMG}
+    imagePullPolicy: Never
+    args: ["--help"]
+    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+`);
+      const phase = await eventually('the pod to complete', async () => {
+        const p = (await kubectl.run(['get', 'pod', 'help', '-n', ns, '-o', 'jsonpath={.status.phase}'])).stdout.trim();
+        return p === 'Succeeded' || p === 'Failed' ? p : undefined;
+      }, 120_000, 500);
+      const events = await kubectl.run(['get', 'events', '-n', ns]);
+      expect(phase, events.stdout).toBe('Succeeded');
+      const pod = JSON.parse(await kubectl.ok(['get', 'pod', 'help', '-n', ns, '-o', 'json'])) as {
+        spec: { nodeName: string }; status: { podIP: string; containerStatuses: Array<{ imageID: string }> };
+      };
+      expect(pod.spec.nodeName).toBe(node.name);
+      expect(pod.status.podIP).toMatch(/^10\.88\./);
+      expect(events.stdout).not.toMatch(/Pulling image/);
+      const logs = await kubectl.ok(['logs', 'help', '-n', ns]);
+      expect(logs).toContain('Usage: infra-operator [flags]');
+    } finally {
+      await kubectl.run(['delete', 'namespace', ns, '--wait=false']);
+    }
   });
 });
