@@ -143,8 +143,9 @@ argocd_pkg=github.com/argoproj/argo-cd/v3
 build_released "$argocd_pkg" "$ARGOCD_VERSION" "$argocd_pkg/cmd" "$argocd_bin" \
   "-X $argocd_pkg/common.version=${ARGOCD_VERSION#v} -X $argocd_pkg/common.gitTreeState=clean"
 copy_crds "$argocd_pkg@$ARGOCD_VERSION" manifests/crds "$tier_dir/crds/argocd"
-# manifests/crds also holds the kustomization that lists them; only the CRDs are applied.
-rm -f "$tier_dir/crds/argocd/kustomization.yaml"
+# manifests/crds also holds the kustomization that lists them and the ApplicationSet CRD, which
+# nothing here runs: only Application and AppProject are applied.
+rm -f "$tier_dir/crds/argocd/kustomization.yaml" "$tier_dir/crds/argocd/applicationset-crd.yaml"
 
 ln -sfn "$sc_bin" "$tier_dir/source-controller"
 ln -sfn "$kc_bin" "$tier_dir/kustomize-controller"

@@ -175,7 +175,9 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
     await faults([]);
     await registry.reset();
     git = await startGitServer(path.join(scratch, 'git'));
-    operator = await startOperator(env, { kubeconfig: await serviceAccountKubeconfig(env, admin), args: ['--sync-period=5s'] });
+    // The default sync period (10m): each sweep records its sync in status.lastSyncTime, a write of
+    // the operator's own; the checks below look at what the GitOps controllers change.
+    operator = await startOperator(env, { kubeconfig: await serviceAccountKubeconfig(env, admin) });
   });
 
   afterAll(async () => {
@@ -301,12 +303,12 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
         }
         return out;
       };
-      // Settle: the operator's first sweeps after the last change.
+      // Settle after the last change.
       await new Promise((r) => setTimeout(r, 6_000));
       const before = await versions();
       const callsBefore = await aws.calls();
-      // Several full reconciliations (each applies every object with server-side apply and runs the
-      // health checks), and more than one of the operator's sweeps (5 s) in between.
+      // Several full reconciliations, each applying every object with server-side apply and running
+      // the health checks.
       for (let i = 0; i < 3; i++) {
         await reconcile(KUSTOMIZATION, 'ecr');
         await new Promise((r) => setTimeout(r, 4_000));

@@ -90,8 +90,10 @@ export async function startFlux(opts: FluxOptions): Promise<ControllerSet> {
   const set = controllerSet(started);
   try {
     const storagePort = await freePort();
+    const artifacts = path.join(opts.dir, 'artifacts');
+    mkdirSync(artifacts, { recursive: true });
     const source = await startController('source-controller', path.join(opts.binDir, 'source-controller'), [
-      `--storage-path=${path.join(opts.dir, 'artifacts')}`,
+      `--storage-path=${artifacts}`,
       `--storage-addr=127.0.0.1:${storagePort}`,
       `--storage-adv-addr=127.0.0.1:${storagePort}`,
     ], logs, env);
