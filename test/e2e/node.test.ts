@@ -139,3 +139,46 @@ spec:
     }
   });
 });
+
+describe('the Service network', () => {
+  const env = sharedEnv();
+  const kubectl = new Kubectl(env.kubeconfig);
+
+  it('a pod reaches the API server through the kubernetes Service and verifies it with its ServiceAccount CA', async () => {
+    const ns = `svc-${Date.now().toString(36)}`;
+    await kubectl.ok(['create', 'namespace', ns]);
+    try {
+      await eventually('the namespace\'s default ServiceAccount', async () => ((await kubectl.run(['get', 'sa', 'default', '-n', ns])).code === 0 ? true : undefined));
+      const script = [
+        "const fs = require('node:fs');",
+        "const dir = '/var/run/secrets/kubernetes.io/serviceaccount/';",
+        "const url = 'https://' + process.env.KUBERNETES_SERVICE_HOST + ':' + process.env.KUBERNETES_SERVICE_PORT + '/api/v1/namespaces/' + fs.readFileSync(dir + 'namespace', 'utf8') + '/serviceaccounts/default';",
+        "require('node:https').get(url, { ca: fs.readFileSync(dir + 'ca.crt'), headers: { authorization: 'Bearer ' + fs.readFileSync(dir + 'token', 'utf8') } },",
+        "  (res) => { let b = ''; res.on('data', (c) => b += c); res.on('end', () => { console.log(res.statusCode + ' ' + b.length); process.exit(0); }); })",
+        "  .on('error', (e) => { console.log('error ' + e.message); process.exit(1); });",
+      ].join('\n');
+      await kubectl.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: reach, namespace: ${ns}}
+spec:
+  restartPolicy: Never
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: reach
+    image: ${IMG}
+    imagePullPolicy: Never
+    command: ["/nodejs/bin/node", "-e", ${JSON.stringify(script)}]
+    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+`);
+      await eventually('the pod to complete', async () => {
+        const p = (await kubectl.run(['get', 'pod', 'reach', '-n', ns, '-o', 'jsonpath={.status.phase}'])).stdout.trim();
+        return p === 'Succeeded' || p === 'Failed' ? p : undefined;
+      }, 120_000, 500);
+      const logs = await kubectl.ok(['logs', 'reach', '-n', ns]);
+      // 403: the API server answered and authenticated the pod's ServiceAccount, which may not read ServiceAccounts.
+      expect(logs.trim()).toMatch(/^(200|403) \d+$/);
+    } finally {
+      await kubectl.run(['delete', 'namespace', ns, '--wait=false']);
+    }
+  });
+});

@@ -1,16 +1,32 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { startEnvironment, type Environment } from './environment.js';
 import { startNode, type Node } from './node.js';
+import { createPki } from './pki.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     node: { name: string; image: string; imageArchive: string; containerdSocket: string; binDir: string };
   }
+}
+
+/**
+ * The environment's certificates, made ahead with a serving certificate that also names the
+ * `kubernetes` Service (its ClusterIP, the first address of the service range, and its DNS names):
+ * pods reach the API server through that Service and verify it by that name, as on EKS.
+ */
+function servingCertForServices(certs: string): void {
+  mkdirSync(certs, { recursive: true });
+  createPki(certs);
+  const sans = 'IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local';
+  writeFileSync(path.join(certs, 'serving.ext'), `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=${sans}\n`);
+  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: certs, stdio: ['ignore', 'ignore', 'pipe'] });
+  openssl(['req', '-new', '-key', 'serving.key', '-subj', '/CN=kube-apiserver', '-out', 'serving.csr']);
+  openssl(['x509', '-req', '-in', 'serving.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '365', '-extfile', 'serving.ext', '-out', 'serving.crt']);
 }
 
 const IMAGE_BUILD = fileURLToPath(new URL('../../../hack/image-build.sh', import.meta.url));
@@ -27,7 +43,9 @@ export async function setup(project: TestProject): Promise<void> {
   const image = process.env.IMG ?? 'infra-operator:dev';
   const out = execFileSync('bash', [IMAGE_BUILD], { encoding: 'utf8', env: { ...process.env, IMG: image }, stdio: ['ignore', 'pipe', 'inherit'] });
   const imageArchive = out.trim().split('\n').pop() ?? '';
-  env = await startEnvironment({ dir: path.join(dir, 'env'), verbose: true });
+  const envDir = path.join(dir, 'env');
+  servingCertForServices(path.join(envDir, 'certs'));
+  env = await startEnvironment({ dir: envDir, verbose: true });
   node = await startNode(env, { dir: path.join(dir, 'node'), images: [imageArchive] });
   const { pki: _pki, restartApiServer: _r, stop: _s, processGroups: _g, ...info } = env;
   project.provide('env', info);

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EnvironmentInfo } from './environment.js';
@@ -7,8 +8,8 @@ import { issueClientCert, kubeconfigYaml } from './pki.js';
 import { freePort, startProcess, waitFor, type ManagedProcess } from './processes.js';
 
 /**
- * A node of the local environment: containerd 2 with runc and the CNI bridge, a kubelet and
- * kube-scheduler of the environment's release, registered with its API server. Images come from OCI
+ * A node of the local environment: containerd 2 with runc and the CNI bridge, a kubelet,
+ * kube-proxy and kube-scheduler of the environment's release, registered with its API server. Images come from OCI
  * archives imported into containerd; nothing is pulled. The binaries are built (once, cached by
  * version) by hack/ensure-node.sh, which the tools installation runs before any test starts.
  */
@@ -16,8 +17,9 @@ import { freePort, startProcess, waitFor, type ManagedProcess } from './processe
 const ENSURE_NODE = fileURLToPath(new URL('../../../hack/ensure-node.sh', import.meta.url));
 /** containerd's namespace for the CRI: the images a kubelet sees. */
 const K8S_NAMESPACE = 'k8s.io';
-/** The pod network of the CNI bridge. */
+/** The pod network of the CNI bridge, and the bridge's own address in it (the pods' gateway). */
 export const POD_SUBNET = '10.88.0.0/16';
+export const BRIDGE = { name: 'cni0', address: '10.88.0.1', prefix: 16 };
 
 export interface NodeOptions {
   /** Directory for the node's state, configuration and logs. */
@@ -38,7 +40,7 @@ export interface Node {
   /** `ctr` against this node's containerd, in the CRI's namespace. */
   ctr(args: string[]): string;
   importImage(archive: string): string[];
-  logs(): { containerd: string; kubelet: string; scheduler: string };
+  logs(): { containerd: string; kubelet: string; scheduler: string; proxy: string };
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,78 @@ resolvConf: /etc/resolv.conf
 `;
 }
 
+function kubeProxyConfig(kubeconfig: string, name: string, healthzPort: number, metricsPort: number): string {
+  // conntrack: leave the machine's table sizes alone (a container may not change them).
+  return `apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection:
+  kubeconfig: ${kubeconfig}
+hostnameOverride: ${name}
+bindAddress: 127.0.0.1
+healthzBindAddress: 127.0.0.1:${healthzPort}
+metricsBindAddress: 127.0.0.1:${metricsPort}
+clusterCIDR: ${POD_SUBNET}
+conntrack:
+  maxPerCore: 0
+  min: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+`;
+}
+
+/**
+ * The CNI bridge, made before the first pod (the bridge plugin takes it as it is), so that the
+ * relay to the API server can listen on its address from the start.
+ */
+function ensureBridge(): void {
+  const ip = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    ip(['link', 'show', BRIDGE.name]);
+  } catch {
+    ip(['link', 'add', BRIDGE.name, 'type', 'bridge']);
+  }
+  const addresses = execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', BRIDGE.name], { encoding: 'utf8' });
+  if (!addresses.includes(` ${BRIDGE.address}/`)) ip(['addr', 'add', `${BRIDGE.address}/${BRIDGE.prefix}`, 'dev', BRIDGE.name]);
+  ip(['link', 'set', BRIDGE.name, 'up']);
+}
+
+interface Relay {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A TCP relay from `host` (a free port) to the API server; TLS passes through untouched. */
+async function startRelay(host: string, target: URL): Promise<Relay> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  server.unref();
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('the relay to the API server has no port');
+  return {
+    port: address.port,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
 export async function startNode(env: EnvironmentInfo, options: NodeOptions): Promise<Node> {
   const binDir = nodeBinaries();
   const name = options.name ?? 'localhost';
@@ -136,6 +210,7 @@ export async function startNode(env: EnvironmentInfo, options: NodeOptions): Pro
     containerd: path.join(logsDir, 'containerd.log'),
     kubelet: path.join(logsDir, 'kubelet.log'),
     scheduler: path.join(logsDir, 'kube-scheduler.log'),
+    proxy: path.join(logsDir, 'kube-proxy.log'),
   };
   const tail = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-20).join('\n') : '');
 
@@ -157,6 +232,7 @@ export async function startNode(env: EnvironmentInfo, options: NodeOptions): Pro
       // containerd is already gone
     }
     for (const p of [...processes].reverse()) await p.stop();
+    await relay?.close();
     // Sandboxes' network namespaces and the overlay mounts of their root file systems.
     try {
       const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '')
@@ -167,7 +243,9 @@ export async function startNode(env: EnvironmentInfo, options: NodeOptions): Pro
     }
   }
 
+  let relay: Relay | undefined;
   try {
+    ensureBridge();
     const containerd = startProcess('containerd', path.join(binDir, 'containerd'), ['--config', path.join(dir, 'containerd.toml')], logs.containerd, envWithBins);
     processes.push(containerd);
     await waitFor('containerd', async () => existsSync(socket) && /Server:/.test(execFileSync(path.join(binDir, 'ctr'), ['--address', socket, 'version'], { encoding: 'utf8' })), 60_000,
@@ -214,6 +292,34 @@ export async function startNode(env: EnvironmentInfo, options: NodeOptions): Pro
       `--secure-port=${await freePort()}`,
     ], logs.scheduler, envWithBins);
     processes.push(scheduler);
+
+    // The `kubernetes` Service. The API server listens on loopback, and refuses a loopback address
+    // as the Service's endpoint; pods reach it instead through a relay on the bridge's address (the
+    // pods' gateway, on no other network), named by an EndpointSlice of the Service.
+    relay = await startRelay(BRIDGE.address, new URL(env.apiServerUrl));
+    execFileSync('kubectl', ['--kubeconfig', env.kubeconfig, 'apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: {
+          name: 'kubernetes-node',
+          namespace: 'default',
+          labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'infra-operator-e2e-node' },
+        },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: [BRIDGE.address], conditions: { ready: true } }],
+        ports: [{ name: 'https', port: relay.port, protocol: 'TCP' }],
+      }),
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+
+    // The Service network: kube-proxy's iptables rules on this machine.
+    const proxyCert = issueClientCert(certs, 'kube-proxy', 'system:kube-proxy', ['system:node-proxier', 'system:masters']);
+    const proxyKubeconfig = path.join(dir, 'kube-proxy.kubeconfig');
+    writeFileSync(proxyKubeconfig, kubeconfigYaml(env.apiServerUrl, env.caCert, proxyCert, 'system:kube-proxy'), { mode: 0o600 });
+    writeFileSync(path.join(dir, 'kube-proxy.yaml'), kubeProxyConfig(proxyKubeconfig, name, await freePort(), await freePort()));
+    const proxy = startProcess('kube-proxy', path.join(binDir, 'kube-proxy'), [`--config=${path.join(dir, 'kube-proxy.yaml')}`], logs.proxy, envWithBins);
+    processes.push(proxy);
 
     // Ready: registered, with the runtime and the CNI network up.
     await waitFor(`node ${name} Ready`, async () => {
