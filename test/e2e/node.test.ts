@@ -6,6 +6,8 @@ import { FLAGS } from '../../src/config.js';
 import { inject } from 'vitest';
 import { sharedEnv } from './support/context.js';
 import { Kubectl, eventually, run } from './support/kubectl.js';
+import { AwsCli } from './support/aws.js';
+import { staticProviderYaml, waitForReady } from './support/scenario.js';
 
 /**
  * The operator's image as `make image` builds it (hack/image-build.sh: buildah, the Dockerfile as it
@@ -179,6 +181,128 @@ spec:
       expect(logs.trim()).toMatch(/^(200|403) \d+$/);
     } finally {
       await kubectl.run(['delete', 'namespace', ns, '--wait=false']);
+    }
+  });
+});
+
+describe('the chart installed with helm on the node, as users install it', () => {
+  const env = sharedEnv();
+  const node = inject('node');
+  const kubectl = new Kubectl(env.kubeconfig);
+  const aws = new AwsCli(env);
+  const NS = 'infra-operator-system';
+  const DEPLOY = 'infra-operator-controller-manager';
+  const LEASE = 'infra-operator.aws-infra-operator.runner.codes';
+  const tenant = `tenant-${Date.now().toString(36)}`;
+  const [repository, tag] = [IMG.slice(0, IMG.lastIndexOf(':')), IMG.slice(IMG.lastIndexOf(':') + 1)];
+  let helm = '';
+  const helmRun = (args: string[]) => run(helm, args, { env: { ...process.env, KUBECONFIG: env.kubeconfig }, timeoutMs: 300_000 });
+  // The chart's values that differ from its defaults: the image built here, and the local AWS layer
+  // that the tenant's provider names as its endpoint (the operator refuses custom endpoints by default).
+  const values = ['--set', `image.repository=${repository}`, '--set', `image.tag=${tag}`, '--set', 'operator.allowCustomEndpoints=true'];
+
+  const pods = async () => (JSON.parse(await kubectl.ok(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=infra-operator', '-o', 'json'])) as {
+    items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status: { phase: string; conditions?: Array<{ type: string; status: string }> } }>;
+  }).items.filter((p) => !p.metadata.deletionTimestamp);
+  const readyPods = async () => (await pods()).filter((p) => p.status.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  const leader = async () => (await kubectl.run(['get', 'lease', LEASE, '-n', NS, '-o', 'jsonpath={.spec.holderIdentity}'])).stdout.trim();
+  const ecrRepository = (name: string) => `apiVersion: aws-infra-operator.runner.codes/v1alpha1
+kind: ECRRepository
+metadata: {name: ${name}, namespace: ${tenant}}
+spec:
+  providerRef: {name: aws}
+  repositoryName: ${tenant}/${name}
+  deletionPolicy: Retain
+`;
+
+  beforeAll(async () => {
+    const built = await run('bash', ['-c', 'bash hack/build-helm.sh | tail -1'], { timeoutMs: 1_200_000 });
+    expect(built.code, built.stderr).toBe(0);
+    helm = built.stdout.trim();
+    await kubectl.ok(['create', 'namespace', NS]);
+    await kubectl.ok(['label', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted']);
+    const installed = await helmRun(['install', 'infra-operator', 'charts/infra-operator', '-n', NS, ...values, '--wait', '--timeout', '4m']);
+    expect(installed.code, installed.stderr + (await kubectl.run(['get', 'events', '-n', NS])).stdout).toBe(0);
+  }, 600_000);
+
+  it('runs both replicas Running and Ready through the chart\'s probes, in a restricted namespace, one of them the leader', async () => {
+    const ready = await eventually('two Ready replicas', async () => {
+      const r = await readyPods();
+      return r.length === 2 ? r : undefined;
+    }, 120_000);
+    const holder = await eventually('a leader', async () => (await leader()) || undefined);
+    expect(ready.filter((p) => holder.startsWith(`${p.metadata.name}_`))).toHaveLength(1);
+  });
+
+  it('kubectl logs deploy/infra-operator-controller-manager shows JSON logs', async () => {
+    const logs = await kubectl.ok(['logs', `deploy/${DEPLOY}`, '-n', NS]);
+    const lines = logs.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(2);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ level: expect.any(String), msg: expect.any(String) });
+  });
+
+  it("serves metrics through the chart's Service, and renders a ServiceMonitor for it", async () => {
+    const metrics = await kubectl.ok(['get', '--raw', `/api/v1/namespaces/${NS}/services/http:${DEPLOY}-metrics-service:8080/proxy/metrics`]);
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
+    const rendered = await helmRun(['template', 'infra-operator', 'charts/infra-operator', '-n', NS, ...values, '--set', 'metrics.serviceMonitor.enabled=true']);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    expect(rendered.stdout).toMatch(/kind: ServiceMonitor/);
+  });
+
+  it('reconciles: a provider and a repository become Ready, the repository in AWS', async () => {
+    await kubectl.ok(['create', 'namespace', tenant]);
+    await kubectl.apply(staticProviderYaml(tenant, 'aws', { endpoint: node.awsEndpointForPods }));
+    await kubectl.apply(ecrRepository('first'));
+    await waitForReady(kubectl, 'awsprovider', tenant, 'aws', {}, 120_000);
+    await waitForReady(kubectl, 'ecrrepository', tenant, 'first', {}, 120_000);
+    const described = await aws.attempt(['ecr', 'describe-repositories', '--repository-names', `${tenant}/first`]);
+    expect(described.code, described.stderr).toBe(0);
+  });
+
+  it('kubectl delete pod of the leader: the other takes over within the lease, a create meanwhile becomes Ready, no CreateRepository twice', async () => {
+    const before = await leader();
+    const leaderPod = before.slice(0, before.lastIndexOf('_'));
+    const started = Date.now();
+    await kubectl.ok(['delete', 'pod', leaderPod, '-n', NS, '--wait=false']);
+    await kubectl.apply(ecrRepository('during-handover'));
+    const after = await eventually('another leader', async () => {
+      const h = await leader();
+      return h && !h.startsWith(`${leaderPod}_`) ? h : undefined;
+    }, 60_000);
+    // leaseDurationSeconds (15) plus one retry period: the lease is released on SIGTERM, or expires.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(after).not.toBe(before);
+    await waitForReady(kubectl, 'ecrrepository', tenant, 'during-handover', {}, 120_000);
+    const creates = await aws.creates();
+    for (const name of [`${tenant}/first`, `${tenant}/during-handover`]) {
+      expect(creates.filter((c) => c.repositoryName === name), name).toHaveLength(1);
+    }
+  });
+
+  it('helm upgrade with a changed value rolls the pods, and every object stays Ready', async () => {
+    const old = new Set((await pods()).map((p) => p.metadata.name));
+    const upgraded = await helmRun(['upgrade', 'infra-operator', 'charts/infra-operator', '-n', NS, ...values, '--set', 'operator.logLevel=debug', '--wait', '--timeout', '4m']);
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    const fresh = await eventually('two Ready replicas of the new revision', async () => {
+      const r = await readyPods();
+      return r.length === 2 && r.every((p) => !old.has(p.metadata.name)) ? r : undefined;
+    }, 180_000);
+    expect(fresh).toHaveLength(2);
+    for (const name of ['first', 'during-handover']) await waitForReady(kubectl, 'ecrrepository', tenant, name, {}, 60_000);
+    const creates = await aws.creates();
+    for (const name of [`${tenant}/first`, `${tenant}/during-handover`]) {
+      expect(creates.filter((c) => c.repositoryName === name), name).toHaveLength(1);
+    }
+  });
+
+  it('helm uninstall leaves the CRDs and every AWS resource', async () => {
+    const removed = await helmRun(['uninstall', 'infra-operator', '-n', NS, '--wait']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect((await kubectl.run(['get', 'crd', 'ecrrepositories.aws-infra-operator.runner.codes'])).code).toBe(0);
+    expect((await kubectl.run(['get', 'ecrrepository', 'first', '-n', tenant])).code).toBe(0);
+    for (const name of ['first', 'during-handover']) {
+      const described = await aws.attempt(['ecr', 'describe-repositories', '--repository-names', `${tenant}/${name}`]);
+      expect(described.code, described.stderr).toBe(0);
     }
   });
 });

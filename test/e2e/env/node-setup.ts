@@ -10,7 +10,7 @@ import { createPki } from './pki.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    node: { name: string; image: string; imageArchive: string; containerdSocket: string; binDir: string };
+    node: { name: string; image: string; imageArchive: string; containerdSocket: string; binDir: string; awsEndpointForPods: string };
   }
 }
 
@@ -49,7 +49,8 @@ export async function setup(project: TestProject): Promise<void> {
   node = await startNode(env, { dir: path.join(dir, 'node'), images: [imageArchive] });
   const { pki: _pki, restartApiServer: _r, stop: _s, processGroups: _g, ...info } = env;
   project.provide('env', info);
-  project.provide('node', { name: node.name, image, imageArchive, containerdSocket: node.containerdSocket, binDir: node.binDir });
+  const awsEndpointForPods = await node.expose(env.awsEndpoint);
+  project.provide('node', { name: node.name, image, imageArchive, containerdSocket: node.containerdSocket, binDir: node.binDir, awsEndpointForPods });
 }
 
 export async function teardown(): Promise<void> {

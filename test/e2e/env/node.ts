@@ -40,6 +40,11 @@ export interface Node {
   /** `ctr` against this node's containerd, in the CRI's namespace. */
   ctr(args: string[]): string;
   importImage(archive: string): string[];
+  /**
+   * A URL by which pods reach `url`, a server of this machine on loopback (the AWS layer): a relay
+   * on the bridge's address, closed with the node.
+   */
+  expose(url: string): Promise<string>;
   logs(): { containerd: string; kubelet: string; scheduler: string; proxy: string };
   stop(): Promise<void>;
 }
@@ -233,6 +238,7 @@ export async function startNode(env: EnvironmentInfo, options: NodeOptions): Pro
     }
     for (const p of [...processes].reverse()) await p.stop();
     await relay?.close();
+    for (const r of exposed) await r.close();
     // Sandboxes' network namespaces and the overlay mounts of their root file systems.
     try {
       const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '')
@@ -244,6 +250,7 @@ export async function startNode(env: EnvironmentInfo, options: NodeOptions): Pro
   }
 
   let relay: Relay | undefined;
+  const exposed: Relay[] = [];
   try {
     ensureBridge();
     const containerd = startProcess('containerd', path.join(binDir, 'containerd'), ['--config', path.join(dir, 'containerd.toml')], logs.containerd, envWithBins);
@@ -337,6 +344,12 @@ export async function startNode(env: EnvironmentInfo, options: NodeOptions): Pro
       containerdSocket: socket,
       ctr,
       importImage,
+      async expose(url: string) {
+        const target = new URL(url);
+        const r = await startRelay(BRIDGE.address, target);
+        exposed.push(r);
+        return `${target.protocol}//${BRIDGE.address}:${r.port}`;
+      },
       logs: () => logs,
       stop,
     };
