@@ -421,15 +421,18 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
       await failCreates(ARGO_KEY);
       const sha = repo.commit('ECR repositories, the provider and the registry settings');
       await admin.apply(docObjects('Application', git!.repoUrl(`argo-${RUN}`)));
-      const progressing = await waitApp('the Application synced and Progressing', (a) => (synced(sha)(a) && a.status?.health?.status === 'Progressing' ? a : undefined));
-      const web = resource(progressing, 'ECRRepository', 'web');
-      expect(web?.health?.status).toBe('Progressing');
-      // Held for as long as the creates fail.
-      await new Promise((r) => setTimeout(r, 5_000));
-      await refresh();
-      await new Promise((r) => setTimeout(r, 2_000));
-      expect((await app()).status?.health?.status).toBe('Progressing');
-      await faults([]);
+      try {
+        const progressing = await waitApp('the Application synced and Progressing', (a) => (synced(sha)(a) && a.status?.health?.status === 'Progressing' ? a : undefined));
+        const web = resource(progressing, 'ECRRepository', 'web');
+        expect(web?.health?.status).toBe('Progressing');
+        // Held for as long as the creates fail.
+        await new Promise((r) => setTimeout(r, 5_000));
+        await refresh();
+        await new Promise((r) => setTimeout(r, 2_000));
+        expect((await app()).status?.health?.status).toBe('Progressing');
+      } finally {
+        await faults([]);
+      }
       const healthy = await waitApp('the Application Healthy', (a) => (synced(sha)(a) && a.status?.health?.status === 'Healthy' ? a : undefined));
       for (const name of ['gone', 'kept', 'web']) {
         expect(resource(healthy, 'ECRRepository', name)?.health?.status).toBe('Healthy');

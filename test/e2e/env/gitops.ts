@@ -216,6 +216,9 @@ export async function startArgoCd(opts: ArgoCdOptions): Promise<ControllerSet> {
       `--namespace=${ARGOCD_NAMESPACE}`, `--repo-server=127.0.0.1:${repoPort}`, '--repo-server-plaintext',
       `--redis=127.0.0.1:${redisPort}`, `--metrics-port=${controllerMetrics}`, '--loglevel=info', '--logformat=text',
       '--status-processors=4', '--operation-processors=2',
+      // Each resource's health in the Application's status.resources, where kubectl shows it (Argo CD
+      // 3 keeps it only in its cache by default: controller.resource.health.persist).
+      '--persist-resource-health',
     ], controllerLog, env);
     started.push(controller);
     await waitFor('argocd-application-controller', () => healthy(`http://127.0.0.1:${controllerMetrics}/healthz`), 60_000,
