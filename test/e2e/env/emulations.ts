@@ -7,6 +7,7 @@ import { EcrPublicEmulation } from './ecr-public-emulation.js';
 import { RegistrySettingsEmulation } from './registry-settings-emulation.js';
 import { PullThroughCacheEmulation } from './pull-through-cache-emulation.js';
 import { CreationTemplateEmulation } from './creation-template-emulation.js';
+import { StsWebIdentityEmulation } from './sts-web-identity-emulation.js';
 
 export interface EmulatedRequest {
   /** `ECR` for ECR's JSON protocol; otherwise the X-Amz-Target prefix (`SpencerFrontendService` is ECR Public). */
@@ -50,5 +51,6 @@ export function createEmulations(): Emulation[] {
   return [new EcrPublicEmulation(), new RegistrySettingsEmulation(),
     new PullThroughCacheEmulation(),
     new CreationTemplateEmulation(),
+    new StsWebIdentityEmulation(),
   ];
 }
