@@ -46,7 +46,14 @@ async function healthy(url: string): Promise<boolean> {
 
 async function installCrds(kubectl: Kubectl, dir: string): Promise<void> {
   await kubectl.ok(['apply', '--server-side', '--force-conflicts', '-f', dir]);
-  await kubectl.ok(['wait', '--for=condition=Established', '-f', dir, '--timeout=60s']);
+  // kubectl wait fails at once, instead of waiting, on a CRD whose status has no conditions yet.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const result = await kubectl.run(['wait', '--for=condition=Established', '-f', dir, '--timeout=30s']);
+    if (result.code === 0) return;
+    if (Date.now() > deadline) throw new Error(`the CRDs in ${dir} are not Established: ${result.stderr}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 async function ensureNamespace(kubectl: Kubectl, name: string): Promise<void> {
