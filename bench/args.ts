@@ -19,6 +19,9 @@ export interface BenchArgs {
   /** Objects being resynced while the resync run applies its probe creates. */
   resyncN: number;
   skipResync: boolean;
+  /** Full-spec creates namespace A applies in the fairness run, a second before namespace B's one. */
+  fairnessN: number;
+  skipFairness: boolean;
   out: string;
   awsRequestsPerSecond: number;
   awsBurst: number;
@@ -26,10 +29,17 @@ export interface BenchArgs {
   providersPerNamespace: number;
   /** Which configurations run the create, sync and delete phases, side by side. */
   configurations: ConfigurationName[];
+  /** No create, sync, delete, floor or fault runs (--only names another part). */
+  skipConfigurationPhases: boolean;
+  /** The part --only runs, if given. */
+  only?: Part;
 }
 
 export type ConfigurationName = 'defaults' | 'unlimited';
 export const CONFIGURATIONS: readonly ConfigurationName[] = ['defaults', 'unlimited'];
+/** The parts that can run alone (--only). */
+export const PARTS = ['fairness', 'memory', 'resync'] as const;
+export type Part = (typeof PARTS)[number];
 
 export const USAGE = `Usage: tsx bench/run.ts [flags]
 
@@ -43,6 +53,10 @@ export const USAGE = `Usage: tsx bench/run.ts [flags]
   --skip-faults               no fault run
   --resync-n R                objects being resynced while creates are applied in the resync run (default 10000)
   --skip-resync               no resync run
+  --fairness-n A              creates namespace A applies in the fairness run (chart's defaults); namespace B
+                              applies one a second after A's last; again with A's account throttled (default 2000)
+  --skip-fairness             no fairness run
+  --only PART                 only that part: fairness, memory or resync (no create, sync, delete or fault runs)
   --out DIR                   where the JSON result goes (default bench/results)
   --configurations LIST       comma-separated: defaults (the chart's values: AWS rate, burst, per-operation
                               limits and concurrency of charts/infra-operator/values.yaml), unlimited (the
@@ -76,12 +90,15 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     skipFaults: false,
     resyncN: 10_000,
     skipResync: false,
+    fairnessN: 2000,
+    skipFairness: false,
     out: 'bench/results',
     awsRequestsPerSecond: 10_000,
     awsBurst: 10_000,
     namespaces: 10,
     providersPerNamespace: 2,
     configurations: [...CONFIGURATIONS],
+    skipConfigurationPhases: false,
   };
   const int = (flag: string, raw: string): number => {
     const v = Number(raw);
@@ -99,10 +116,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     if (!match) throw new UsageError(`unexpected argument ${arg}`);
     const flag = `--${match[1]}`;
     if (flag === '--help') throw new UsageError('');
-    if (flag === '--skip-memory' || flag === '--skip-faults' || flag === '--skip-resync') {
+    if (flag === '--skip-memory' || flag === '--skip-faults' || flag === '--skip-resync' || flag === '--skip-fairness') {
       if (flag === '--skip-memory') args.skipMemory = true;
       if (flag === '--skip-faults') args.skipFaults = true;
       if (flag === '--skip-resync') args.skipResync = true;
+      if (flag === '--skip-fairness') args.skipFairness = true;
       continue;
     }
     const value = match[2] ?? argv[++i];
@@ -115,6 +133,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--memory-n': args.memoryN = int(flag, value); break;
       case '--fault-n': args.faultN = int(flag, value); break;
       case '--resync-n': args.resyncN = int(flag, value); break;
+      case '--fairness-n': args.fairnessN = int(flag, value); break;
       case '--out': args.out = value; break;
       case '--aws-requests-per-second': args.awsRequestsPerSecond = int(flag, value); break;
       case '--aws-burst': args.awsBurst = int(flag, value); break;
@@ -125,6 +144,16 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         const bad = names.find((v) => !(CONFIGURATIONS as readonly string[]).includes(v));
         if (bad !== undefined || names.length === 0) throw new UsageError(`${flag}: ${JSON.stringify(value)} is not a list of ${CONFIGURATIONS.join(', ')}`);
         args.configurations = CONFIGURATIONS.filter((c) => names.includes(c));
+        break;
+      }
+      case '--only': {
+        if (!(PARTS as readonly string[]).includes(value)) throw new UsageError(`${flag}: ${JSON.stringify(value)} is not one of ${PARTS.join(', ')}`);
+        args.only = value as Part;
+        args.skipConfigurationPhases = true;
+        args.skipFaults = true;
+        args.skipFairness = value !== 'fairness';
+        args.skipMemory = value !== 'memory';
+        args.skipResync = value !== 'resync';
         break;
       }
       default: throw new UsageError(`unknown flag ${flag}`);

@@ -66,11 +66,18 @@ metadata:
 `;
 }
 
+/** How a layout's providers reach AWS: the environment's endpoint and key unless given. */
+export interface ProviderOptions {
+  endpoint?: string;
+  /** The access key id in each provider's Secret: another key acts as whichever account holds it. */
+  keyId?: string;
+}
+
 /** Secrets and AWSProviders of one namespace, as one multi-document YAML. */
-export function providersYaml(layout: Layout, namespace: string, endpoint?: string): string {
+export function providersYaml(layout: Layout, namespace: string, opts: ProviderOptions = {}): string {
   const docs: string[] = [];
   for (let p = 0; p < layout.providersPerNamespace; p++) {
-    docs.push(staticProviderYaml(namespace, providerName(p), { defaultTags: DEFAULT_TAGS, ...(endpoint ? { endpoint } : {}) }));
+    docs.push(staticProviderYaml(namespace, providerName(p), { defaultTags: DEFAULT_TAGS, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(opts.keyId ? { keyId: opts.keyId } : {}) }));
   }
   return docs.join('---\n');
 }

@@ -35,12 +35,15 @@ const FIGURES = [
   'memory.objects', 'memory.rssIdleMiB', 'memory.growthPer1000MiB', 'memory.settleSeconds', 'memory.rssAtRestMiB', 'memory.rssPeakMiB',
   'memory.rssMinuteLaterMiB', 'memory.heapUsedMiB', 'memory.kubeWritesPerObjectPerMinute',
   'memory.restartRssAtRestMiB', 'memory.restartRssMinuteLaterMiB', 'memory.restartRssPeakMiB', 'memory.restartKubeWritesPerObjectPerMinute',
+  'fairness.objects', 'fairness.aApplySeconds', 'fairness.aReadyBeforeB', 'fairness.queueDepthAtB', 'fairness.bReadySeconds', 'fairness.aReadyAtB',
+  'fairness.throttledAApplySeconds', 'fairness.throttledAReadyBeforeB', 'fairness.throttledQueueDepthAtB', 'fairness.throttledBReadySeconds',
+  'fairness.throttledAReadyAtB', 'fairness.throttlesInjected', 'fairness.throttledShareOfA',
 ];
 
 interface BenchResult {
   date: string;
   machine: { cpus: number; memoryMiB: number; node: string };
-  parameters: { n: number; memoryN: number; faultN: number; resyncN: number; concurrency: number; configurations: Record<string, { awsRequestsPerSecond: number; concurrency: number }> };
+  parameters: { n: number; memoryN: number; faultN: number; resyncN: number; fairnessN: number; concurrency: number; configurations: Record<string, { awsRequestsPerSecond: number; concurrency: number }> };
   figures: Record<string, unknown>;
   awsCallsByOperation: Record<string, Record<string, unknown>>;
   targets: Array<{ figure: string; met: boolean }>;
@@ -64,7 +67,7 @@ describe('the benchmark', () => {
 
   it('runs a small case end to end and reports every figure as a finite number', async () => {
     // The run uses this suite's environment rather than starting a second one.
-    const result = await runBench(['--n', '20', '--memory-n', '200', '--fault-n', '10', '--resync-n', '100', '--concurrency', '4', '--out', out], {
+    const result = await runBench(['--n', '20', '--memory-n', '200', '--fault-n', '10', '--resync-n', '100', '--fairness-n', '50', '--concurrency', '4', '--out', out], {
       ...process.env,
       BENCH_ENVIRONMENT: JSON.stringify(sharedEnv()),
     });
@@ -77,7 +80,7 @@ describe('the benchmark', () => {
     expect(json.machine.cpus).toBeGreaterThan(0);
     expect(json.machine.memoryMiB).toBeGreaterThan(0);
     expect(json.machine.node).toMatch(/^v\d+/);
-    expect(json.parameters).toMatchObject({ n: 20, memoryN: 200, faultN: 10, resyncN: 100, concurrency: 4 });
+    expect(json.parameters).toMatchObject({ n: 20, memoryN: 200, faultN: 10, resyncN: 100, fairnessN: 50, concurrency: 4 });
     // The chart's defaults beside the unlimited configuration.
     expect(json.parameters.configurations.defaults).toMatchObject({ awsRequestsPerSecond: 20, concurrency: 10 });
     expect(json.parameters.configurations.unlimited).toMatchObject({ awsRequestsPerSecond: 10_000, concurrency: 4 });
@@ -105,10 +108,19 @@ describe('the benchmark', () => {
       expect(json.figures[`${c}.resync.objects`]).toBe(100);
       expect(json.figures[`${c}.resync.reconcilesBeforeFirstCreate`]).toBeGreaterThanOrEqual(10);
     }
-    expect(json.targets.map((t) => t.figure)).toEqual(expect.arrayContaining(['create.operatorOverFloor', 'sync.awsCallsPerRepository', 'sync.describeRepositoriesPer1000', 'memory.rssAtRestMiB', 'memory.growthPer1000MiB', 'faults.overClean', 'resync.createReadyMaxSeconds']));
+    // The fairness run applied A's creates and B's one, and throttled the calls of A's account at
+    // about the rate it set. How soon B was Ready is printed beside its target, not judged here.
+    expect(json.figures['fairness.objects']).toBe(50);
+    expect(json.figures['fairness.aReadyAtB']).toBeLessThanOrEqual(50);
+    expect(json.figures['fairness.throttledAReadyAtB']).toBeLessThanOrEqual(50);
+    expect(json.figures['fairness.throttlesInjected']).toBeGreaterThan(0);
+    expect(json.figures['fairness.throttledShareOfA']).toBeGreaterThan(0.3);
+    expect(json.figures['fairness.throttledShareOfA']).toBeLessThan(0.7);
+    expect(json.targets.map((t) => t.figure)).toEqual(expect.arrayContaining(['create.operatorOverFloor', 'sync.awsCallsPerRepository', 'sync.describeRepositoriesPer1000', 'memory.rssAtRestMiB', 'memory.growthPer1000MiB', 'faults.overClean', 'resync.createReadyMaxSeconds', 'fairness.bReadySeconds', 'fairness.throttledBReadySeconds']));
 
     // The table on stdout shows each target and whether it is met.
     expect(result.stdout).toMatch(/operator time \/ floor time\s+\S+ ×\s+\S+ ×\s+≤ 1\.5 × floor\s+defaults: (met|MISSED)/);
+    expect(result.stdout).toMatch(/B's create applied → Ready\s+\S+ s\s+≤ 5 s\s+(met|reported|MISSED)/);
     expect(result.stdout).toContain(path.join(out, files[0]!).split(path.sep).pop());
   }, 1_800_000);
 });
