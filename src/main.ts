@@ -74,6 +74,10 @@ async function main(): Promise<void> {
       awsApiCallDuration.observe({ service, operation }, seconds);
     },
     onDeferred: (service, operation) => awsApiCallsDeferred.inc({ service, operation }),
+    // Deferring calls that would wait for the account's budget starved a user's create behind a
+    // resync of 100 objects (each retry restarts the reconcile and finds the budget spent again), so
+    // the operator waits for its budget as before until deferred work keeps its place in the budget.
+    maxRateLimitWaitMs: Number.POSITIVE_INFINITY,
     credentialDeps: { refreshBeforeMs: config.credentialRefreshMarginMs },
   });
   // Repository settings read outside a sweep's batches serve periodic reconciles this long.
