@@ -12,6 +12,7 @@
 #   kube  kube-apiserver, kube-controller-manager and etcd (test/e2e/env/build-binaries.sh), and
 #         kubectl from the same release when the machine has none
 #   helm  helm (hack/build-helm.sh)
+#   node-tier  (only when named) what a node needs and the operator's image: hack/ensure-node.sh
 #
 #   INFRA_OPERATOR_CACHE  (default ${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator)
 #   NODE_MAJOR (24), NPM_MAJOR (11: the npm that Node.js 24 ships), MOTO_VERSION (5.2.1)

@@ -200,10 +200,11 @@ export async function startNode(env: EnvironmentInfo, options: NodeOptions): Pro
   writeFileSync(path.join(cniConfDir, '10-bridge.conflist'), JSON.stringify({
     cniVersion: '1.0.0',
     name: 'pods',
+    // No masquerading and no port maps: pods talk only to each other and to the relays on the
+    // bridge, so no rule per pod is left behind. Addresses are kept with the node's own state.
     plugins: [
-      { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: POD_SUBNET }]], routes: [{ dst: '0.0.0.0/0' }] } },
-      { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'bridge', bridge: BRIDGE.name, isGateway: true, ipMasq: false, hairpinMode: true,
+        ipam: { type: 'host-local', dataDir: path.join(dir, 'cni-ipam'), ranges: [[{ subnet: POD_SUBNET }]], routes: [{ dst: '0.0.0.0/0' }] } },
     ],
   }));
 
@@ -239,6 +240,19 @@ export async function startNode(env: EnvironmentInfo, options: NodeOptions): Pro
     for (const p of [...processes].reverse()) await p.stop();
     await relay?.close();
     for (const r of exposed) await r.close();
+    // kube-proxy's iptables rules and the bridge go with the node.
+    if (processes.some((p) => p.name === 'kube-proxy')) {
+      try {
+        execFileSync(path.join(binDir, 'kube-proxy'), ['--cleanup'], { stdio: 'ignore' });
+      } catch {
+        // nothing to clean
+      }
+    }
+    try {
+      execFileSync('ip', ['link', 'del', BRIDGE.name], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
     // Sandboxes' network namespaces and the overlay mounts of their root file systems.
     try {
       const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '')
