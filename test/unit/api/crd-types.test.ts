@@ -49,6 +49,7 @@ const awsProviderSpec = {
   endpoint: 'http://localhost:4566',
   serviceAccountRef: { name: 'ecr-access' },
   defaultTags: { [ANY_KEY]: 'value' },
+  events: { queueURL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ecr-events' },
 } satisfies DeepRequired<AWSProviderSpec>;
 
 const awsProviderStatus = {
@@ -60,6 +61,7 @@ const awsProviderStatus = {
   message: '',
   observedGeneration: 1,
   conditions: [condition],
+  events: { mode: 'Events', queueURL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ecr-events', syncPeriod: '6h0m0s' },
 } satisfies DeepRequired<AWSProviderStatus>;
 
 const ecrRepositorySpec = {

@@ -17,6 +17,7 @@ interface OperatorValues {
   leaderElectionId: string;
   maxConcurrentReconciles: number;
   syncPeriod: string;
+  syncPeriodWithEvents: string;
   providerVerifyPeriod: string;
   secretPollPeriod: string;
   watchNamespace: string;
@@ -61,6 +62,7 @@ describe('charts/infra-operator', () => {
     expect(flagDefaults.leaderElect).toBe(false);
     expect(op.maxConcurrentReconciles).toBe(flagDefaults.maxConcurrentReconciles);
     expect(parseDuration(op.syncPeriod)).toBe(flagDefaults.syncPeriodMs);
+    expect(parseDuration(op.syncPeriodWithEvents)).toBe(flagDefaults.syncPeriodWithEventsMs);
     expect(parseDuration(op.providerVerifyPeriod)).toBe(flagDefaults.providerVerifyPeriodMs);
     expect(parseDuration(op.secretPollPeriod)).toBe(flagDefaults.secretPollPeriodMs);
     expect(op.watchNamespace || undefined).toBe(flagDefaults.watchNamespace);
