@@ -74,9 +74,10 @@ async function main(): Promise<void> {
       awsApiCallDuration.observe({ service, operation }, seconds);
     },
     onDeferred: (service, operation) => awsApiCallsDeferred.inc({ service, operation }),
-    // Deferring calls that would wait for the account's budget starved a user's create behind a
-    // resync of 100 objects (each retry restarts the reconcile and finds the budget spent again), so
-    // the operator waits for its budget as before until deferred work keeps its place in the budget.
+    // The work queue hands a repository's work to a worker only when its account's budget has room
+    // (budgetOf below), and the key keeps its place meanwhile; a call then waits for its turn in the
+    // budget. Sending calls away instead made a retried reconcile find the budget spent again and
+    // starved a user's create behind a resync.
     maxRateLimitWaitMs: Number.POSITIVE_INFINITY,
     credentialDeps: { refreshBeforeMs: config.credentialRefreshMarginMs },
   });
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
     concurrency: config.maxConcurrentReconciles,
     syncPeriodMs: config.syncPeriodMs,
     sweep: repositorySweep({ providers, connections, requestsPerSecond: config.awsRequestsPerSecond, logger }),
+    budgetOf: (namespace, name) => connections.limiterOf(namespace, name),
   });
   manager.addController(repositoryController);
   manager.addController(ecrPublicRepositoryController({

@@ -92,6 +92,8 @@ export interface AwsSession {
   callerIdentity(): Promise<CallerIdentity>;
   /** Known after the first successful callerIdentity(). */
   readonly accountId?: string;
+  /** The budget (rate limiter) this session's ECR calls draw from: the account's once it is known. */
+  ecrLimiter(): AccountLimiter;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -354,7 +356,8 @@ export class AwsClientFactory {
     });
 
     const ecr = new ECRClient({ ...this.clientConfig(source.region, ecrEndpoint), credentials });
-    instrument(ecr.middlewareStack, { service: 'ECR', limiter: limiterOf('ECR', source.region, ecrEndpoint), ...hooks });
+    const ecrLimiter = limiterOf('ECR', source.region, ecrEndpoint);
+    instrument(ecr.middlewareStack, { service: 'ECR', limiter: ecrLimiter, ...hooks });
     clients.push(ecr);
     const sts = stsFor({ region: source.region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}), credentials });
 
@@ -368,6 +371,7 @@ export class AwsClientFactory {
       get accountId() {
         return accountId;
       },
+      ecrLimiter,
       async callerIdentity() {
         let out;
         try {

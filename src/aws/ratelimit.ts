@@ -355,6 +355,11 @@ export class AccountLimiter {
     this.overall.answered(throttled);
   }
 
+  /** Milliseconds until the account's overall bucket has a request to spare; takes nothing. */
+  waitMs(): number {
+    return this.overall.waitMs();
+  }
+
   /** Tokens of the overall bucket; see TokenBucket.available. */
   available(): number {
     return this.overall.available();

@@ -6,6 +6,7 @@ import { chooseIdentity, describeIdentity, ProviderConfigError, type TenancyPoli
 import { ServiceAccountTokens, type TokenRequestClient } from './serviceaccount-tokens.js';
 import { createRegistryView, EcrGateway, type LiveRepository } from '../aws/ecr.js';
 import type { RepositoryDirectory } from '../aws/repository-directory.js';
+import type { AccountLimiter } from '../aws/ratelimit.js';
 import { resourcePath } from '../runtime/kube.js';
 
 /**
@@ -136,6 +137,15 @@ export class ProviderConnections {
     const gateway = new EcrGateway({ client: session.ecr, registry });
     this.gateways.set(gateway, registryKey);
     return gateway;
+  }
+
+  /**
+   * The AWS budget a provider's ECR calls draw from, once its connection is known (undefined
+   * before): the work queue hands out an object's work only when that budget has room (see
+   * WorkBudget), so that no worker sleeps on one account's limit while others' work waits.
+   */
+  limiterOf(namespace: string, name: string): AccountLimiter | undefined {
+    return this.connections.get(`${namespace}/${name}`)?.connection.session.ecrLimiter();
   }
 
   drop(key: string): void {

@@ -29,7 +29,36 @@ export interface WorkQueueOptions {
    * a stream of user changes never starves resyncs and retries.
    */
   maxHighInARow?: number;
+  /** The AWS budget of each key's work; without it every key is handed out as soon as a worker asks. */
+  budget?: WorkBudget;
   clock?: Clock;
+}
+
+/** What the queue needs of one budget: an account's rate limiter (see AccountLimiter) fits. */
+export interface Budget {
+  /** Milliseconds until the budget has a request to spare (0: now). Takes nothing. */
+  waitMs(): number;
+  /** The requests per second the budget allows now (less than configured while AWS throttles). */
+  currentRate(): number;
+}
+
+/**
+ * The budget each key's work draws from (its account, region and endpoint). A key is handed to a
+ * worker only when its budget has room: a request to spare now, and fewer keys of that budget in
+ * process than half its current rate (at least one), so that a throttled account holds one worker
+ * while the other workers serve other accounts. A key without room is held, in the order it was
+ * taken and with its priority, and handed out before the queues' keys of that budget once there is
+ * room again; it keeps its place instead of starting its work and sleeping on the limit.
+ */
+export interface WorkBudget {
+  /** The budget of a key's work; undefined when none is known yet (handed out at once). */
+  of(key: string): Budget | undefined;
+}
+
+/** Keys held for one budget: each priority in the order taken. */
+interface Held {
+  high: Set<string>;
+  low: Set<string>;
 }
 
 /**
@@ -118,7 +147,14 @@ export class WorkQueue {
   /** Keys that need processing (queued, or re-added while processing), with their priority. */
   private readonly dirty = new Map<string, Priority>();
   /** Keys handed to a worker, with the time they were handed out and the priority they had. */
-  private readonly processing = new Map<string, { started: number; priority: Priority }>();
+  private readonly processing = new Map<string, { started: number; priority: Priority; budget: Budget | undefined }>();
+  /** Keys taken from the queues whose budget had no room, by budget (see WorkBudget). */
+  private readonly held = new Map<Budget, Held>();
+  private readonly heldBudget = new Map<string, Budget>();
+  /** Keys in process per budget. */
+  private readonly budgetInFlight = new Map<Budget, number>();
+  /** A wake-up for waiting workers when a held budget has a request to spare again. */
+  private heldTimer: { handle: unknown; at: number } | undefined;
   /** When each dirty key was first added, for the queue-duration metric. */
   private readonly addedAt = new Map<string, number>();
   private readonly delayed = new Map<string, { readyAt: number; handle: unknown; priority: Priority }>();
@@ -130,7 +166,7 @@ export class WorkQueue {
   private shuttingDown = false;
   private readonly metricsTimer: NodeJS.Timeout;
 
-  constructor(opts: WorkQueueOptions) {
+  constructor(private readonly opts: WorkQueueOptions) {
     this.name = opts.name;
     this.clock = opts.clock ?? realClock;
     this.baseDelayMs = opts.baseDelayMs ?? 5;
@@ -163,6 +199,9 @@ export class WorkQueue {
       if (queued === 'low' && priority === 'high') {
         this.dirty.set(key, 'high');
         if (this.low.delete(key)) this.high.add(key);
+        const budget = this.heldBudget.get(key);
+        const held = budget && this.held.get(budget);
+        if (held?.low.delete(key)) held.high.add(key);
       }
       return;
     }
@@ -236,17 +275,25 @@ export class WorkQueue {
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
     const next = this.next();
-    if (next !== undefined) return Promise.resolve(this.handOut(next.key, next.priority));
-    return new Promise((resolve) => this.getters.push(resolve));
+    if (next !== undefined) return Promise.resolve(this.handOut(next.key, next.priority, next.budget));
+    const waiting = new Promise<string | undefined>((resolve) => this.getters.push(resolve));
+    this.wakeForHeld();
+    return waiting;
   }
 
   done(key: string): void {
     const entry = this.processing.get(key);
     if (entry === undefined) return;
     this.processing.delete(key);
+    if (entry.budget) {
+      const left = (this.budgetInFlight.get(entry.budget) ?? 1) - 1;
+      if (left > 0) this.budgetInFlight.set(entry.budget, left);
+      else this.budgetInFlight.delete(entry.budget);
+    }
     workqueueWorkDuration.observe({ name: this.name }, (this.clock.now() - entry.started) / 1000);
     const again = this.dirty.get(key);
     if (again !== undefined && !this.shuttingDown) this.enqueue(key, again);
+    else this.serveWaiting();
     if (this.processing.size === 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
@@ -256,7 +303,7 @@ export class WorkQueue {
 
   /** Keys waiting to be handed out (not counting delayed or in-process ones). */
   len(): number {
-    return this.high.size + this.low.size;
+    return this.high.size + this.low.size + this.heldBudget.size;
   }
 
   /** The priority a queued (or re-added in-process) key has; undefined when it is not waiting. */
@@ -281,6 +328,10 @@ export class WorkQueue {
     this.delayed.clear();
     this.high = new FairQueue();
     this.low = new FairQueue();
+    this.held.clear();
+    this.heldBudget.clear();
+    if (this.heldTimer) this.clock.clearTimeout(this.heldTimer.handle);
+    this.heldTimer = undefined;
     this.dirty.clear();
     this.addedAt.clear();
     this.updateDepth();
@@ -307,13 +358,41 @@ export class WorkQueue {
   }
 
   private enqueue(key: string, priority: Priority): void {
-    const getter = this.getters.shift();
-    if (getter) getter(this.handOut(key, priority));
-    else (priority === 'high' ? this.high : this.low).add(key);
+    (priority === 'high' ? this.high : this.low).add(key);
+    this.serveWaiting();
+  }
+
+  /** Hands keys to waiting workers while there are keys with room. */
+  private serveWaiting(): void {
+    while (this.getters.length > 0) {
+      const next = this.next();
+      if (next === undefined) {
+        this.wakeForHeld();
+        return;
+      }
+      this.getters.shift()!(this.handOut(next.key, next.priority, next.budget));
+    }
+  }
+
+  /**
+   * The next key to hand out: held high-priority keys whose budget has room, then the queues
+   * (high before low, low getting a turn after `maxHighInARow`; a key whose budget has no room is
+   * held and the next one tried), then held low-priority keys.
+   */
+  private next(): { key: string; priority: Priority; budget: Budget | undefined } | undefined {
+    const held = this.takeHeld('high');
+    if (held) return held;
+    for (;;) {
+      const queued = this.nextQueued();
+      if (queued === undefined) return this.takeHeld('low');
+      const budget = this.opts.budget?.of(queued.key);
+      if (budget === undefined || this.hasRoom(budget)) return { ...queued, budget };
+      this.hold(queued.key, queued.priority, budget);
+    }
   }
 
   /** High before low, except that low gets one turn after `maxHighInARow` high ones. */
-  private next(): { key: string; priority: Priority } | undefined {
+  private nextQueued(): { key: string; priority: Priority } | undefined {
     const take = (priority: Priority) => {
       const key = (priority === 'high' ? this.high : this.low).take();
       return key === undefined ? undefined : { key, priority };
@@ -330,9 +409,56 @@ export class WorkQueue {
     return take('low');
   }
 
-  private handOut(key: string, priority: Priority): string {
+  private hasRoom(budget: Budget): boolean {
+    const limit = Math.max(1, Math.floor(budget.currentRate() / 2));
+    return (this.budgetInFlight.get(budget) ?? 0) < limit && budget.waitMs() <= 0;
+  }
+
+  private hold(key: string, priority: Priority, budget: Budget): void {
+    let held = this.held.get(budget);
+    if (!held) this.held.set(budget, (held = { high: new Set(), low: new Set() }));
+    held[priority].add(key);
+    this.heldBudget.set(key, budget);
+  }
+
+  /** The oldest held key of this priority whose budget has room now. */
+  private takeHeld(priority: Priority): { key: string; priority: Priority; budget: Budget } | undefined {
+    for (const [budget, held] of this.held) {
+      const keys = held[priority];
+      if (keys.size === 0 || !this.hasRoom(budget)) continue;
+      const key = keys.values().next().value as string;
+      keys.delete(key);
+      this.heldBudget.delete(key);
+      if (held.high.size === 0 && held.low.size === 0) this.held.delete(budget);
+      return { key, priority, budget };
+    }
+    return undefined;
+  }
+
+  /**
+   * Workers wait and keys are held: wake them when the soonest held budget has a request to spare.
+   * A budget at its limit of keys in process needs no timer: its `done` serves the waiting.
+   */
+  private wakeForHeld(): void {
+    if (this.held.size === 0 || this.getters.length === 0 || this.shuttingDown) return;
+    let soonest = Infinity;
+    for (const budget of this.held.keys()) soonest = Math.min(soonest, Math.max(1, budget.waitMs()));
+    if (!Number.isFinite(soonest)) return;
+    const at = this.clock.now() + soonest;
+    if (this.heldTimer && this.heldTimer.at <= at) return;
+    if (this.heldTimer) this.clock.clearTimeout(this.heldTimer.handle);
+    const timer = { at, handle: undefined as unknown };
+    timer.handle = this.clock.setTimeout(() => {
+      if (this.heldTimer === timer) this.heldTimer = undefined;
+      this.serveWaiting();
+    }, soonest);
+    this.heldTimer = timer;
+  }
+
+  private handOut(key: string, priority: Priority, budget: Budget | undefined): string {
     const now = this.clock.now();
-    this.processing.set(key, { started: now, priority });
+    this.processing.set(key, { started: now, priority, budget });
+    if (budget) this.budgetInFlight.set(budget, (this.budgetInFlight.get(budget) ?? 0) + 1);
     this.dirty.delete(key);
     const added = this.addedAt.get(key);
     this.addedAt.delete(key);

@@ -7,7 +7,8 @@ import type { EcrRepositoryReconciler } from './client.js';
 import { Controller, defaultPredicate } from '../../runtime/controller.js';
 import { SweepingController, type SweepOptions } from '../../runtime/sweep.js';
 import type { Informer } from '../../runtime/informer.js';
-import type { KubeObject, ObjectKey } from '../../runtime/types.js';
+import { parseKey, type KubeObject, type ObjectKey } from '../../runtime/types.js';
+import type { Budget, WorkBudget } from '../../runtime/workqueue.js';
 
 /**
  * What the ECRRepository controller watches: its own objects (spec, deletion, finalizers, force-sync)
@@ -58,7 +59,10 @@ export function ecrRepositoryController(opts: {
   syncPeriodMs: number;
   /** A sweep paced by the AWS budget instead of the fixed periodic resync. */
   sweep?: RepositorySweep;
+  /** The AWS budget of a provider's calls, once known: work is handed out only when it has room. */
+  budgetOf?: (providerNamespace: string, providerName: string) => Budget | undefined;
 }): Controller<ECRRepository> {
+  const { budgetOf } = opts;
   const controllerOptions = {
     name: 'ecrrepository',
     informer: opts.repositories,
@@ -66,6 +70,7 @@ export function ecrRepositoryController(opts: {
     logger: opts.logger,
     concurrency: opts.concurrency,
     predicate: defaultPredicate,
+    ...(budgetOf ? { queue: { budget: repositoryBudget(opts.repositories, budgetOf) } } : {}),
     secondary: [
       {
         informer: opts.providers,
@@ -78,4 +83,18 @@ export function ecrRepositoryController(opts: {
     return new SweepingController<ECRRepository>(controllerOptions, { ...opts.sweep, syncPeriodMs: opts.syncPeriodMs });
   }
   return new Controller<ECRRepository>({ ...controllerOptions, resyncPeriodMs: opts.syncPeriodMs });
+}
+
+/** Each repository's work draws from its provider's budget (the provider is in its namespace). */
+function repositoryBudget(
+  repositories: Informer<ECRRepository>,
+  budgetOf: (providerNamespace: string, providerName: string) => Budget | undefined,
+): WorkBudget {
+  return {
+    of: (key) => {
+      const { namespace, name } = parseKey(key);
+      const repository = repositories.get(namespace, name);
+      return repository ? budgetOf(namespace, repository.spec.providerRef.name) : undefined;
+    },
+  };
 }

@@ -429,3 +429,91 @@ describe('WorkQueue fair shares across namespaces', () => {
     q.shutDown();
   });
 });
+
+/** A budget on the fake clock: `spareAt` is when it next has a request to spare. */
+class FakeBudget {
+  spareAt = 0;
+  constructor(private readonly clock: FakeClock, public rate = 20) {}
+  waitMs(): number {
+    return Math.max(0, this.spareAt - this.clock.now());
+  }
+  currentRate(): number {
+    return this.rate;
+  }
+}
+
+describe('WorkQueue with AWS budgets', () => {
+  function budgeted() {
+    const clock = new FakeClock();
+    const a = new FakeBudget(clock);
+    const b = new FakeBudget(clock);
+    const q = new WorkQueue({ name: `wq-budget-${++n}`, clock, budget: { of: (key) => (key.startsWith('a/') ? a : key.startsWith('b/') ? b : undefined) } });
+    return { q, clock, a, b };
+  }
+
+  it('hands out another account\'s key while a spent account\'s keys keep their place, and theirs once it has room', async () => {
+    const { q, clock, a } = budgeted();
+    a.spareAt = clock.now() + 1_000;
+    for (let i = 0; i < 50; i++) q.add(`a/${i}`, 'low');
+    q.add('b/0');
+    // No worker starts a's work (it would only sleep on the limit): b's key is handed out first.
+    expect(await q.get()).toBe('b/0');
+    q.done('b/0');
+    expect(q.len()).toBe(50);
+    let next: string | undefined;
+    void q.get().then((k) => (next = k));
+    await clock.advance(999);
+    expect(next).toBeUndefined();
+    await clock.advance(1);
+    expect(next).toBe('a/0');
+    q.shutDown();
+  });
+
+  it('a user\'s change held for its budget goes before the resyncs held with it', async () => {
+    const { q, clock, a } = budgeted();
+    a.spareAt = clock.now() + 500;
+    for (let i = 0; i < 100; i++) q.add(`a/resync-${i}`, 'low');
+    q.add('a/create', 'high');
+    const got: string[] = [];
+    const worker = q.get().then((k) => got.push(k!));
+    await clock.advance(500);
+    await worker;
+    // Every resync was taken and held before the create came up; room goes to the create first.
+    expect(got).toEqual(['a/create']);
+    q.shutDown();
+  });
+
+  it('a throttled account holds at most half its rate of workers, the rest serve others', async () => {
+    const { q, a } = budgeted();
+    a.rate = 2;
+    for (let i = 0; i < 5; i++) q.add(`a/${i}`);
+    for (let i = 0; i < 5; i++) q.add(`b/${i}`);
+    // Six workers take work and keep it: one for the throttled account, five for the other.
+    const taken: string[] = [];
+    for (let i = 0; i < 6; i++) taken.push((await q.get())!);
+    expect(taken).toEqual(['a/0', 'b/0', 'b/1', 'b/2', 'b/3', 'b/4']);
+    let next: string | undefined;
+    void q.get().then((k) => (next = k));
+    await flush();
+    expect(next).toBeUndefined();
+    q.done('a/0');
+    await flush();
+    expect(next).toBe('a/1');
+    q.shutDown();
+  });
+
+  it('a held low key raised to high moves up, and a key of no known budget is never held', async () => {
+    const { q, clock, a } = budgeted();
+    a.spareAt = clock.now() + 100;
+    q.add('a/1', 'low');
+    q.add('a/2', 'low');
+    q.add('c/1', 'low');
+    expect(await q.get()).toBe('c/1');
+    q.add('a/2', 'high');
+    expect(q.priorityOf('a/2')).toBe('high');
+    await clock.advance(100);
+    expect(await q.get()).toBe('a/2');
+    expect(await q.get()).toBe('a/1');
+    q.shutDown();
+  });
+});
