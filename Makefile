@@ -87,6 +87,7 @@ run: tools-node node_modules ## run the operator from source against the current
 .PHONY: bench
 bench: tools-env build ## the benchmark: prints figures against their targets (BENCH_ARGS="--n 1000 --concurrency 10 --memory-n 10000")
 	$(TSX) bench/run.ts $(BENCH_ARGS)
+	$(TSX) bench/lifecycle-preview.ts
 
 .PHONY: dev
 dev: tools-env node_modules ## everything locally: control plane, moto, CRDs, the operator (with --allow-custom-endpoints) and the samples; Ctrl-C stops it all
