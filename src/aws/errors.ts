@@ -152,6 +152,8 @@ codes('NotFound', [
   'TemplateNotFoundException',
   'SigningConfigurationNotFoundException',
   'ExclusionNotFoundException',
+  // ECR Public: the repository has no catalog data yet.
+  'RepositoryCatalogDataNotFoundException',
   // Secrets Manager: the secret is gone.
   'ResourceNotFoundException',
   'NoSuchEntity',
@@ -175,6 +177,8 @@ codes('InvalidParameter', [
   'UnableToAccessSecretException',
   'UnableToDecryptSecretValueException',
   'UnsupportedUpstreamRegistryException',
+  // ECR Public: an action the public registry does not support (outside us-east-1, for one).
+  'UnsupportedCommandException',
 ]);
 codes('KMSKeyInvalid', ['KmsException']);
 codes('LimitExceeded', ['LimitExceededException', 'ServiceQuotaExceededException']);

@@ -68,12 +68,16 @@ async function main(): Promise<void> {
   process.stderr.write('dev: applying config/samples\n');
   await kubectl(shellEnv, ['apply', '-k', path.join(root, 'config/samples')]);
   await kubectl(shellEnv, ['wait', '--for=condition=Ready', 'awsproviders', '--all', '--timeout=60s'], false);
-  await kubectl(shellEnv, ['wait', '--for=condition=Ready', 'ecrrepositories', '--all', '--timeout=60s'], false);
-  await kubectl(shellEnv, ['get', 'awsproviders,ecrrepositories']);
+  await kubectl(shellEnv, ['wait', '--for=condition=Ready', 'ecrrepositories,ecrpublicrepositories', '--all', '--timeout=60s'], false);
+  await kubectl(shellEnv, ['wait', '--for=condition=Ready', 'ecr-registry', '--all', '--timeout=60s'], false);
+  await kubectl(shellEnv, ['get', 'awsproviders,ecrrepositories,ecrpublicrepositories']);
+  // The account-wide kinds (cluster-scoped) share the category ecr-registry.
+  await kubectl(shellEnv, ['get', 'ecr-registry']);
   process.stderr.write(`
 dev: running. In another shell:
   source .local/env.sh
   kubectl get ecrrepositories -w
+  kubectl get ecr-registry
   aws ecr describe-repositories
 Metrics on http://127.0.0.1:8080/metrics, probes on http://127.0.0.1:8081/readyz.
 The operator runs with --allow-custom-endpoints (the samples' AWSProviders use spec.endpoint to
