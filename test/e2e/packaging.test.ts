@@ -306,8 +306,8 @@ metadata:
     const fromConfig = ['role.yaml', 'leader_election_role.yaml', 'role_binding.yaml', 'service_account.yaml']
       .flatMap((f) => documents(readFileSync(path.join(repo, 'config/rbac', f), 'utf8')));
     for (const kind of ['ClusterRole', 'Role']) {
-      const mine = find(rendered, kind);
       const theirs = find(fromConfig, kind);
+      const mine = find(rendered, kind, theirs.metadata.name);
       expect(mine.metadata.name).toBe(theirs.metadata.name);
       expect(mine.metadata.namespace).toBe(theirs.metadata.namespace);
       expect(grants(mine.rules as Rule[])).toEqual(grants(theirs.rules as Rule[]));
@@ -320,7 +320,11 @@ metadata:
       expect(mine.roleRef).toEqual(theirs.roleRef);
       expect(mine.subjects).toEqual(theirs.subjects);
     }
-    expect(rendered.filter((o) => /Role/.test(o.kind)).length).toBe(4);
+    // config/rbac's four, and the chart's ClusterRole for administrators of the account-wide kinds.
+    expect(rendered.filter((o) => /Role/.test(o.kind)).map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ClusterRole/infra-operator-manager-role', 'ClusterRole/infra-operator-registry-admin', 'ClusterRoleBinding/infra-operator-manager-rolebinding',
+      'Role/infra-operator-leader-election-role', 'RoleBinding/infra-operator-leader-election-rolebinding',
+    ]);
   });
 
   it('ships config/crd/bases byte for byte in crds/', () => {
