@@ -184,8 +184,9 @@ stringData:
       const arn = (await get(PTC, hub)).status!.managedSecretArn as string;
       const other = await aws.json<{ ARN: string }>(['secretsmanager', 'create-secret', '--name', `ecr-pullthroughcache/elsewhere-${RUN}`, '--secret-string', '{"username":"someone","accessToken":"other"}']);
       await aws.json(['secretsmanager', 'put-secret-value', '--secret-id', arn, '--secret-string', '{"username":"someone","accessToken":"changed-by-hand"}']);
-      await aws.json(['ecr', 'update-pull-through-cache-rule', '--ecr-repository-prefix', hubPrefix, '--credential-arn', other.ARN]);
-      expect((await ruleOf(hubPrefix))?.credentialArn).toBe(other.ARN);
+      // The write's own answer shows the drift: a read after it may already see the operator's repair.
+      const drifted = await aws.json<{ credentialArn?: string }>(['ecr', 'update-pull-through-cache-rule', '--ecr-repository-prefix', hubPrefix, '--credential-arn', other.ARN]);
+      expect(drifted.credentialArn).toBe(other.ARN);
       await forceSync(PTC, hub);
       expect((await ruleOf(hubPrefix))?.credentialArn).toBe(arn);
       expect((await secretValue(arn)).accessToken).toBe(TOKEN3);
@@ -310,8 +311,10 @@ stringData:
     });
 
     it('reverts drift made with awscli on force-sync', async () => {
-      await aws.json(['ecr', 'update-repository-creation-template', '--prefix', prefix, '--description', 'changed by hand', '--lifecycle-policy', '']);
-      expect((await templateOf(prefix))?.lifecyclePolicy).toBeUndefined();
+      // The write's own answer shows the drift: a read after it may already see the operator's repair.
+      const drifted = await aws.json<{ repositoryCreationTemplate: { description?: string; lifecyclePolicy?: string } }>(['ecr', 'update-repository-creation-template', '--prefix', prefix, '--description', 'changed by hand', '--lifecycle-policy', '']);
+      expect(drifted.repositoryCreationTemplate).toMatchObject({ description: 'changed by hand' });
+      expect(drifted.repositoryCreationTemplate.lifecyclePolicy).toBeUndefined();
       await forceSync(RCT, name);
       const live = await templateOf(prefix);
       expect(live?.description).toBe('cached images, replicated too');
