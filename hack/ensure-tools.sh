@@ -27,7 +27,11 @@ CACHE="${INFRA_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator}"
 NODE_MAJOR="${NODE_MAJOR:-24}"
 NPM_MAJOR="${NPM_MAJOR:-11}"
 MOTO_VERSION="${MOTO_VERSION:-5.2.1}"
-REGISTRY="${npm_config_registry:-${NPM_CONFIG_REGISTRY:-https://registry.npmjs.org}}"
+# The npm registry as the package manager is configured: its environment, else npm's own settings,
+# else the registry= line of ~/.npmrc (machines without npm).
+REGISTRY="${npm_config_registry:-${NPM_CONFIG_REGISTRY:-}}"
+if [ -z "$REGISTRY" ] && command -v npm >/dev/null; then REGISTRY="$(npm config get registry 2>/dev/null || true)"; fi
+if [ -z "$REGISTRY" ] && [ -f "$HOME/.npmrc" ]; then REGISTRY="$(sed -n 's/^registry[[:space:]]*=[[:space:]]*//p' "$HOME/.npmrc" | tail -1)"; fi
 REGISTRY="${REGISTRY%/}"
 bin_dir="$CACHE/tools/bin"
 
@@ -60,6 +64,7 @@ fetch_npm_package() { # $1: name@range, $2: directory
     return
   fi
   command -v curl >/dev/null && command -v python3 >/dev/null || die "installing $spec needs npm, or curl and python3"
+  [ -n "$REGISTRY" ] || die "installing $spec without npm needs the npm registry: set npm_config_registry or registry= in ~/.npmrc"
   curl -fsSL "$REGISTRY/$name" -o "$dest/packument.json" || die "could not read $REGISTRY/$name"
   local chosen
   chosen="$(python3 - "$dest/packument.json" "$range" <<'PY'
