@@ -95,11 +95,13 @@ export class ProviderConnections {
 
   /**
    * The connection for a provider that the AWSProvider reconciler has verified, without reading the
-   * Secrets again; read them when the provider changed since or nothing is cached.
+   * Secrets again; read them when the provider changed since or nothing is cached. A provider being
+   * deleted keeps its last verified connection whatever its generation says: its Secret may already
+   * be gone with its namespace, and that connection serves the deletions its finalizer waits for.
    */
   async get(provider: AWSProvider): Promise<Connection> {
     const cached = this.connections.get(providerKey(provider));
-    if (cached && cached.generation === provider.metadata.generation) return this.withSharedRegistry(cached);
+    if (cached && (cached.generation === provider.metadata.generation || provider.metadata.deletionTimestamp)) return this.withSharedRegistry(cached);
     return this.refresh(provider);
   }
 

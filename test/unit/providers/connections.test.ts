@@ -78,6 +78,21 @@ describe('ProviderConnections', () => {
     expect(f.listings()).toBe(2);
   });
 
+  it('keeps the last verified connection of a provider being deleted once its Secret is gone, whatever generation its status shows', async () => {
+    const secrets: Record<string, Record<string, string>> = { creds: { id: 'AKIAEXAMPLE', secret: 's3cr3t' } };
+    const f = fakes(secrets);
+    const connections = new ProviderConnections({ kube: f.kube, factory: f.factory, tenancy: OPEN, registrySnapshotMaxAgeMs: 5_000 });
+    const live = provider('p', keys);
+    const verified = await connections.refresh(live);
+    // The namespace is being deleted: the Secret goes at once, the provider waits on its finalizer,
+    // and its deletion status was written for the generation the deletion bumped.
+    delete secrets.creds;
+    const deleting: AWSProvider = { ...live, metadata: { ...live.metadata, generation: 2, deletionTimestamp: new Date().toISOString() } };
+    expect(await connections.get(deleting)).toBe(verified);
+    // A provider that is not being deleted is read again when it changed, and names the missing Secret.
+    await expect(connections.get({ ...live, metadata: { ...live.metadata, generation: 2 } })).rejects.toThrow('spec.accessKeyIDRef: Secret team/creds not found');
+  });
+
   it('reads static keys from the referenced Secret, and names a missing Secret or key', async () => {
     const f = fakes({ creds: { id: 'AKIAEXAMPLE', secret: 's3cr3t' } });
     const connections = new ProviderConnections({ kube: f.kube, factory: f.factory, tenancy: OPEN, registrySnapshotMaxAgeMs: 5_000 });
