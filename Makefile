@@ -42,9 +42,10 @@ lint: tools-node node_modules ## type-check, lint, and check the chart's CRDs ag
 	$(MAKE) manifests-check
 
 .PHONY: test
-test: tools node_modules ## run every test tier (lint, unit, integration against moto, e2e against a real control plane)
+test: tools node_modules ## run every test tier (lint, unit, integration against moto, e2e against a real control plane, the image on a real node)
+	@$(ENSURE_TOOLS) node-tier
 	$(MAKE) lint
-	npm test
+	IMG='$(IMG)' npm test
 
 .PHONY: test-unit
 test-unit: tools-node node_modules ## unit tests
@@ -133,7 +134,7 @@ image: tools-node ## build the operator image IMG from the Dockerfile with build
 
 test-node: tools-env node_modules ## the node tier: containerd 2, runc, CNI, kubelet, kube-scheduler and the image (built once, cached), a node registered with the local control plane, the image checked and run as a pod
 	@$(ENSURE_TOOLS) node-tier
-	IMG='$(IMG)' node_modules/.bin/vitest run --config vitest.node.config.ts
+	IMG='$(IMG)' npm run test:node
 
 .PHONY: docker-build docker-build-check
 docker-build: ## build the operator image IMG (default infra-operator:dev; needs a Docker engine)

@@ -20,12 +20,13 @@ import { installCrds, waitForGone } from './support/scenario.js';
  * - A command line runs as written (backslash continuations joined, pipes kept) with KUBECONFIG and
  *   the AWS endpoint of the environment, from the repository root, and must exit 0.
  * - A block that needs what a local environment cannot offer carries a marker on the line before
- *   its fence, for example `<!-- needs: eks -->` (comma-separated: eks, flux, argocd, docker, kind, previous-release).
- *   It is left out, and listed in the output.
+ *   its fence, for example `<!-- needs: eks -->` (comma-separated: eks, flux, argocd, docker, kind, previous-release,
+ *   node). It is left out, and listed in the output. `node` marks README's "Install with Helm" block,
+ *   which the node tier runs as written (test/e2e/node.test.ts).
  */
 
 const repo = path.resolve('.');
-const NEEDS = new Set(['eks', 'flux', 'argocd', 'docker', 'kind', 'previous-release']);
+const NEEDS = new Set(['eks', 'flux', 'argocd', 'docker', 'kind', 'previous-release', 'node']);
 
 interface Block {
   file: string;
