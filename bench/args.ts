@@ -22,6 +22,14 @@ export interface BenchArgs {
   /** Full-spec creates namespace A applies in the fairness run, a second before namespace B's one. */
   fairnessN: number;
   skipFairness: boolean;
+  /** ECRRepositories of the events run (chart's defaults, ECR's events through one SQS queue). */
+  eventsN: number;
+  /** The events run's window at rest, over which AWS calls are counted. */
+  eventsRestWindowMs: number;
+  skipEvents: boolean;
+  /** ECRPublicRepository objects of the public run. */
+  publicN: number;
+  skipPublic: boolean;
   out: string;
   awsRequestsPerSecond: number;
   awsBurst: number;
@@ -38,7 +46,7 @@ export interface BenchArgs {
 export type ConfigurationName = 'defaults' | 'unlimited';
 export const CONFIGURATIONS: readonly ConfigurationName[] = ['defaults', 'unlimited'];
 /** The parts that can run alone (--only). */
-export const PARTS = ['fairness', 'memory', 'resync'] as const;
+export const PARTS = ['fairness', 'memory', 'resync', 'events', 'public'] as const;
 export type Part = (typeof PARTS)[number];
 
 export const USAGE = `Usage: tsx bench/run.ts [flags]
@@ -56,7 +64,14 @@ export const USAGE = `Usage: tsx bench/run.ts [flags]
   --fairness-n A              creates namespace A applies in the fairness run (chart's defaults); namespace B
                               applies one a second after A's last; again with A's account throttled (default 2000)
   --skip-fairness             no fairness run
-  --only PART                 only that part: fairness, memory or resync (no create, sync, delete or fault runs)
+  --events-n E                repositories of the events run (chart's defaults; ECR's events through an
+                              EventBridge rule to one SQS queue): drift reverted, image count after a push,
+                              AWS calls per repository per hour at rest (default 10000)
+  --events-rest-window D      how long the events run counts AWS calls at rest (default 10m)
+  --skip-events               no events run
+  --public-n P                ECRPublicRepository objects of the public run: AWS calls per create and per sync (default 50)
+  --skip-public               no public run
+  --only PART                 only that part: fairness, memory, resync, events or public (no create, sync, delete or fault runs)
   --out DIR                   where the JSON result goes (default bench/results)
   --configurations LIST       comma-separated: defaults (the chart's values: AWS rate, burst, per-operation
                               limits and concurrency of charts/infra-operator/values.yaml), unlimited (the
@@ -92,6 +107,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     skipResync: false,
     fairnessN: 2000,
     skipFairness: false,
+    eventsN: 10_000,
+    eventsRestWindowMs: 600_000,
+    skipEvents: false,
+    publicN: 50,
+    skipPublic: false,
     out: 'bench/results',
     awsRequestsPerSecond: 10_000,
     awsBurst: 10_000,
@@ -116,11 +136,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     if (!match) throw new UsageError(`unexpected argument ${arg}`);
     const flag = `--${match[1]}`;
     if (flag === '--help') throw new UsageError('');
-    if (flag === '--skip-memory' || flag === '--skip-faults' || flag === '--skip-resync' || flag === '--skip-fairness') {
+    if (['--skip-memory', '--skip-faults', '--skip-resync', '--skip-fairness', '--skip-events', '--skip-public'].includes(flag)) {
       if (flag === '--skip-memory') args.skipMemory = true;
       if (flag === '--skip-faults') args.skipFaults = true;
       if (flag === '--skip-resync') args.skipResync = true;
       if (flag === '--skip-fairness') args.skipFairness = true;
+      if (flag === '--skip-events') args.skipEvents = true;
+      if (flag === '--skip-public') args.skipPublic = true;
       continue;
     }
     const value = match[2] ?? argv[++i];
@@ -134,6 +156,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--fault-n': args.faultN = int(flag, value); break;
       case '--resync-n': args.resyncN = int(flag, value); break;
       case '--fairness-n': args.fairnessN = int(flag, value); break;
+      case '--events-n': args.eventsN = int(flag, value); break;
+      case '--events-rest-window': args.eventsRestWindowMs = duration(flag, value); break;
+      case '--public-n': args.publicN = int(flag, value); break;
       case '--out': args.out = value; break;
       case '--aws-requests-per-second': args.awsRequestsPerSecond = int(flag, value); break;
       case '--aws-burst': args.awsBurst = int(flag, value); break;
@@ -154,6 +179,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         args.skipFairness = value !== 'fairness';
         args.skipMemory = value !== 'memory';
         args.skipResync = value !== 'resync';
+        args.skipEvents = value !== 'events';
+        args.skipPublic = value !== 'public';
         break;
       }
       default: throw new UsageError(`unknown flag ${flag}`);

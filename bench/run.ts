@@ -23,10 +23,12 @@ import { launchOperator, stopOperator } from './operator.js';
 import { removeLayout } from './objects.js';
 import { createPhase } from './phases/create.js';
 import { deletePhase } from './phases/delete.js';
+import { eventsPhase, eventsReport } from './phases/events.js';
 import { fairnessPhase } from './phases/fairness.js';
 import { faultPhase } from './phases/faults.js';
 import { floor } from './phases/floor.js';
 import { memoryPhase } from './phases/memory.js';
+import { publicPhase, publicReport } from './phases/public.js';
 import { resyncPhase, resyncSetup } from './phases/resync.js';
 import { syncPhase } from './phases/sync.js';
 import { table } from './report.js';
@@ -181,6 +183,25 @@ async function main(): Promise<void> {
         await stopOperator(setupCtx, op);
       }
     }
+    if (!args.skipEvents) {
+      // At the chart's defaults, whatever --configurations says.
+      const ctx = contextFor(configuration('defaults', args), `${baseRun}e`);
+      try {
+        await eventsPhase(ctx, { repositories: args.eventsN, restWindowMs: args.eventsRestWindowMs });
+      } finally {
+        results.add(ctx);
+      }
+      results.save();
+    }
+    if (!args.skipPublic) {
+      const ctx = contextFor(configuration('defaults', args), `${baseRun}p`);
+      try {
+        await publicPhase(ctx, { repositories: args.publicN });
+      } finally {
+        results.add(ctx);
+      }
+      results.save();
+    }
     results.load.push(os.loadavg()[0] ?? 0);
 
     const { result, verdictList, outFile } = results.save();
@@ -192,6 +213,7 @@ async function main(): Promise<void> {
       configs.map((c) => `  ${c.name}: ${c.description}\n`).join('') +
       `${result.machine.cpus} CPUs, ${result.machine.memoryMiB} MiB, node ${result.machine.node}, kube-apiserver ${env.kubeVersion}, load ${result.machine.loadAverage1m.join(' / ')}\n\n`);
     process.stdout.write(`${table(result.figures, configNames, verdictList)}\n\n`);
+    for (const section of [eventsReport(result.figures), publicReport(result.figures)]) if (section) process.stdout.write(`${section}\n\n`);
     for (const [phase, calls] of Object.entries(result.awsCallsByOperation)) process.stdout.write(`AWS calls, ${phase}: ${JSON.stringify(calls)}\n`);
     for (const note of result.notes) process.stdout.write(`note: ${note}\n`);
     process.stdout.write(`\nresult: ${path.relative(startDir, outFile) || outFile}\n`);

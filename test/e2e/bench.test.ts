@@ -67,7 +67,7 @@ describe('the benchmark', () => {
 
   it('runs a small case end to end and reports every figure as a finite number', async () => {
     // The run uses this suite's environment rather than starting a second one.
-    const result = await runBench(['--n', '20', '--memory-n', '200', '--fault-n', '10', '--resync-n', '100', '--fairness-n', '50', '--concurrency', '4', '--out', out], {
+    const result = await runBench(['--n', '20', '--memory-n', '200', '--fault-n', '10', '--resync-n', '100', '--fairness-n', '50', '--skip-events', '--skip-public', '--concurrency', '4', '--out', out], {
       ...process.env,
       BENCH_ENVIRONMENT: JSON.stringify(sharedEnv()),
     });
