@@ -66,7 +66,8 @@ export const USAGE = `Usage: tsx bench/run.ts [flags]
   --skip-fairness             no fairness run
   --events-n E                repositories of the events run (chart's defaults; ECR's events through an
                               EventBridge rule to one SQS queue): drift reverted, image count after a push,
-                              AWS calls per repository per hour at rest (default 10000)
+                              AWS calls per repository per hour at rest (default 1000; the targets
+                              are stated for 10000, which the local AWS layer needs hours to create)
   --events-rest-window D      how long the events run counts AWS calls at rest (default 10m)
   --skip-events               no events run
   --public-n P                ECRPublicRepository objects of the public run: AWS calls per create and per sync (default 50)
@@ -107,7 +108,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     skipResync: false,
     fairnessN: 2000,
     skipFairness: false,
-    eventsN: 10_000,
+    eventsN: 1000,
     eventsRestWindowMs: 600_000,
     skipEvents: false,
     publicN: 50,
