@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedEnv } from './support/context.js';
 import { AwsCli } from './support/aws.js';
+import { ensureIrsaRole, OPERATOR_SUBJECT } from './support/iam.js';
 import { Kubectl } from './support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
 import { condition, freshNamespace, installCrds, waitForReady } from './support/scenario.js';
@@ -141,6 +142,10 @@ describe('AWSProvider', () => {
   });
 
   it('assumes roleARN through AssumeRoleWithWebIdentity with a projected ServiceAccount token (IRSA)', async () => {
+    // Both roles trust the operator's ServiceAccount through the cluster's OIDC provider (the trust
+    // policy of docs/install.md step 4): STS checks the token and the trust policy as AWS does.
+    await ensureIrsaRole(aws, env, 'infra-operator-ecr-role', OPERATOR_SUBJECT);
+    await ensureIrsaRole(aws, env, 'infra-operator-role', OPERATOR_SUBJECT);
     await operator.stop();
     const token = (await kubectl.ok(['create', 'token', 'infra-operator-controller-manager', '-n', 'infra-operator-system', '--audience=sts.amazonaws.com'])).trim();
     const tokenFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-operator-irsa-')), 'token');

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClientCert, kubeconfigYaml } from './env/pki.js';
 import { AwsCli } from './support/aws.js';
+import { ensureIrsaRole, serviceAccountSubject } from './support/iam.js';
 import { sharedEnv } from './support/context.js';
 import { eventually, Kubectl } from './support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
@@ -135,6 +136,8 @@ stringData:
   secret-access-key: ${PLANTED_SECRET_VALUE}
 `);
     await admin.ok(['create', 'serviceaccount', 'ecr-access', '-n', tenantNs]);
+    // The team's role trusts that ServiceAccount only, through the cluster's OIDC provider.
+    await ensureIrsaRole(aws, env, 'team-ecr', serviceAccountSubject(tenantNs, 'ecr-access'));
 
     // The operator's own web-identity token (IRSA), planted where the SDK looks for it.
     tokenFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-operator-planted-')), 'token');
