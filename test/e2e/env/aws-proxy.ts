@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { createEmulations } from './emulations.js';
+import { createEmulations, type EmulatedAnswer } from './emulations.js';
+import type { OidcProvider, TrustPolicyStatement } from './sts-web-identity-emulation.js';
 import { ReplicationEmulation } from './replication-emulation.js';
 import { cloudTrailEvents } from './cloudtrail-events.js';
 
@@ -23,6 +25,12 @@ import { adjustListing, createLifecycleEmulationState, emulateRequest } from './
  *   lifecycle policies, UpdateImageStorageClass, and DescribeImages/ListImages answering by image
  *   status. Emulated replies go back instead of moto's; DeleteRepository still goes to moto and
  *   forgets the repository's emulated state.
+ * - STS AssumeRoleWithWebIdentity as IAM checks it (sts-web-identity-emulation.ts), when the layer is
+ *   given the account's OIDC providers (`oidcProviders`; the environment registers the cluster's
+ *   service-account issuer): the token must be signed by the issuer's keys, unexpired, for one of
+ *   the provider's client IDs, and the role's trust policy (read from moto's IAM with GetRole) must
+ *   allow its subject. moto alone hands credentials to any token. Refusals go back in the query
+ *   protocol's XML, as STS answers them; an accepted request goes on to moto.
  * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset; and
  *   by the access key that signed it too: GET /__aws/calls/by-signer ("STS:AssumeRole@AKIA...");
  *   every CreateRepository with the name and the client's app id (AWS_SDK_UA_APP_ID): GET /__aws/creates.
@@ -99,15 +107,71 @@ function accessKeyOf(req: http.IncomingMessage): string | undefined {
   return typeof auth === 'string' ? /Credential=([^/]+)\//.exec(auth)?.[1] : undefined;
 }
 
+/**
+ * An error of the query protocol (STS), as STS sends it: an XML ErrorResponse whose Type says whose
+ * fault it is (Sender for 4xx, Receiver for 5xx), with its code, message and a request id.
+ */
+export function queryError(status: number, code: string, message: string, requestId: string = randomUUID()): { headers: http.OutgoingHttpHeaders; body: string } {
+  const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return {
+    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+    body: `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${escape(code)}</Code><Message>${escape(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+  };
+}
+
 function sendFault(req: http.IncomingMessage, res: http.ServerResponse, fault: Fault): void {
   if (req.headers['x-amz-target']) {
     res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': fault.code });
     res.end(JSON.stringify({ __type: fault.code, message: fault.message }));
     return;
   }
-  const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  res.writeHead(fault.status, { 'content-type': 'text/xml' });
-  res.end(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${escape(fault.code)}</Code><Message>${escape(fault.message)}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`);
+  const error = queryError(fault.status, fault.code, fault.message);
+  res.writeHead(fault.status, error.headers);
+  res.end(error.body);
+}
+
+/**
+ * An emulation's answer in the protocol of the request: JSON for the JSON protocol (X-Amz-Target);
+ * for the query protocol, an error as STS's XML ErrorResponse (emulations answer that protocol only
+ * with refusals: what they accept goes on to moto).
+ */
+function sendEmulated(req: http.IncomingMessage, res: http.ServerResponse, answer: EmulatedAnswer): void {
+  if (!req.headers['x-amz-target']) {
+    const code = answer.errorType ?? (typeof answer.body.__type === 'string' ? answer.body.__type : undefined);
+    const message = typeof answer.body.message === 'string' ? answer.body.message : typeof answer.body.Message === 'string' ? answer.body.Message : '';
+    const error = answer.status >= 400 && code
+      ? queryError(answer.status, code, message)
+      : queryError(500, 'InternalFailure', 'aws proxy: an emulation answered a query-protocol request with something other than an error');
+    res.writeHead(answer.status >= 400 && code ? answer.status : 500, error.headers);
+    res.end(error.body);
+    return;
+  }
+  const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/x-amz-json-1.1' };
+  if (answer.errorType) headers['x-amzn-errortype'] = answer.errorType;
+  res.writeHead(answer.status, headers);
+  res.end(JSON.stringify(answer.body));
+}
+
+/** The partition of an ARN and a region of it, as moto keeps IAM per partition. */
+const PARTITION_REGIONS: Record<string, string> = { aws: 'us-east-1', 'aws-us-gov': 'us-gov-west-1', 'aws-cn': 'cn-north-1' };
+
+/**
+ * A role's trust policy from IAM's GetRole answer (XML): IAM returns the AssumeRolePolicyDocument
+ * URL-encoded. Undefined when the answer names another role or holds no document that parses.
+ */
+export function trustPolicyFromGetRole(xml: string, roleArn: string): { Statement: TrustPolicyStatement[] } | undefined {
+  const unescape = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const arn = /<Arn>([^<]*)<\/Arn>/.exec(xml)?.[1];
+  const encoded = /<AssumeRolePolicyDocument>([^<]*)<\/AssumeRolePolicyDocument>/.exec(xml)?.[1];
+  if (arn === undefined || unescape(arn) !== roleArn || encoded === undefined) return undefined;
+  try {
+    const text = unescape(encoded).trim();
+    const document = JSON.parse(text.startsWith('{') ? text : decodeURIComponent(text)) as { Statement?: unknown };
+    const statements = Array.isArray(document.Statement) ? document.Statement : document.Statement ? [document.Statement] : [];
+    return { Statement: statements as TrustPolicyStatement[] };
+  } catch {
+    return undefined;
+  }
 }
 
 export interface AwsProxyOptions {
@@ -115,6 +179,12 @@ export interface AwsProxyOptions {
   port?: number;
   /** KMS key ARNs that exist besides moto's own keys (see above). */
   knownKeyArns?: string[];
+  /**
+   * The account's OIDC identity providers (an EKS cluster's issuer, its keys, client ID
+   * sts.amazonaws.com): with them AssumeRoleWithWebIdentity is checked as IAM checks it; without,
+   * moto accepts any token.
+   */
+  oidcProviders?: OidcProvider[];
 }
 
 export interface AwsProxy {
@@ -130,7 +200,7 @@ function operationOf(req: http.IncomingMessage, body: string): { service: string
     const [prefix, operation] = target.split('.') as [string, string];
     return { service: prefix.startsWith('AmazonEC2ContainerRegistry') ? 'ECR' : prefix, operation };
   }
-  const action = new URLSearchParams(body).get('Action');
+  const action = new URLSearchParams(body).get('Action') ?? new URL(req.url ?? '/', 'http://layer').searchParams.get('Action');
   if (action) return { service: 'STS', operation: action };
   return { service: 'other', operation: `${req.method} ${req.url}` };
 }
@@ -190,7 +260,9 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
   const replication = new ReplicationEmulation();
   const knownKeyArns = options.knownKeyArns ?? [];
   const archive = createLifecycleEmulationState();
-  const emulations = createEmulations();
+  const emulations = createEmulations(options.oidcProviders ? {
+    webIdentity: { providers: options.oidcProviders, trustPolicy: (roleArn) => trustPolicyOf(roleArn) },
+  } : {});
   const cloudTrail = cloudTrailEvents(target);
   /** Every CreateRepository with the client's app id, for tests that tell processes apart. */
   const creates: Array<{ repositoryName: string; app: string }> = [];
@@ -268,10 +340,7 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
 
     const plugged = await emulate(req, service, operation, text, accessKeyId);
     if (plugged) {
-      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/x-amz-json-1.1' };
-      if (plugged.errorType) headers['x-amzn-errortype'] = plugged.errorType;
-      res.writeHead(plugged.status, headers);
-      res.end(JSON.stringify(plugged.body));
+      sendEmulated(req, res, plugged);
       return;
     }
 
@@ -352,14 +421,22 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
 
   /** The first emulation (emulations.ts) that answers this request, if any. */
   async function emulate(req: http.IncomingMessage, service: string, operation: string, text: string, accessKeyId: string | undefined) {
-    if (emulations.length === 0 || !req.headers['x-amz-target']) return undefined;
+    if (emulations.length === 0) return undefined;
     let input: Record<string, unknown>;
-    try {
-      const parsed = JSON.parse(text || '{}') as unknown;
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-      input = parsed as Record<string, unknown>;
-    } catch {
-      return undefined;
+    if (req.headers['x-amz-target']) {
+      try {
+        const parsed = JSON.parse(text || '{}') as unknown;
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+        input = parsed as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    } else {
+      // The query protocol: form fields, in the body of a POST (as the SDKs send them) or the URL.
+      const fields = new URL(req.url ?? '/', 'http://layer').searchParams;
+      for (const [name, value] of new URLSearchParams(text)) fields.set(name, value);
+      if (!fields.get('Action')) return undefined;
+      input = Object.fromEntries(fields);
     }
     let registry: Promise<{ accountId: string; region: string } | undefined> | undefined;
     for (const emulation of emulations) {
@@ -367,6 +444,25 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       if (answer) return answer;
     }
     return undefined;
+  }
+
+  /**
+   * The trust policy of a role as moto's IAM keeps it (GetRole in the role's own account), for the
+   * web-identity checks; undefined when the role does not exist.
+   */
+  async function trustPolicyOf(roleArn: string): Promise<{ Statement: TrustPolicyStatement[] } | undefined> {
+    const m = /^arn:(aws[\w-]*):iam::(\d{12}):role\/(?:[\w+=,.@/-]*\/)?([\w+=,.@-]+)$/.exec(roleArn);
+    if (!m) return undefined;
+    const [, partition = 'aws', account = '', roleName = ''] = m;
+    const headers: http.IncomingHttpHeaders = {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      // moto keeps IAM per account and partition: the account by this header, the partition by the signed region.
+      'x-moto-account-id': account,
+      authorization: `AWS4-HMAC-SHA256 Credential=${account}/20240101/${PARTITION_REGIONS[partition] ?? 'us-east-1'}/iam/aws4_request, SignedHeaders=host, Signature=0`,
+    };
+    const body = Buffer.from(new URLSearchParams({ Action: 'GetRole', Version: '2010-05-08', RoleName: roleName }).toString());
+    const out = await forward(target, { method: 'POST', url: '/', headers }, body);
+    return out.status === 200 ? trustPolicyFromGetRole(out.body.toString('utf8'), roleArn) : undefined;
   }
 
   /** One JSON-protocol call to moto as the caller of `req` (its credentials and region), for emulations. */

@@ -7,13 +7,16 @@ import { EcrPublicEmulation } from './ecr-public-emulation.js';
 import { RegistrySettingsEmulation } from './registry-settings-emulation.js';
 import { PullThroughCacheEmulation } from './pull-through-cache-emulation.js';
 import { CreationTemplateEmulation } from './creation-template-emulation.js';
-import { StsWebIdentityEmulation } from './sts-web-identity-emulation.js';
+import { StsWebIdentityEmulation, type StsWebIdentityOptions } from './sts-web-identity-emulation.js';
 
 export interface EmulatedRequest {
-  /** `ECR` for ECR's JSON protocol; otherwise the X-Amz-Target prefix (`SpencerFrontendService` is ECR Public). */
+  /**
+   * `ECR` for ECR's JSON protocol; otherwise the X-Amz-Target prefix (`SpencerFrontendService` is
+   * ECR Public); `STS` for a request of the query protocol (form fields with an `Action`).
+   */
   service: string;
   operation: string;
-  /** The parsed JSON body. */
+  /** The parsed JSON body; for the query protocol, its form fields (each a string). */
   input: Record<string, unknown>;
   /** The account of the signing credentials (as moto maps access keys to accounts), and the signed region. */
   registry: () => Promise<{ accountId: string; region: string } | undefined>;
@@ -29,9 +32,12 @@ export interface EmulatedRequest {
 
 export interface EmulatedAnswer {
   status: number;
-  /** The JSON body; for an error, `{__type, message}` as the JSON protocol answers. */
+  /**
+   * The JSON body; for an error, `{__type, message}` as the JSON protocol answers. The layer sends
+   * an error to a request of the query protocol as that protocol's XML `ErrorResponse` instead.
+   */
   body: Record<string, unknown>;
-  /** For an error: the x-amzn-errortype header. */
+  /** For an error: the x-amzn-errortype header (the error's code). */
   errorType?: string;
 }
 
@@ -46,11 +52,16 @@ export function awsJsonError(status: number, type: string, message: string): Emu
   return { status, body: { __type: type, message }, errorType: type };
 }
 
+export interface EmulationOptions {
+  /** The account's OIDC providers and the roles' trust policies: AssumeRoleWithWebIdentity is checked only with them. */
+  webIdentity?: StsWebIdentityOptions;
+}
+
 /** Every emulation the layer consults, in order. */
-export function createEmulations(): Emulation[] {
+export function createEmulations(options: EmulationOptions = {}): Emulation[] {
   return [new EcrPublicEmulation(), new RegistrySettingsEmulation(),
     new PullThroughCacheEmulation(),
     new CreationTemplateEmulation(),
-    new StsWebIdentityEmulation(),
+    new StsWebIdentityEmulation(options.webIdentity),
   ];
 }

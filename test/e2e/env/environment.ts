@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import type { JsonWebKey } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -6,13 +7,22 @@ import { fileURLToPath } from 'node:url';
 import { startMoto, type Moto } from './moto.js';
 import { createPki, issueClientCert, kubeconfigYaml, type Pki } from './pki.js';
 import { freePort, startProcess, waitFor, type ManagedProcess } from './processes.js';
+import type { OidcProvider } from './sts-web-identity-emulation.js';
 
 /**
  * The local environment: etcd, a real kube-apiserver, kube-controller-manager (namespace deletion,
  * garbage collection, ServiceAccounts and their tokens, as in a real cluster) and moto (behind the
  * paging layer), all on loopback and free ports. Used by the e2e setup, `make env-up` and `make dev`
  * alike.
+ *
+ * The cluster's service-account issuer is the AWS account's OIDC identity provider, as an EKS
+ * cluster's is once associated with IAM (client ID sts.amazonaws.com, the keys the API server
+ * publishes): STS's AssumeRoleWithWebIdentity accepts only tokens that the API server signed, for
+ * that audience, and only for roles whose trust policy allows their ServiceAccount.
  */
+
+/** The client ID (audience) of an EKS cluster's OIDC provider in IAM: IRSA's tokens carry it. */
+export const STS_AUDIENCE = 'sts.amazonaws.com';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('./build-binaries.sh', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -102,6 +112,22 @@ function httpsGet(url: string, pki: Pki): Promise<{ status: number; body: string
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
+}
+
+/**
+ * The cluster's issuer as IAM registers an OIDC provider: its keys read as IAM reads them, from the
+ * issuer's discovery document and the JWKS it names (the API server serves both), and STS's client ID.
+ */
+async function clusterOidcProvider(apiServerUrl: string, issuer: string, pki: Pki): Promise<OidcProvider> {
+  const discovery = await httpsGet(`${apiServerUrl}/.well-known/openid-configuration`, pki);
+  if (discovery.status !== 200) throw new Error(`kube-apiserver did not serve its OpenID discovery document (${discovery.status}): ${discovery.body.slice(0, 500)}`);
+  const config = JSON.parse(discovery.body) as { issuer?: string; jwks_uri?: string };
+  if (config.issuer !== issuer || !config.jwks_uri) throw new Error(`unexpected OpenID discovery document: ${discovery.body.slice(0, 500)}`);
+  // The JWKS is named under the issuer's address, which is this API server's.
+  const jwks = await httpsGet(new URL(new URL(config.jwks_uri).pathname, apiServerUrl).toString(), pki);
+  const keys = (JSON.parse(jwks.body) as { keys?: JsonWebKey[] }).keys ?? [];
+  if (jwks.status !== 200 || keys.length === 0) throw new Error(`kube-apiserver served no service-account keys at ${config.jwks_uri} (${jwks.status}): ${jwks.body.slice(0, 500)}`);
+  return { issuer, audiences: [STS_AUDIENCE], keys };
 }
 
 function tail(file: string): string {
@@ -219,9 +245,11 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<Env
       (await httpsGet(`${apiServerUrl}/api/v1/namespaces/default/serviceaccounts/default`, pki)).status === 200, 120_000,
     () => (controllerManager.exited() ? `exited:\n${tail(kcmLog)}` : undefined));
 
+    const oidcProvider = await clusterOidcProvider(apiServerUrl, issuer, pki);
+    say(`OIDC provider of the AWS account: ${oidcProvider.issuer} (client ID ${STS_AUDIENCE}, ${oidcProvider.keys.length} key(s))`);
     say('starting moto behind the paging layer');
     const kmsKeys = documentedKmsKeys();
-    moto = await startMoto(path.join(dir, 'logs'), { kmsKeys, region });
+    moto = await startMoto(path.join(dir, 'logs'), { kmsKeys, region, oidcProviders: [oidcProvider] });
     say(`KMS keys of the documentation: ${kmsKeys.join(', ') || 'none'}`);
     say(`AWS endpoint ${moto.endpoint} (moto at ${moto.motoEndpoint})`);
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAwsProxy } from './aws-proxy.js';
+import type { OidcProvider } from './sts-web-identity-emulation.js';
 import { freePort, startProcess, waitFor } from './processes.js';
 
 /** moto on a free loopback port, with the paging and call-counting layer in front of it. */
@@ -70,6 +71,11 @@ export interface MotoOptions {
   kmsKeys?: string[];
   /** Region of the KMS keys named without one (default us-east-1). */
   region?: string;
+  /**
+   * The account's OIDC identity providers: with them the layer checks AssumeRoleWithWebIdentity as
+   * IAM does (the token's issuer, keys, audience, and the role's trust policy); without, any token goes.
+   */
+  oidcProviders?: OidcProvider[];
 }
 
 export async function startMoto(dir: string, options: MotoOptions = {}): Promise<Moto> {
@@ -92,7 +98,7 @@ export async function startMoto(dir: string, options: MotoOptions = {}): Promise
     await moto.stop();
     throw err;
   }
-  const proxy = await startAwsProxy(motoEndpoint, { knownKeyArns });
+  const proxy = await startAwsProxy(motoEndpoint, { knownKeyArns, ...(options.oidcProviders ? { oidcProviders: options.oidcProviders } : {}) });
   return {
     endpoint: proxy.url,
     motoEndpoint,
