@@ -433,6 +433,7 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
       }
     } else {
       // The query protocol: form fields, in the body of a POST (as the SDKs send them) or the URL.
+      if (service === 'other') return undefined;
       const fields = new URL(req.url ?? '/', 'http://layer').searchParams;
       for (const [name, value] of new URLSearchParams(text)) fields.set(name, value);
       if (!fields.get('Action')) return undefined;
