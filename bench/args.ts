@@ -30,6 +30,9 @@ export interface BenchArgs {
   /** ECRPublicRepository objects of the public run. */
   publicN: number;
   skipPublic: boolean;
+  /** Full-spec creates of the memory-after-work run (each configuration); --n unless given. */
+  memoryWorkN?: number;
+  skipMemoryWork: boolean;
   out: string;
   awsRequestsPerSecond: number;
   awsBurst: number;
@@ -46,7 +49,7 @@ export interface BenchArgs {
 export type ConfigurationName = 'defaults' | 'unlimited';
 export const CONFIGURATIONS: readonly ConfigurationName[] = ['defaults', 'unlimited'];
 /** The parts that can run alone (--only). */
-export const PARTS = ['fairness', 'memory', 'resync', 'events', 'public'] as const;
+export const PARTS = ['fairness', 'memory', 'memory-work', 'resync', 'events', 'public'] as const;
 export type Part = (typeof PARTS)[number];
 
 export const USAGE = `Usage: tsx bench/run.ts [flags]
@@ -57,6 +60,10 @@ export const USAGE = `Usage: tsx bench/run.ts [flags]
   --measure-sync-period D     sync period of the periodic-sync measurement (default: chosen from the create time)
   --memory-n M                objects in the memory run (default 10000)
   --skip-memory               no memory run
+  --memory-work-n W           full-spec creates that reach AWS in the memory-after-work run, in each
+                              configuration: RSS before them, 15 s and 60 s after the last Ready, after
+                              a periodic sweep and after their deletion (default: N)
+  --skip-memory-work          no memory-after-work run
   --fault-n F                 creates in the fault run, without and with 15% throttles + 10% server errors (default 150)
   --skip-faults               no fault run
   --resync-n R                objects being resynced while creates are applied in the resync run (default 10000)
@@ -72,7 +79,7 @@ export const USAGE = `Usage: tsx bench/run.ts [flags]
   --skip-events               no events run
   --public-n P                ECRPublicRepository objects of the public run: AWS calls per create and per sync (default 50)
   --skip-public               no public run
-  --only PART                 only that part: fairness, memory, resync, events or public (no create, sync, delete or fault runs)
+  --only PART                 only that part: fairness, memory, memory-work, resync, events or public (no create, sync, delete or fault runs)
   --out DIR                   where the JSON result goes (default bench/results)
   --configurations LIST       comma-separated: defaults (the chart's values: AWS rate, burst, per-operation
                               limits and concurrency of charts/infra-operator/values.yaml), unlimited (the
@@ -113,6 +120,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     skipEvents: false,
     publicN: 50,
     skipPublic: false,
+    skipMemoryWork: false,
     out: 'bench/results',
     awsRequestsPerSecond: 10_000,
     awsBurst: 10_000,
@@ -137,8 +145,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     if (!match) throw new UsageError(`unexpected argument ${arg}`);
     const flag = `--${match[1]}`;
     if (flag === '--help') throw new UsageError('');
-    if (['--skip-memory', '--skip-faults', '--skip-resync', '--skip-fairness', '--skip-events', '--skip-public'].includes(flag)) {
+    if (['--skip-memory', '--skip-memory-work', '--skip-faults', '--skip-resync', '--skip-fairness', '--skip-events', '--skip-public'].includes(flag)) {
       if (flag === '--skip-memory') args.skipMemory = true;
+      if (flag === '--skip-memory-work') args.skipMemoryWork = true;
       if (flag === '--skip-faults') args.skipFaults = true;
       if (flag === '--skip-resync') args.skipResync = true;
       if (flag === '--skip-fairness') args.skipFairness = true;
@@ -154,6 +163,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--sync-period': args.syncPeriodMs = duration(flag, value); break;
       case '--measure-sync-period': args.measureSyncPeriodMs = duration(flag, value); break;
       case '--memory-n': args.memoryN = int(flag, value); break;
+      case '--memory-work-n': args.memoryWorkN = int(flag, value); break;
       case '--fault-n': args.faultN = int(flag, value); break;
       case '--resync-n': args.resyncN = int(flag, value); break;
       case '--fairness-n': args.fairnessN = int(flag, value); break;
@@ -179,6 +189,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         args.skipFaults = true;
         args.skipFairness = value !== 'fairness';
         args.skipMemory = value !== 'memory';
+        args.skipMemoryWork = value !== 'memory-work';
         args.skipResync = value !== 'resync';
         args.skipEvents = value !== 'events';
         args.skipPublic = value !== 'public';

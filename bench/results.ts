@@ -15,7 +15,7 @@ import { round } from './stats.js';
 
 /** `<date>-n<N>.json`; a run of one part alone says which: `<date>-fairness-n<A>.json`. */
 export function resultFileName(date: Date, args: BenchArgs): string {
-  const counts: Record<NonNullable<BenchArgs['only']>, number> = { fairness: args.fairnessN, memory: args.memoryN, resync: args.resyncN, events: args.eventsN, public: args.publicN };
+  const counts: Record<NonNullable<BenchArgs['only']>, number> = { fairness: args.fairnessN, memory: args.memoryN, 'memory-work': args.memoryWorkN ?? args.n, resync: args.resyncN, events: args.eventsN, public: args.publicN };
   const what = args.only ? `${args.only}-n${counts[args.only]}` : `n${args.n}`;
   return `${date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '')}-${what}.json`;
 }

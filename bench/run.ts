@@ -28,6 +28,7 @@ import { fairnessPhase } from './phases/fairness.js';
 import { faultPhase } from './phases/faults.js';
 import { floor } from './phases/floor.js';
 import { memoryPhase } from './phases/memory.js';
+import { workMemoryPhase, workMemoryReport } from './phases/work-memory.js';
 import { publicPhase, publicReport } from './phases/public.js';
 import { resyncPhase, resyncSetup } from './phases/resync.js';
 import { syncPhase } from './phases/sync.js';
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
       figures: {}, awsCalls: {}, kubeWrites: {}, notes: [], operatorPids: {},
     });
 
-    if (!args.skipConfigurationPhases || !args.skipFairness) {
+    if (!args.skipConfigurationPhases || !args.skipFairness || !args.skipMemoryWork) {
       // moto loads its ECR backend on first use; neither the operator nor the floor should pay for that.
       const first = contextFor(configs[0] ?? configuration('defaults', args));
       await floor({ ...first, config: configuration('unlimited', args) }, 'warmup', Math.min(20, args.n));
@@ -154,6 +155,19 @@ async function main(): Promise<void> {
         results.add(ctx);
       }
       results.save();
+    }
+    if (!args.skipMemoryWork) {
+      // Each configuration's burst in an operator of its own, read until the repositories are deleted
+      // again. Before the memory run, whose objects may stay in an environment of our own.
+      for (const config of configs) {
+        const ctx = contextFor(config, `${baseRun}w${config.name.slice(0, 1)}`);
+        try {
+          await workMemoryPhase(ctx, args.memoryWorkN ?? args.n);
+        } finally {
+          results.add(ctx);
+        }
+        results.save();
+      }
     }
     if (!args.skipMemory) {
       // Memory does not depend on the AWS limits; it runs with the chart's defaults (or the only configuration).
@@ -213,7 +227,7 @@ async function main(): Promise<void> {
       configs.map((c) => `  ${c.name}: ${c.description}\n`).join('') +
       `${result.machine.cpus} CPUs, ${result.machine.memoryMiB} MiB, node ${result.machine.node}, kube-apiserver ${env.kubeVersion}, load ${result.machine.loadAverage1m.join(' / ')}\n\n`);
     process.stdout.write(`${table(result.figures, configNames, verdictList)}\n\n`);
-    for (const section of [eventsReport(result.figures), publicReport(result.figures)]) if (section) process.stdout.write(`${section}\n\n`);
+    for (const section of [workMemoryReport(result.figures, configs), eventsReport(result.figures), publicReport(result.figures)]) if (section) process.stdout.write(`${section}\n\n`);
     for (const [phase, calls] of Object.entries(result.awsCallsByOperation)) process.stdout.write(`AWS calls, ${phase}: ${JSON.stringify(calls)}\n`);
     for (const note of result.notes) process.stdout.write(`note: ${note}\n`);
     process.stdout.write(`\nresult: ${path.relative(startDir, outFile) || outFile}\n`);

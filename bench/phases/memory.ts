@@ -87,7 +87,7 @@ function memoryBreakdown(run: '' | 'restart', r: AtRest): Record<string, number>
 }
 
 /** With BENCH_HEAP_SNAPSHOTS: has the operator write a heap snapshot, waits for it and names it. */
-async function heapSnapshot(pid: number, label: string): Promise<void> {
+export async function heapSnapshot(pid: number, label: string): Promise<void> {
   const dir = process.env.BENCH_HEAP_SNAPSHOTS;
   if (!dir) return;
   const target = path.resolve(dir);
