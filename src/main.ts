@@ -12,7 +12,7 @@ import { awsProviderController } from './kinds/awsprovider/watches.js';
 import { ecrRepositoryController } from './kinds/ecrrepository/watches.js';
 import { repositorySweep } from './kinds/ecrrepository/sweep.js';
 import { createLogger } from './observability/logger.js';
-import { awsApiCallDuration, awsApiCalls, awsApiCallsDeferred } from './observability/metrics.js';
+import { awsApiCallDuration, awsApiCalls, awsApiCallsDeferred, idleCollectionReleasedBytes, idleCollections } from './observability/metrics.js';
 import { ProviderConnections } from './providers/connections.js';
 import { AWS_PROVIDER_REF } from './kinds/awsprovider/types.js';
 import { AwsProviderReconciler, type ProviderUser } from './kinds/awsprovider/client.js';
@@ -26,6 +26,8 @@ import { Informer } from './runtime/informer.js';
 import { KubeClient } from './runtime/kube.js';
 import { loadKubeConnection } from './runtime/kubeconfig.js';
 import { Manager } from './runtime/manager.js';
+import { IdleCollector, lastResortCollection } from './runtime/memory.js';
+import { realClock } from './runtime/clock.js';
 import { ObjectWriter } from './runtime/status.js';
 import { ProviderEvents } from './events/events.js';
 import { SqsQueueClient, sqsEndpointFor } from './events/sqs.js';
@@ -193,10 +195,25 @@ async function main(): Promise<void> {
     logger,
   });
 
+  const idleCollector = new IdleCollector({
+    pending: () => manager.pendingWork(),
+    rss: () => process.memoryUsage.rss(),
+    collect: lastResortCollection(),
+    clock: realClock,
+    onCollect: ({ beforeBytes, afterBytes, seconds }) => {
+      idleCollections.inc();
+      idleCollectionReleasedBytes.inc(Math.max(0, beforeBytes - afterBytes));
+      const mib = (bytes: number) => Math.round(bytes / 1048576);
+      logger.info({ rssBeforeMiB: mib(beforeBytes), rssAfterMiB: mib(afterBytes), seconds: Number(seconds.toFixed(3)) }, 'idle after a burst: memory given back');
+    },
+  });
+  if (!idleCollector.enabled) logger.info('memory a burst leaves behind is given back only as V8 decides: start Node.js with --expose-gc, as the image does, to give it back once the controllers are idle');
+
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    idleCollector.stop();
     void providerEvents.stop();
     manager
       .stop()
@@ -218,6 +235,7 @@ async function main(): Promise<void> {
   logger.info({ config: { ...config } }, 'starting');
   providerEvents.start();
   await manager.start();
+  idleCollector.start();
 }
 
 main().catch((err: unknown) => {

@@ -189,6 +189,20 @@ export const queueEvents = new Counter({
   registers: [registry],
 });
 
+// --- memory (src/runtime/memory.ts) -------------------------------------------------------------
+
+export const idleCollections = new Counter({
+  name: 'infra_operator_idle_collections_total',
+  help: 'Last-resort garbage collections run once the controllers were idle after a burst, to give the memory the burst left behind back to the system',
+  registers: [registry],
+});
+
+export const idleCollectionReleasedBytes = new Counter({
+  name: 'infra_operator_idle_collection_released_bytes_total',
+  help: 'Resident memory given back by the idle collections (resident set before less after)',
+  registers: [registry],
+});
+
 // --- periodic sync sweep ----------------------------------------------------------------------
 
 export const syncSweepPeriod = new Gauge({

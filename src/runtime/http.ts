@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
+import { http } from './node-http.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../observability/logger.js';
 import { registry } from '../observability/metrics.js';
@@ -28,7 +29,7 @@ export function parseAddress(addr: string): { host?: string; port: number } | un
   return { host: host || undefined, port: Number(m[3]) };
 }
 
-function listen(server: http.Server, addr: { host?: string; port: number }): Promise<number> {
+function listen(server: Server, addr: { host?: string; port: number }): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(addr.port, addr.host, () => {
@@ -38,7 +39,7 @@ function listen(server: http.Server, addr: { host?: string; port: number }): Pro
   });
 }
 
-function close(server: http.Server): Promise<void> {
+function close(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     // Scrapers keep connections alive; do not wait for them to go.
@@ -46,14 +47,14 @@ function close(server: http.Server): Promise<void> {
   });
 }
 
-function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
 /** The metrics endpoint (/metrics) and the probes (/healthz, /readyz), as controller-runtime serves them. */
 export async function startHttpServers(opts: HttpServersOptions): Promise<HttpServers> {
-  const servers: http.Server[] = [];
+  const servers: Server[] = [];
   const result: HttpServers = {
     async close() {
       await Promise.all(servers.map(close));

@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { http } from './node-http.js';
 import https from 'node:https';
 import { restClientRequests } from '../observability/metrics.js';
 
@@ -114,7 +115,7 @@ export class KubeClient {
   private readonly timeoutMs: number;
   private readonly proxied: boolean;
   /** Reused across requests for keep-alive; rebuilt when the TLS material changes (rotated certificates). */
-  private agent?: { tls: Tls; agent: http.Agent };
+  private agent?: { tls: Tls; agent: Agent };
 
   constructor(private readonly kc: KubeConnectionLike, opts: KubeClientOptions = {}) {
     const cluster = kc.getCurrentCluster();
@@ -166,7 +167,7 @@ export class KubeClient {
     hooks: { onConnected?: () => void } = {},
   ): AsyncIterable<WatchEvent> {
     const qs = new URLSearchParams({ ...query, watch: 'true' }).toString();
-    let opened: { req: http.ClientRequest; res: http.IncomingMessage };
+    let opened: { req: ClientRequest; res: IncomingMessage };
     try {
       opened = await this.open('GET', `${path}${path.includes('?') ? '&' : '?'}${qs}`, undefined, undefined, 0, signal);
     } catch (err) {
@@ -215,9 +216,9 @@ export class KubeClient {
     }
   }
 
-  private async agentFor(opts: https.RequestOptions): Promise<http.Agent> {
+  private async agentFor(opts: https.RequestOptions): Promise<Agent> {
     // A proxy agent from KubeConfig already encodes the proxy; use it as given.
-    if (this.proxied && opts.agent) return opts.agent as http.Agent;
+    if (this.proxied && opts.agent) return opts.agent as Agent;
     const tls: Tls = {
       ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase,
       servername: opts.servername, rejectUnauthorized: opts.rejectUnauthorized,
@@ -242,15 +243,15 @@ export class KubeClient {
     contentType: string | undefined,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
+  ): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     // Asked per request: tokens (service account, exec plugins) and client certificates rotate.
     const opts: https.RequestOptions = {};
     await this.kc.applyToHTTPSOptions(opts);
     const agent = await this.agentFor(opts);
     const url = new URL(this.server.href.replace(/\/$/, '') + path);
     // The connection puts its headers (bearer token, impersonation) in object form.
-    const fromConfig = (Array.isArray(opts.headers) ? {} : opts.headers ?? {}) as http.OutgoingHttpHeaders;
-    const headers: http.OutgoingHttpHeaders = {
+    const fromConfig = (Array.isArray(opts.headers) ? {} : opts.headers ?? {}) as OutgoingHttpHeaders;
+    const headers: OutgoingHttpHeaders = {
       ...fromConfig,
       Accept: 'application/json',
       'User-Agent': this.userAgent,
@@ -282,7 +283,7 @@ export class KubeClient {
  * would put a list page (megabytes with 500 objects) in native memory, where glibc's allocator keeps
  * it after the page is parsed: at 10,000 objects a restart's initial list left 45-65 MiB more RSS.
  */
-function readAll(res: http.IncomingMessage): Promise<string> {
+function readAll(res: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     res.setEncoding('utf8');

@@ -76,6 +76,13 @@ export class Manager {
     return { metricsPort: this.http?.metricsPort, probePort: this.http?.probePort };
   }
 
+  /** Keys queued or in process over every controller: 0 when none runs (not started, not leading). */
+  pendingWork(): number {
+    let pending = 0;
+    for (const c of this.controllers) pending += (c.queue?.len() ?? 0) + (c.queue?.inFlight() ?? 0);
+    return pending;
+  }
+
   /** True while this replica's controllers run (always, once started, without leader election). */
   isLeader(): boolean {
     return this.leading && !this.stopping;
