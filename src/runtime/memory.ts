@@ -11,7 +11,8 @@ import type { Clock } from './clock.js';
  * grown by `growthBytes` since the last collection (or since the start), one last-resort
  * collection, V8's own answer to low memory (full collections that compact the heap and release the
  * pooled pages), returns it. At rest nothing grows, so nothing is collected: the cost is one
- * collection of a few tens of milliseconds after each burst.
+ * collection of a few tens of milliseconds after each burst. The start (loading the code, filling
+ * the caches, verifying providers) counts as a burst: the first idle moment after it collects too.
  */
 export interface IdleCollectorOptions {
   /** Keys queued or in process, over every controller. */
@@ -42,7 +43,7 @@ export class IdleCollector {
   private readonly opts: IdleCollectorOptions;
   private handle: unknown;
   private running = false;
-  /** The resident set after the last collection, or at start: what growth is measured from. */
+  /** The resident set after the last collection (0 before the first): what growth is measured from. */
   private baseline = 0;
   /** When the controllers were last seen with work. */
   private lastBusyAt = 0;
@@ -59,7 +60,7 @@ export class IdleCollector {
   start(): void {
     if (this.running || !this.enabled) return;
     this.running = true;
-    this.baseline = this.opts.rss();
+    this.baseline = 0;
     this.lastBusyAt = this.opts.clock.now();
     this.schedule();
   }

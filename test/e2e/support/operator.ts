@@ -52,6 +52,26 @@ export function imageNodeFlags(): string[] {
   return argv.slice(1, main);
 }
 
+/**
+ * The environment the image's last stage sets (its ENV lines, `ENV NAME=value ...`): the operator
+ * runs here with it, as it runs in the image.
+ */
+export function imageEnvironment(): Record<string, string> {
+  const dockerfile = readFileSync(fileURLToPath(new URL('../../../Dockerfile', import.meta.url)), 'utf8');
+  const lines = dockerfile.split('\n');
+  const lastStage = lines.findLastIndex((l) => l.startsWith('FROM '));
+  const env: Record<string, string> = {};
+  for (const line of lines.slice(lastStage)) {
+    if (!line.startsWith('ENV ')) continue;
+    for (const pair of line.slice('ENV '.length).trim().split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq < 1) throw new Error(`the Dockerfile's ENV line is not NAME=value ...: ${line}`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
 export async function startOperator(info: EnvironmentInfo, opts: OperatorOptions = {}): Promise<OperatorProcess> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-run-'));
   const logFile = path.join(dir, 'operator.log');
@@ -59,6 +79,7 @@ export async function startOperator(info: EnvironmentInfo, opts: OperatorOptions
   const probePort = await freePort();
   const env = {
     ...process.env,
+    ...imageEnvironment(),
     ...environmentVariables(info),
     ...(opts.kubeconfig ? { KUBECONFIG: opts.kubeconfig } : {}),
     ...(opts.env ?? {}),
