@@ -67,7 +67,7 @@ describe('the benchmark', () => {
 
   it('runs a small case end to end and reports every figure as a finite number', async () => {
     // The run uses this suite's environment rather than starting a second one.
-    const result = await runBench(['--n', '20', '--memory-n', '200', '--fault-n', '10', '--resync-n', '100', '--fairness-n', '50', '--skip-events', '--skip-public', '--concurrency', '4', '--out', out], {
+    const result = await runBench(['--n', '20', '--memory-n', '200', '--fault-n', '10', '--resync-n', '100', '--fairness-n', '50', '--skip-events', '--skip-public', '--skip-memory-work', '--concurrency', '4', '--out', out], {
       ...process.env,
       BENCH_ENVIRONMENT: JSON.stringify(sharedEnv()),
     });
@@ -123,4 +123,26 @@ describe('the benchmark', () => {
     expect(result.stdout).toMatch(/B's create applied → Ready\s+\S+ s\s+≤ 5 s\s+(met|reported|MISSED)/);
     expect(result.stdout).toContain(path.join(out, files[0]!).split(path.sep).pop());
   }, 1_800_000);
+
+  it('measures memory after real work: each reading of a small burst that reached AWS, printed beside its target', async () => {
+    const result = await runBench(['--only', 'memory-work', '--memory-work-n', '10', '--configurations', 'unlimited', '--out', out], {
+      ...process.env,
+      BENCH_ENVIRONMENT: JSON.stringify(sharedEnv()),
+    });
+    expect(result.code, `bench failed:\n${result.stderr.slice(-4000)}`).toBe(0);
+    const files = readdirSync(out).filter((f) => f.endsWith('-memory-work-n10.json'));
+    expect(files, `no result file; the run said:\n${result.stderr.slice(-4000)}`).toHaveLength(1);
+    const json = JSON.parse(readFileSync(path.join(out, files[0]!), 'utf8')) as BenchResult;
+    expect(json.figures['memoryWork.unlimited.objects']).toBe(10);
+    // Every create became Ready (created in AWS), and every reading says where the memory is.
+    expect(json.figures['memoryWork.unlimited.createSeconds']).toBeGreaterThan(0);
+    for (const reading of ['idle', 'ready15s', 'ready60s', 'sweep', 'deleted']) {
+      const rss = Number(json.figures[`memoryWork.unlimited.${reading}.rssMiB`]);
+      const heap = Number(json.figures[`memoryWork.unlimited.${reading}.heapTotalMiB`]);
+      expect(rss, reading).toBeGreaterThan(30);
+      expect(heap, reading).toBeGreaterThan(1);
+      expect(heap, reading).toBeLessThan(rss);
+    }
+    expect(result.stdout).toMatch(/RSS, 15 s after the last Ready\s+\S+ MiB\s+≤ 110 MiB/);
+  }, 900_000);
 });
