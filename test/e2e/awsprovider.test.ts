@@ -7,24 +7,12 @@ import { AwsCli } from './support/aws.js';
 import { ensureIrsaRole, OPERATOR_SUBJECT } from './support/iam.js';
 import { Kubectl } from './support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
-import { condition, freshNamespace, installCrds, waitForReady } from './support/scenario.js';
+import { condition, freshNamespace, installCrds, providerYaml, waitForReady } from './support/scenario.js';
 
 // AWSProvider against moto's STS: each credential source, each failure with its own reason and a
 // message that says what to fix, key rotation without a restart, and no secret in anything emitted.
 
 const PLANTED = 'planted-secret-value-3f9c2a71';
-
-function providerYaml(ns: string, name: string, spec: string): string {
-  return `apiVersion: aws-infra-operator.runner.codes/v1alpha1
-kind: AWSProvider
-metadata:
-  name: ${name}
-  namespace: ${ns}
-spec:
-  region: us-east-1
-${spec.trim().split('\n').map((l) => `  ${l}`).join('\n')}
-`;
-}
 
 function secretYaml(ns: string, name: string, data: Record<string, string>): string {
   return `apiVersion: v1

@@ -10,7 +10,7 @@ import { sharedEnv } from './support/context.js';
 import { ACCOUNT, ensureIrsaRole, OPERATOR_SUBJECT, serviceAccountSubject } from './support/iam.js';
 import { eventually, Kubectl, run } from './support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
-import { condition, freshNamespace, installCrds, waitForReady } from './support/scenario.js';
+import { condition, freshNamespace, installCrds, providerYaml, waitForReady } from './support/scenario.js';
 
 // STS's AssumeRoleWithWebIdentity in the local AWS layer, as a hostile tenant attacks it on the wire.
 // Tokens come from the real API server (`kubectl create token`) and are redeemed with awscli, then
@@ -39,18 +39,6 @@ function signed(jwt: Jwt, key: KeyObject): string {
   const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const input = `${enc(jwt.header)}.${enc(jwt.payload)}`;
   return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
-}
-
-function providerYaml(ns: string, name: string, spec: string): string {
-  return `apiVersion: aws-infra-operator.runner.codes/v1alpha1
-kind: AWSProvider
-metadata:
-  name: ${name}
-  namespace: ${ns}
-spec:
-  region: us-east-1
-${spec.trim().split('\n').map((l) => `  ${l}`).join('\n')}
-`;
 }
 
 describe('STS AssumeRoleWithWebIdentity, checked as IAM checks an OIDC provider', () => {

@@ -10,7 +10,7 @@ import { ensureIrsaRole, serviceAccountSubject } from './support/iam.js';
 import { sharedEnv } from './support/context.js';
 import { eventually, Kubectl } from './support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
-import { condition, freshNamespace, installCrds, waitForReady } from './support/scenario.js';
+import { condition, freshNamespace, installCrds, providerYaml, waitForReady } from './support/scenario.js';
 
 // Namespaces are tenants. A tenant who may create AWSProviders and ECRRepositories in its own
 // namespace, and nothing else, tries to borrow the operator's identity, a Secret it may not read and
@@ -50,18 +50,6 @@ async function startRecorder(): Promise<{ url: string; requests: Recorded[]; clo
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-function providerYaml(ns: string, name: string, spec: string): string {
-  return `apiVersion: aws-infra-operator.runner.codes/v1alpha1
-kind: AWSProvider
-metadata:
-  name: ${name}
-  namespace: ${ns}
-spec:
-  region: us-east-1
-${spec.trim().split('\n').map((l) => `  ${l}`).join('\n')}
-`;
 }
 
 /**

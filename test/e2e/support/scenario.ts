@@ -64,6 +64,19 @@ export interface Resource {
   status?: Record<string, unknown> & { conditions?: Condition[] };
 }
 
+/** An AWSProvider in us-east-1 whose spec goes on with `spec` (YAML lines, indented under spec:). */
+export function providerYaml(ns: string, name: string, spec: string): string {
+  return `apiVersion: aws-infra-operator.runner.codes/v1alpha1
+kind: AWSProvider
+metadata:
+  name: ${name}
+  namespace: ${ns}
+spec:
+  region: us-east-1
+${spec.trim().split('\n').map((l) => `  ${l}`).join('\n')}
+`;
+}
+
 export function condition(obj: Resource, type: string): Condition | undefined {
   return obj.status?.conditions?.find((c) => c.type === type);
 }
