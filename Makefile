@@ -42,9 +42,12 @@ lint: tools-node node_modules ## type-check, lint, and check the chart's CRDs ag
 	$(MAKE) manifests-check
 
 .PHONY: test
-test: tools node_modules ## run every test tier but the node tier (lint, unit, integration against moto, e2e against a real control plane)
+test: tools node_modules ## run every test tier but the node tier (lint, unit, integration against moto, e2e against a real control plane, GitOps with Flux and Argo CD)
+	@# Flux's controllers and Argo CD build meanwhile, on the CPU the other tiers leave idle.
+	@bash hack/ensure-gitops.sh --background
 	$(MAKE) lint
 	npm test
+	$(MAKE) test-gitops
 
 .PHONY: test-unit
 test-unit: tools-node node_modules ## unit tests

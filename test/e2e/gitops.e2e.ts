@@ -13,13 +13,16 @@ import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from '.
 import { clearRegistryObjects, policyStatement, RegistryDocuments, replicationRule, scanningConfiguration, waitForClusterObjectGone } from './support/registry.js';
 import { condition, freshNamespace, installCrds, staticProviderYaml, waitForGone, waitForReady, type Condition, type Resource } from './support/scenario.js';
 
-// GitOps for real: Flux's source-controller and kustomize-controller, and Argo CD's application
-// controller and repo-server (with redis), built from their releases, run against the environment's
-// API server and apply a Git repository of our objects served over HTTP on loopback. Checked with
-// their own objects' status as a user reads it, with awscli for what is in AWS, and with the AWS
-// layer's call counts. docs/gitops.md is used as written: its Flux and Argo CD objects and its
-// health customization command, with only the repository URL replaced.
-// Run by `make test-gitops` (its own target: the controllers' builds take long on a cold machine).
+// GitOps for real: Flux's source-controller, kustomize-controller and helm-controller, and Argo CD's
+// application controller and repo-server (with redis), built from their releases, run against the
+// environment's API server and apply a Git repository of our objects served over HTTP on loopback.
+// helm-controller installs the chart from that repository first, and the operator runs as the
+// ServiceAccount and under the RBAC that install created. Checked with their own objects' status as
+// a user reads it, with awscli for what is in AWS, and with the AWS layer's call counts.
+// docs/gitops.md is used as written: its Flux and Argo CD objects and its health customization
+// command, with only the repository URL replaced (and the HelmRelease told not to wait for pods:
+// there is no node here; the node tier runs the chart's pods).
+// Run by `make test` after the e2e tier (`make test-gitops` alone).
 
 const DOC = 'docs/gitops.md';
 const DOC_URL = 'https://git.example.com/platform/ecr-config.git';
@@ -30,6 +33,7 @@ const KIND_REPO = 'ecrrepository';
 const KUSTOMIZATION = 'kustomizations.kustomize.toolkit.fluxcd.io';
 const GIT_REPOSITORY = 'gitrepositories.source.toolkit.fluxcd.io';
 const HELM_CHART = 'helmcharts.source.toolkit.fluxcd.io';
+const HELM_RELEASE = 'helmreleases.helm.toolkit.fluxcd.io';
 const APPLICATION = 'applications.argoproj.io';
 // An invalid lifecycle policy that the CRD accepts (its text is a string) and the operator refuses.
 const INVALID_LIFECYCLE = JSON.stringify({
@@ -72,6 +76,13 @@ function docObjects(kind: string, url: string): string {
   const block = docBlocks(DOC).find((b) => /^ya?ml$/.test(b.lang) && parseAllDocuments(b.text).some((d) => (d.toJS() as { kind?: string } | null)?.kind === kind));
   if (!block) throw new Error(`${DOC} has no yaml block with a ${kind}`);
   return block.text.split(DOC_URL).join(url);
+}
+
+/** The one object of that kind in docs/gitops.md, with the URL replaced. */
+function docObject(kind: string, url: string): Record<string, unknown> & { spec: Record<string, unknown> } {
+  const doc = parseAllDocuments(docObjects(kind, url)).map((d) => d.toJS() as { kind?: string; spec: Record<string, unknown> }).find((o) => o.kind === kind);
+  if (!doc) throw new Error(`${DOC} has no ${kind}`);
+  return doc;
 }
 
 /** The shell block of docs/gitops.md whose text matches. */
@@ -118,7 +129,20 @@ function writesBetween(before: Record<string, number>, after: Record<string, num
 
 interface FluxStatus {
   metadata: { annotations?: Record<string, string>; generation: number };
-  status?: { conditions?: Condition[]; lastAppliedRevision?: string; lastAttemptedRevision?: string; lastHandledReconcileAt?: string; artifact?: { revision: string } };
+  status?: {
+    conditions?: Condition[];
+    lastAppliedRevision?: string;
+    lastAttemptedRevision?: string;
+    lastHandledReconcileAt?: string;
+    artifact?: { revision: string };
+    helmChart?: string;
+    history?: Array<{ name: string; namespace: string; version: number; status: string; chartVersion: string }>;
+  };
+}
+
+interface Deployment {
+  metadata: { generation: number; resourceVersion: string; labels?: Record<string, string> };
+  spec: { replicas: number; template: { spec: { serviceAccountName: string; containers: Array<{ name: string; readinessProbe?: unknown; livenessProbe?: unknown }> } } };
 }
 
 interface ResourceStatus {
@@ -152,6 +176,11 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
   let flux: ControllerSet | undefined;
   let argo: ControllerSet | undefined;
   const namespaces: string[] = [];
+  // The Git repository Flux reads (GitRepository platform): the chart and, later, ecr/.
+  let fluxRepo: GitRepository;
+  const fluxGet = <T>(kind: string, name: string) => admin.getJson<T>([kind, name, '-n', FLUX_NAMESPACE]);
+  const ready = (obj: FluxStatus) => obj.status?.conditions?.find((c) => c.type === 'Ready');
+  const chartVersion = /^version:\s*(\S+)/m.exec(readFileSync('charts/infra-operator/Chart.yaml', 'utf8'))?.[1] ?? '';
 
   const faults = async (list: unknown[]) => {
     const res = await fetch(`${env.awsEndpoint}/__aws/faults`, { method: 'POST', body: JSON.stringify(list) });
@@ -175,9 +204,27 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
     await faults([]);
     await registry.reset();
     git = await startGitServer(path.join(scratch, 'git'));
-    // The default sync period (10m): each sweep records its sync in status.lastSyncTime, a write of
+    flux = await startFlux({ binDir, dir: path.join(scratch, 'flux'), kubeconfig: env.kubeconfig, kubectl: admin });
+    // The operator from Git: helm-controller installs the chart from the repository's chart folder.
+    fluxRepo = new GitRepository(path.join(scratch, 'git'), `flux-${RUN}`, scratch);
+    copyTree(fluxRepo, path.resolve('charts/infra-operator'), 'charts/infra-operator');
+    fluxRepo.commit('the operator chart');
+    const url = git.repoUrl(`flux-${RUN}`);
+    await admin.apply(JSON.stringify(docObject('GitRepository', url)));
+    const release = docObject('HelmRelease', url);
+    // No node runs pods here: helm-controller does not wait for the Deployment's pods to be Ready.
+    // The node tier runs the chart's pods and checks their probes.
+    for (const phase of ['install', 'upgrade']) release.spec[phase] = { ...(release.spec[phase] as object), disableWait: true };
+    await admin.apply(JSON.stringify(release));
+    await eventually('HelmRelease infra-operator Ready', async () => {
+      const obj = await fluxGet<FluxStatus>(HELM_RELEASE, 'infra-operator');
+      if (ready(obj)?.status === 'False' && ready(obj)?.reason !== 'Progressing') throw new Error(`HelmRelease failed: ${JSON.stringify(obj.status)}\n${flux?.logs(20) ?? ''}`);
+      return ready(obj)?.status === 'True' ? obj : undefined;
+    }, 240_000, 1_000);
+    // The operator runs as the ServiceAccount that install created, under the chart's RBAC. With
+    // the default sync period (10m): each sweep records its sync in status.lastSyncTime, a write of
     // the operator's own; the checks below look at what the GitOps controllers change.
-    operator = await startOperator(env, { kubeconfig: await serviceAccountKubeconfig(env, admin) });
+    operator = await startOperator(env, { kubeconfig: await serviceAccountKubeconfig(env, admin, { installRbac: false }) });
   });
 
   afterAll(async () => {
@@ -202,14 +249,12 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
 
   describe('Flux', () => {
     let ns = '';
-    let repo: GitRepository;
     const replication = `gitops-flux-${RUN}`;
     const statement = `gitops-flux-${RUN}`;
     const scanning = `gitops-flux-scanning-${RUN}`;
     const sid = `GitopsFlux${RUN}`;
 
-    const get = <T>(kind: string, name: string) => admin.getJson<T>([kind, name, '-n', FLUX_NAMESPACE]);
-    const ready = (obj: FluxStatus) => obj.status?.conditions?.find((c) => c.type === 'Ready');
+    const get = fluxGet;
     /** Asks for a reconciliation now, as `flux reconcile` does, and waits until it was handled. */
     const reconcile = async (kind: string, name: string) => {
       const at = new Date().toISOString();
@@ -218,7 +263,7 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
     };
     /** Pushes a commit and waits for the Kustomization to have attempted it; returns its status. */
     const commit = async (message: string): Promise<string> => {
-      const sha = repo.commit(message);
+      const sha = fluxRepo.commit(message);
       await reconcile(GIT_REPOSITORY, 'platform');
       await eventually(`the Kustomization to attempt ${sha}`, async () => ((await get<FluxStatus>(KUSTOMIZATION, 'ecr')).status?.lastAttemptedRevision?.includes(sha) ? true : undefined), 120_000, 500);
       return sha;
@@ -233,12 +278,12 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
       }, timeoutMs, 500);
 
     const writeBase = () => {
-      repo.write('ecr/provider.yaml', staticProviderYaml(ns, 'aws', { keyId: FLUX_KEY }));
-      repo.write('ecr/repositories/gone.yaml', repository(ns, 'gone', { deletionPolicy: 'Delete' }));
-      repo.write('ecr/repositories/kept.yaml', repository(ns, 'kept', { deletionPolicy: 'Retain' }));
-      repo.write('ecr/repositories/web.yaml', repository(ns, 'web', { imageTagMutability: 'MUTABLE', lifecyclePolicy: { policyText: VALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
+      fluxRepo.write('ecr/provider.yaml', staticProviderYaml(ns, 'aws', { keyId: FLUX_KEY }));
+      fluxRepo.write('ecr/repositories/gone.yaml', repository(ns, 'gone', { deletionPolicy: 'Delete' }));
+      fluxRepo.write('ecr/repositories/kept.yaml', repository(ns, 'kept', { deletionPolicy: 'Retain' }));
+      fluxRepo.write('ecr/repositories/web.yaml', repository(ns, 'web', { imageTagMutability: 'MUTABLE', lifecyclePolicy: { policyText: VALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
       const provider = { namespace: ns, name: 'aws' };
-      repo.write('ecr/registry.yaml', [
+      fluxRepo.write('ecr/registry.yaml', [
         replicationRule(replication, provider, ['eu-west-1'], { prefixes: [ns], deletionPolicy: 'Delete' }),
         policyStatement(statement, provider, sid, {
           Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::210987654321:root' }, Action: ['ecr:ReplicateImage'], Resource: 'arn:aws:ecr:us-east-1:123456789012:repository/*',
@@ -248,18 +293,38 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
     };
 
     beforeAll(async () => {
-      flux = await startFlux({ binDir, dir: path.join(scratch, 'flux'), kubeconfig: env.kubeconfig, kubectl: admin });
       ns = await freshNamespace(admin, 'gitops-flux');
       namespaces.push(ns);
-      repo = new GitRepository(path.join(scratch, 'git'), `flux-${RUN}`, scratch);
+    });
+
+    it('helm-controller installs the chart from a path of the same repository; the operator runs under the RBAC it installed', async () => {
+      const release = await get<FluxStatus>(HELM_RELEASE, 'infra-operator');
+      expect(ready(release)?.reason).toBe('InstallSucceeded');
+      expect(release.status?.history?.[0]).toMatchObject({ name: 'infra-operator', namespace: 'infra-operator-system', version: 1, status: 'deployed', chartVersion });
+      // source-controller packaged the chart at the commit (the HelmChart helm-controller made).
+      const chart = await get<FluxStatus>(HELM_CHART, release.status?.helmChart?.split('/')[1] ?? 'flux-system-infra-operator');
+      expect(ready(chart)?.status).toBe('True');
+      expect(chart.status?.artifact?.revision).toContain(chartVersion);
+      // What the chart renders, with the HelmRelease's values.
+      const deployment = await admin.getJson<Deployment>(['deployment', 'infra-operator-controller-manager', '-n', 'infra-operator-system']);
+      expect(deployment.spec.replicas).toBe(2);
+      expect(deployment.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
+      expect(deployment.spec.template.spec.serviceAccountName).toBe('infra-operator-controller-manager');
+      const manager = deployment.spec.template.spec.containers.find((c) => c.name === 'manager') ?? deployment.spec.template.spec.containers[0];
+      expect(manager?.readinessProbe).toBeDefined();
+      expect(manager?.livenessProbe).toBeDefined();
+      const sa = await admin.getJson<{ metadata: { annotations?: Record<string, string> } }>(['serviceaccount', 'infra-operator-controller-manager', '-n', 'infra-operator-system']);
+      expect(sa.metadata.annotations?.['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::123456789012:role/infra-operator-ecr-role');
+      // The operator, as that ServiceAccount, reads and writes our kinds: its RBAC came with the chart.
+      expect((await admin.run(['auth', 'can-i', 'patch', 'ecrrepositories/status', '--as=system:serviceaccount:infra-operator-system:infra-operator-controller-manager', '-n', 'default'])).stdout.trim()).toBe('yes');
+      expect(operator?.exited()).toBeFalsy();
     });
 
     it('the Kustomization with wait: true is Ready only once every ECRRepository is Ready', async () => {
       writeBase();
-      copyTree(repo, path.resolve('charts/infra-operator'), 'charts/infra-operator');
       // Creates fail for a while (AWS answers 500): the repositories stay Reconciling.
       await failCreates(FLUX_KEY);
-      const sha = repo.commit('ECR repositories, the provider and the registry settings');
+      const sha = fluxRepo.commit('ECR repositories, the provider and the registry settings');
       await admin.apply(docObjects('Kustomization', git!.repoUrl(`flux-${RUN}`)));
       await eventually('the ECRRepositories to be applied and Reconciling', async () => {
         const list = await admin.getJson<{ items: Resource[] }>([KIND_REPO, '-n', ns]);
@@ -285,7 +350,7 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
 
     it('a commit that changes a spec is applied, and the change reaches AWS', async () => {
       expect((await describeRepo(`${ns}/web`))?.imageTagMutability).toBe('MUTABLE');
-      repo.write('ecr/repositories/web.yaml', repository(ns, 'web', { imageTagMutability: 'IMMUTABLE', lifecyclePolicy: { policyText: VALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
+      fluxRepo.write('ecr/repositories/web.yaml', repository(ns, 'web', { imageTagMutability: 'IMMUTABLE', lifecyclePolicy: { policyText: VALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
       const sha = await commit('web: immutable tags');
       await kustomizationReady(sha, 'True');
       expect((await describeRepo(`${ns}/web`))?.imageTagMutability).toBe('IMMUTABLE');
@@ -306,6 +371,8 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
       // Settle after the last change.
       await new Promise((r) => setTimeout(r, 6_000));
       const before = await versions();
+      const revisions = (await get<FluxStatus>(HELM_RELEASE, 'infra-operator')).status?.history?.map((h) => h.version);
+      const deploymentGeneration = (await admin.getJson<Deployment>(['deployment', 'infra-operator-controller-manager', '-n', 'infra-operator-system'])).metadata.generation;
       const callsBefore = await aws.calls();
       // Several full reconciliations, each applying every object with server-side apply and running
       // the health checks.
@@ -316,11 +383,19 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
       const k = await get<FluxStatus>(KUSTOMIZATION, 'ecr');
       expect(ready(k)?.status).toBe('True');
       expect(await versions()).toEqual(before);
+      // Nor does helm-controller upgrade the release (commits that leave the chart's version alone
+      // make no revision): still the first revision, the Deployment untouched.
+      await reconcile(HELM_RELEASE, 'infra-operator');
+      const release = await get<FluxStatus>(HELM_RELEASE, 'infra-operator');
+      expect(ready(release)?.status).toBe('True');
+      expect(revisions).toEqual([1]);
+      expect(release.status?.history?.map((h) => h.version)).toEqual(revisions);
+      expect((await admin.getJson<Deployment>(['deployment', 'infra-operator-controller-manager', '-n', 'infra-operator-system'])).metadata.generation).toBe(deploymentGeneration);
       expect(writesBetween(callsBefore, await aws.calls())).toEqual({});
     }, 300_000);
 
     it('an ECRRepository with an invalid lifecycle policy fails the Kustomization; the object carries our message', async () => {
-      repo.write('ecr/repositories/invalid.yaml', repository(ns, 'invalid', { lifecyclePolicy: { policyText: INVALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
+      fluxRepo.write('ecr/repositories/invalid.yaml', repository(ns, 'invalid', { lifecyclePolicy: { policyText: INVALID_LIFECYCLE }, deletionPolicy: 'Delete' }));
       const sha = await commit('a repository with a lifecycle policy AWS would refuse');
       // kstatus reads Stalled=True as Failed at once: no waiting for the 5m timeout.
       const started = Date.now();
@@ -335,7 +410,7 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
     }, 300_000);
 
     it('a commit that removes files prunes the objects, and their deletionPolicy is carried out in AWS (Delete gone, Retain kept)', async () => {
-      repo.remove('ecr/repositories/invalid.yaml').remove('ecr/repositories/gone.yaml').remove('ecr/repositories/kept.yaml');
+      fluxRepo.remove('ecr/repositories/invalid.yaml').remove('ecr/repositories/gone.yaml').remove('ecr/repositories/kept.yaml');
       const sha = await commit('remove three repositories');
       await kustomizationReady(sha, 'True');
       for (const name of ['invalid', 'gone', 'kept']) await waitForGone(admin, KIND_REPO, ns, name, 60_000);
@@ -343,7 +418,7 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
       expect(await describeRepo(`${ns}/kept`)).toBeDefined();
       expect(await describeRepo(`${ns}/web`)).toBeDefined();
       // An account-wide object removed from Git takes exactly its own part out of the registry.
-      repo.write('ecr/registry.yaml', '# the registry settings moved elsewhere\n');
+      fluxRepo.write('ecr/registry.yaml', '# the registry settings moved elsewhere\n');
       const sha2 = await commit('remove the registry settings');
       await kustomizationReady(sha2, 'True');
       await waitForClusterObjectGone(admin, 'ecrregistrypolicystatements', statement, 60_000);
@@ -351,16 +426,6 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
       expect(await registry.statement(sid)).toBeUndefined();
       expect((await registry.rules()).some((r) => r.repositoryFilters?.some((f) => f.filter === ns))).toBe(false);
     }, 420_000);
-
-    it('source-controller packages the chart from a path of the same repository (HelmChart Ready)', async () => {
-      await admin.apply(docObjects('HelmChart', git!.repoUrl(`flux-${RUN}`)));
-      const chart = await eventually('HelmChart infra-operator Ready', async () => {
-        const obj = await get<FluxStatus>(HELM_CHART, 'infra-operator');
-        return ready(obj)?.status === 'True' ? obj : undefined;
-      }, 120_000, 500);
-      const version = /^version:\s*(\S+)/m.exec(readFileSync('charts/infra-operator/Chart.yaml', 'utf8'))?.[1];
-      expect(chart.status?.artifact?.revision).toContain(version);
-    }, 180_000);
   });
 
   describe('Argo CD', () => {

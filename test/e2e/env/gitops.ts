@@ -9,8 +9,8 @@ import { freePort, startProcess, waitFor, type ManagedProcess } from './processe
  * The GitOps controllers of the e2e tier as local processes against the environment's API server,
  * each with the environment's admin kubeconfig, as the operator runs in e2e (there is no node):
  *
- * - Flux: source-controller (artifacts served on loopback) and kustomize-controller, in namespace
- *   flux-system, with the CRDs of the same releases;
+ * - Flux: source-controller (artifacts served on loopback), kustomize-controller and
+ *   helm-controller, in namespace flux-system, with the CRDs of the same releases;
  * - Argo CD: redis, argocd-repo-server and argocd-application-controller (one argocd binary, chosen
  *   by the name it runs under), in namespace argocd, with the CRDs of the same release. The
  *   in-cluster destination (https://kubernetes.default.svc) is the environment's API server through
@@ -110,6 +110,8 @@ export async function startFlux(opts: FluxOptions): Promise<ControllerSet> {
       '--requeue-dependency=5s',
     ], logs, env);
     started.push(kustomize);
+    // Installs charts from the artifacts source-controller serves.
+    started.push(await startController('helm-controller', path.join(opts.binDir, 'helm-controller'), [], logs, env));
     return set;
   } catch (err) {
     await set.stop();

@@ -153,10 +153,11 @@ export async function startOperator(info: EnvironmentInfo, opts: OperatorOptions
  * Installs config/rbac and returns a kubeconfig that acts as the operator's ServiceAccount
  * (infra-operator-controller-manager in infra-operator-system), with a token minted through the
  * TokenRequest API. The real API server enforces the ClusterRole: the operator runs with exactly
- * the permissions it is installed with.
+ * the permissions it is installed with. `installRbac: false` uses what an install of the chart
+ * created instead.
  */
-export async function serviceAccountKubeconfig(info: EnvironmentInfo, kubectl: { ok(args: string[], input?: string): Promise<string> }): Promise<string> {
-  await kubectl.ok(['apply', '-k', path.resolve('config/rbac')]);
+export async function serviceAccountKubeconfig(info: EnvironmentInfo, kubectl: { ok(args: string[], input?: string): Promise<string> }, opts: { installRbac?: boolean } = {}): Promise<string> {
+  if (opts.installRbac ?? true) await kubectl.ok(['apply', '-k', path.resolve('config/rbac')]);
   const token = (await kubectl.ok(['create', 'token', 'infra-operator-controller-manager', '-n', 'infra-operator-system', '--duration=6h'])).trim();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-sa-'));
   const file = path.join(dir, 'kubeconfig');
