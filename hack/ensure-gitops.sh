@@ -118,7 +118,7 @@ build_released() { # $1: module, $2: version, $3: package or our directory, $4: 
   mkdir -p "$mod_dir" "$(dirname "$out")"
   gomod="$(released_gomod "$module@$version" "$mod_dir")"
   [ -f "$gomod" ] || die "could not read go.mod of $module@$version"
-  log "building $pkg $version (takes minutes once)"
+  log "building ${pkg#"$repo"/} of $module $version (takes minutes once)"
   {
     echo "module infra-operator.local/$(basename "$out")-build"
     echo

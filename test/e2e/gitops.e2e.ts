@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -457,6 +457,8 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
       const patch = await run('bash', ['-e', '-o', 'pipefail', '-c', docCommand(/argocd-cm/)], {
         env: { ...process.env, ...environmentVariables(env) },
       });
+      // The command leaves its patch file where it ran, as it would in a user's checkout.
+      rmSync('argocd-cm-patch.json', { force: true });
       if (patch.code !== 0) throw new Error(`the health customization of ${DOC} failed: ${patch.stderr}`);
       ns = await freshNamespace(admin, 'gitops-argo');
       namespaces.push(ns);
