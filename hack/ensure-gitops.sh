@@ -118,7 +118,8 @@ build_released() { # $1: module, $2: version, $3: package or our directory, $4: 
   mkdir -p "$mod_dir" "$(dirname "$out")"
   gomod="$(released_gomod "$module@$version" "$mod_dir")"
   [ -f "$gomod" ] || die "could not read go.mod of $module@$version"
-  log "building ${pkg#"$repo"/} of $module $version (takes minutes once)"
+  if [ "$pkg" = "$module" ]; then log "building $module $version (takes minutes once)"
+  else log "building ${pkg#"$repo"/} against $module $version (takes minutes once)"; fi
   {
     echo "module infra-operator.local/$(basename "$out")-build"
     echo
