@@ -134,8 +134,9 @@ helm-lint: manifests-check ## lint the chart (strict)
 image: tools-node ## build the operator image IMG from the Dockerfile with buildah (no Docker engine, nothing pulled); prints its digest and size
 	@IMG='$(IMG)' bash hack/image-build.sh
 
-test-node: tools-env node_modules ## the node tier: containerd 2, runc, CNI, kubelet, kube-scheduler and the image (built once, cached), a node registered with the local control plane, the image checked and run as a pod
+test-node: tools-env node_modules ## the node tier: containerd 2, runc, CNI, kubelet, kube-scheduler and the image (built once, cached), a node registered with the local control plane, the image checked and run as a pod, the chart installed with helm and by Flux's helm-controller
 	@$(ENSURE_TOOLS) node-tier
+	bash hack/ensure-gitops.sh
 	IMG='$(IMG)' npm run test:node
 
 .PHONY: docker-build docker-build-check

@@ -7,6 +7,7 @@ import { environmentVariables } from './env/environment.js';
 import { sharedEnv } from './support/context.js';
 import { Kubectl, run } from './support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
+import { blocksOf, type Block } from './support/doc-blocks.js';
 import { installCrds, waitForGone } from './support/scenario.js';
 
 /**
@@ -27,37 +28,6 @@ import { installCrds, waitForGone } from './support/scenario.js';
 
 const repo = path.resolve('.');
 const NEEDS = new Set(['eks', 'flux', 'argocd', 'docker', 'kind', 'previous-release', 'node']);
-
-interface Block {
-  file: string;
-  line: number;
-  lang: string;
-  text: string;
-  needs: string[];
-}
-
-function blocksOf(file: string, text = readFileSync(path.join(repo, file), 'utf8')): Block[] {
-  const lines = text.split('\n');
-  const blocks: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\w*)\s*$/.exec(lines[i] ?? '');
-    if (!open) continue;
-    let end = i + 1;
-    while (end < lines.length && !/^```\s*$/.test(lines[end] ?? '')) end++;
-    let before = i - 1;
-    while (before >= 0 && (lines[before] ?? '').trim() === '') before--;
-    const marker = /^<!--\s*needs:\s*([\w, -]+?)\s*-->$/.exec((lines[before] ?? '').trim());
-    blocks.push({
-      file,
-      line: i + 1,
-      lang: open[1] ?? '',
-      text: lines.slice(i + 1, end).join('\n'),
-      needs: marker?.[1] ? marker[1].split(',').map((n) => n.trim()).filter(Boolean) : [],
-    });
-    i = end;
-  }
-  return blocks;
-}
 
 /** The kubectl and aws command lines of a shell block: continuations joined, heredoc bodies skipped. */
 function commandLines(text: string): string[] {

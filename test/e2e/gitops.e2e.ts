@@ -1,13 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { environmentVariables } from './env/environment.js';
 import { GitRepository, startGitServer, type GitServer } from './env/gitops-git.js';
-import { ARGOCD_NAMESPACE, ensureGitOpsBinaries, FLUX_NAMESPACE, startArgoCd, startFlux, type ControllerSet } from './env/gitops.js';
+import { ARGOCD_NAMESPACE, ensureGitOpsBinaries, FLUX_NAMESPACE, GITOPS_DOC, GITOPS_DOC_URL, startArgoCd, startFlux, type ControllerSet } from './env/gitops.js';
 import { AwsCli } from './support/aws.js';
 import { sharedEnv } from './support/context.js';
+import { blocksOf, objectOf, yamlBlockWith } from './support/doc-blocks.js';
 import { eventually, Kubectl, run } from './support/kubectl.js';
 import { serviceAccountKubeconfig, startOperator, type OperatorProcess } from './support/operator.js';
 import { clearRegistryObjects, policyStatement, RegistryDocuments, replicationRule, scanningConfiguration, waitForClusterObjectGone } from './support/registry.js';
@@ -24,8 +24,8 @@ import { condition, freshNamespace, installCrds, staticProviderYaml, waitForGone
 // there is no node here; the node tier runs the chart's pods).
 // Run by `make test` after the e2e tier (`make test-gitops` alone).
 
-const DOC = 'docs/gitops.md';
-const DOC_URL = 'https://git.example.com/platform/ecr-config.git';
+const DOC = GITOPS_DOC;
+const DOC_URL = GITOPS_DOC_URL;
 const RUN = Date.now().toString(36);
 const FLUX_KEY = 'AKIAGITOPSFLUX000001';
 const ARGO_KEY = 'AKIAGITOPSARGO000001';
@@ -47,47 +47,14 @@ const VALID_LIFECYCLE = JSON.stringify({
   rules: [{ rulePriority: 1, description: 'keep 30', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 30 }, action: { type: 'expire' } }],
 });
 
-interface Block {
-  lang: string;
-  text: string;
-  needs: string[];
-}
-
-/** The fenced blocks of a documentation file, with the needs marker of the line before each. */
-function docBlocks(file: string): Block[] {
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const blocks: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\w*)\s*$/.exec(lines[i] ?? '');
-    if (!open) continue;
-    let end = i + 1;
-    while (end < lines.length && !/^```\s*$/.test(lines[end] ?? '')) end++;
-    let before = i - 1;
-    while (before >= 0 && (lines[before] ?? '').trim() === '') before--;
-    const marker = /^<!--\s*needs:\s*([\w, -]+?)\s*-->$/.exec((lines[before] ?? '').trim());
-    blocks.push({ lang: open[1] ?? '', text: lines.slice(i + 1, end).join('\n'), needs: marker?.[1]?.split(',').map((s) => s.trim()) ?? [] });
-    i = end;
-  }
-  return blocks;
-}
-
 /** The YAML block of docs/gitops.md that holds an object of that kind, with the URL replaced. */
-function docObjects(kind: string, url: string): string {
-  const block = docBlocks(DOC).find((b) => /^ya?ml$/.test(b.lang) && parseAllDocuments(b.text).some((d) => (d.toJS() as { kind?: string } | null)?.kind === kind));
-  if (!block) throw new Error(`${DOC} has no yaml block with a ${kind}`);
-  return block.text.split(DOC_URL).join(url);
-}
-
+const docObjects = (kind: string, url: string) => yamlBlockWith(DOC, kind, { [DOC_URL]: url });
 /** The one object of that kind in docs/gitops.md, with the URL replaced. */
-function docObject(kind: string, url: string): Record<string, unknown> & { spec: Record<string, unknown> } {
-  const doc = parseAllDocuments(docObjects(kind, url)).map((d) => d.toJS() as { kind?: string; spec: Record<string, unknown> }).find((o) => o.kind === kind);
-  if (!doc) throw new Error(`${DOC} has no ${kind}`);
-  return doc;
-}
+const docObject = (kind: string, url: string) => objectOf(DOC, kind, { [DOC_URL]: url });
 
 /** The shell block of docs/gitops.md whose text matches. */
 function docCommand(match: RegExp): string {
-  const block = docBlocks(DOC).find((b) => /^(bash|sh)$/.test(b.lang) && match.test(b.text));
+  const block = blocksOf(DOC).find((b) => /^(bash|sh)$/.test(b.lang) && match.test(b.text));
   if (!block) throw new Error(`${DOC} has no shell block matching ${match}`);
   return block.text;
 }
@@ -99,15 +66,6 @@ function repository(ns: string, name: string, spec: Record<string, unknown>): st
     metadata: { name, namespace: ns },
     spec: { providerRef: { name: 'aws' }, repositoryName: `${ns}/${name}`, ...spec },
   }, null, 2);
-}
-
-/** Copies a folder of this project into the Git work tree (the chart, for helm's path source). */
-function copyTree(repo: GitRepository, from: string, to: string): void {
-  for (const entry of readdirSync(from)) {
-    const full = path.join(from, entry);
-    if (statSync(full).isDirectory()) copyTree(repo, full, path.join(to, entry));
-    else repo.write(path.join(to, entry), readFileSync(full, 'utf8'));
-  }
 }
 
 /** A condition's lastTransitionTime (the shared Condition type leaves it out). */
@@ -207,7 +165,7 @@ describe('GitOps: Flux and Argo CD apply our objects, wait on them and prune the
     flux = await startFlux({ binDir, dir: path.join(scratch, 'flux'), kubeconfig: env.kubeconfig, kubectl: admin });
     // The operator from Git: helm-controller installs the chart from the repository's chart folder.
     fluxRepo = new GitRepository(path.join(scratch, 'git'), `flux-${RUN}`, scratch);
-    copyTree(fluxRepo, path.resolve('charts/infra-operator'), 'charts/infra-operator');
+    fluxRepo.copy(path.resolve('charts/infra-operator'), 'charts/infra-operator');
     fluxRepo.commit('the operator chart');
     const url = git.repoUrl(`flux-${RUN}`);
     await admin.apply(JSON.stringify(docObject('GitRepository', url)));

@@ -8,6 +8,9 @@ import { inject } from 'vitest';
 import { sharedEnv } from './support/context.js';
 import { Kubectl, eventually, run } from './support/kubectl.js';
 import { AwsCli } from './support/aws.js';
+import { objectOf } from './support/doc-blocks.js';
+import { ensureGitOpsBinaries, FLUX_NAMESPACE, GITOPS_DOC, GITOPS_DOC_URL, startFlux, type ControllerSet } from './env/gitops.js';
+import { GitRepository, startGitServer, type GitServer } from './env/gitops-git.js';
 import { staticProviderYaml, waitForReady } from './support/scenario.js';
 
 /**
@@ -324,4 +327,50 @@ spec:
       expect(described.code, described.stderr).toBe(0);
     }
   });
+});
+
+describe("the chart installed by Flux's helm-controller from Git, waiting for its pods (docs/gitops.md)", () => {
+  const env = sharedEnv();
+  const kubectl = new Kubectl(env.kubeconfig);
+  const NS = 'infra-operator-system';
+  const HELM_RELEASE = 'helmreleases.helm.toolkit.fluxcd.io';
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'infra-operator-node-flux-'));
+  let git: GitServer | undefined;
+  let flux: ControllerSet | undefined;
+
+  afterAll(async () => {
+    // helm-controller uninstalls the release when the HelmRelease goes.
+    if (flux) await kubectl.run(['delete', HELM_RELEASE, 'infra-operator', '-n', FLUX_NAMESPACE, '--wait=true', '--timeout=120s']);
+    await flux?.stop();
+    await git?.stop();
+  });
+
+  it('the HelmRelease as documented is Ready only once both replicas pass the chart\'s probes', async () => {
+    const binDir = ensureGitOpsBinaries();
+    git = await startGitServer(path.join(scratch, 'git'));
+    flux = await startFlux({ binDir, dir: path.join(scratch, 'flux'), kubeconfig: env.kubeconfig, kubectl });
+    new GitRepository(path.join(scratch, 'git'), 'platform', scratch).copy(path.join(repo, 'charts/infra-operator'), 'charts/infra-operator').commit('the operator chart');
+    const url = { [GITOPS_DOC_URL]: git.repoUrl('platform') };
+    await kubectl.apply(JSON.stringify(objectOf(GITOPS_DOC, 'GitRepository', url)));
+    // As documented, with the image built here (the documented values name the IRSA role only).
+    const release = objectOf(GITOPS_DOC, 'HelmRelease', url);
+    const [repository, tag] = [IMG.slice(0, IMG.lastIndexOf(':')), IMG.slice(IMG.lastIndexOf(':') + 1)];
+    release.spec.values = { ...(release.spec.values as object), image: { repository, tag } };
+    await kubectl.apply(JSON.stringify(release));
+    type Release = { status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> } };
+    const readyCondition = await eventually('HelmRelease infra-operator Ready', async () => {
+      const obj = JSON.parse(await kubectl.ok(['get', HELM_RELEASE, 'infra-operator', '-n', FLUX_NAMESPACE, '-o', 'json'])) as Release;
+      const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status === 'False' && /Failed$/.test(ready.reason)) throw new Error(`HelmRelease failed: ${ready.message}\n${flux?.logs(20) ?? ''}`);
+      return ready?.status === 'True' ? ready : undefined;
+    }, 360_000, 500);
+    expect(readyCondition.reason).toBe('InstallSucceeded');
+    // helm-controller waited for the Deployment: its replicas were Ready when the release was.
+    const deployment = JSON.parse(await kubectl.ok(['get', 'deployment', 'infra-operator-controller-manager', '-n', NS, '-o', 'json'])) as {
+      metadata: { labels: Record<string, string> }; status: { readyReplicas?: number; availableReplicas?: number };
+    };
+    expect(deployment.metadata.labels['helm.toolkit.fluxcd.io/name']).toBe('infra-operator');
+    expect(deployment.status.readyReplicas).toBe(2);
+    expect(deployment.status.availableReplicas).toBe(2);
+  }, 600_000);
 });

@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
@@ -154,6 +154,12 @@ export class GitRepository {
     const full = path.join(this.work, file);
     mkdirSync(path.dirname(full), { recursive: true });
     writeFileSync(full, content);
+    return this;
+  }
+
+  /** Copies a folder of this project into the work tree (the chart, for helm's path source). */
+  copy(from: string, to: string): this {
+    cpSync(from, path.join(this.work, to), { recursive: true });
     return this;
   }
 

@@ -87,6 +87,10 @@ export interface FluxOptions {
 
 export const FLUX_NAMESPACE = 'flux-system';
 
+/** The page that shows the GitOps objects, and the repository URL its examples name. */
+export const GITOPS_DOC = 'docs/gitops.md';
+export const GITOPS_DOC_URL = 'https://git.example.com/platform/ecr-config.git';
+
 export async function startFlux(opts: FluxOptions): Promise<ControllerSet> {
   await installCrds(opts.kubectl, path.join(opts.binDir, 'crds', 'flux'));
   await ensureNamespace(opts.kubectl, FLUX_NAMESPACE);
