@@ -80,6 +80,10 @@ describe('documented examples', () => {
       // Nothing pruned, nothing rewritten: the stored spec holds the sample's spec (plus defaults).
       if (o.spec !== undefined) expect(stored.spec).toMatchObject(o.spec as Obj);
       if (o.kind === 'Secret') expect(Object.keys(stored.data as Obj).sort()).toEqual(Object.keys(o.stringData as Obj).sort());
+      // Before the operator's first status, kstatus (Flux's wait, helm-controller) and the Argo CD
+      // health check read the object as in progress: observedGeneration 0 is behind generation 1.
+      // With no status at all, kstatus reads Current, and a Flux Kustomization would be Ready first.
+      if (String(o.apiVersion).startsWith(`${GROUP}/`)) expect([stored.status, (stored.metadata as { generation?: number }).generation], objectKey(o)).toEqual([{ observedGeneration: 0 }, 1]);
     }
     for (const o of objects) await kubectl.ok(['delete', objectKey(o), '-n', ns]);
     for (const o of objects) {
