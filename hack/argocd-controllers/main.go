@@ -1,8 +1,8 @@
 // The two Argo CD programs the GitOps e2e tier runs, argocd-application-controller and
 // argocd-repo-server, chosen by the name the binary is started under (a link to it), as Argo CD's
 // own multi-call binary does. Built by hack/ensure-gitops.sh against a pinned Argo CD release;
-// leaving out the API server, the CLI, Dex, notifications and the ApplicationSet controller makes
-// the build about half as long.
+// leaving out the API server, the CLI, Dex, notifications and the ApplicationSet controller keeps
+// the build to a few minutes on two cores.
 package main
 
 import (
