@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environmentVariables } from './env/environment.js';
 import { GitRepository, startGitServer, type GitServer } from './env/gitops-git.js';
-import { ARGOCD_NAMESPACE, ensureGitOpsBinaries, FLUX_NAMESPACE, GITOPS_DOC, GITOPS_DOC_URL, startArgoCd, startFlux, type ControllerSet } from './env/gitops.js';
+import { ARGOCD_NAMESPACE, ensureGitOpsBinaries, FLUX_NAMESPACE, GITOPS_DOC as DOC, GITOPS_DOC_URL as DOC_URL, startArgoCd, startFlux, type ControllerSet } from './env/gitops.js';
 import { AwsCli } from './support/aws.js';
 import { sharedEnv } from './support/context.js';
 import { blocksOf, objectOf, yamlBlockWith } from './support/doc-blocks.js';
@@ -24,8 +24,6 @@ import { condition, freshNamespace, installCrds, staticProviderYaml, waitForGone
 // there is no node here; the node tier runs the chart's pods).
 // Run by `make test` after the e2e tier (`make test-gitops` alone).
 
-const DOC = GITOPS_DOC;
-const DOC_URL = GITOPS_DOC_URL;
 const RUN = Date.now().toString(36);
 const FLUX_KEY = 'AKIAGITOPSFLUX000001';
 const ARGO_KEY = 'AKIAGITOPSARGO000001';
