@@ -284,6 +284,8 @@ spec:
   it('kubectl delete pod of the leader: the other takes over within the lease, a create meanwhile becomes Ready, no CreateRepository twice', async () => {
     const before = await leader();
     const leaderPod = before.slice(0, before.lastIndexOf('_'));
+    // The old leader's log to its last line: what it did with the object created meanwhile.
+    const oldLeaderLog = kubectl.run(['logs', '-f', leaderPod, '-n', NS]);
     const started = Date.now();
     await kubectl.ok(['delete', 'pod', leaderPod, '-n', NS, '--wait=false']);
     await kubectl.apply(ecrRepository('during-handover'));
@@ -296,9 +298,16 @@ spec:
     expect(after).not.toBe(before);
     await waitForReady(kubectl, 'ecrrepository', tenant, 'during-handover', {}, 120_000);
     const creates = await aws.creates();
-    for (const name of [`${tenant}/first`, `${tenant}/during-handover`]) {
-      expect(creates.filter((c) => c.repositoryName === name), name).toHaveLength(1);
+    const names = [`${tenant}/first`, `${tenant}/during-handover`];
+    const twice = names.filter((name) => creates.filter((c) => c.repositoryName === name).length !== 1);
+    if (twice.length > 0) {
+      // Both leaders' lines about those objects, to tell which replica sent what.
+      const about = (log: string) => log.split('\n').filter((l) => twice.some((name) => l.includes(name.split('/')[1] ?? name))).join('\n');
+      const newLeaderLog = await kubectl.run(['logs', after.slice(0, after.lastIndexOf('_')), '-n', NS]);
+      expect.fail(`CreateRepository not sent exactly once for ${twice.join(', ')}\n--- old leader ${leaderPod}\n${about((await oldLeaderLog).stdout)}\n--- new leader\n${about(newLeaderLog.stdout)}`);
     }
+    await oldLeaderLog;
+    expect(twice).toEqual([]);
   });
 
   it('helm upgrade with a changed value rolls the pods, and every object stays Ready', async () => {
