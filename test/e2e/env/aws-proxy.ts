@@ -33,7 +33,8 @@ import { adjustListing, createLifecycleEmulationState, emulateRequest } from './
  *   protocol's XML, as STS answers them; an accepted request goes on to moto.
  * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset; and
  *   by the access key that signed it too: GET /__aws/calls/by-signer ("STS:AssumeRole@AKIA...");
- *   every CreateRepository with the name and the client's app id (AWS_SDK_UA_APP_ID): GET /__aws/creates.
+ *   every CreateRepository with the name, the client's app id (AWS_SDK_UA_APP_ID) and the HTTP status
+ *   answered: GET /__aws/creates.
  * - Faults can be injected: POST /__aws/faults with [{operation, service?, accessKeyId?, status, code,
  *   message, times?, rate?}]: the matching calls (operation "*" matches every operation of `service`;
  *   only those signed with accessKeyId, when given) fail with that AWS error, in the protocol of the
@@ -265,7 +266,7 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
   } : {});
   const cloudTrail = cloudTrailEvents(target);
   /** Every CreateRepository with the client's app id, for tests that tell processes apart. */
-  const creates: Array<{ repositoryName: string; app: string }> = [];
+  const creates: Array<{ repositoryName: string; app: string; status: number }> = [];
 
   /**
    * The ARN of the KMS key that `keyId` names, as ECR would use it; a KMS error when ECR would
@@ -540,18 +541,22 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     }
     // Which client asked: the SDK puts the app id (AWS_SDK_UA_APP_ID) in the user agent as app/<id>.
     const app = /(?:^|\s)app\/([^\s]+)/.exec(String(req.headers['user-agent'] ?? ''))?.[1] ?? '';
-    creates.push({ repositoryName: String(input?.repositoryName ?? ''), app });
+    // status: the HTTP status answered (0 until then, and when the client went away first).
+    const create = { repositoryName: String(input?.repositoryName ?? ''), app, status: 0 };
+    creates.push(create);
     const encryption = input?.encryptionConfiguration;
     let body = raw;
     if (encryption?.kmsKey && (encryption.encryptionType === 'KMS' || encryption.encryptionType === 'KMS_DSSE')) {
       const resolved = await resolveKmsKey(req, encryption.kmsKey);
       if (resolved && 'kmsError' in resolved) {
+        create.status = 400;
         sendJsonError(res, 400, { __type: 'KmsException', message: resolved.message, kmsError: resolved.kmsError });
         return;
       }
       if (resolved) body = Buffer.from(JSON.stringify({ ...input, encryptionConfiguration: { ...encryption, kmsKey: resolved.arn } }));
     }
     const out = await forward(target, req, body);
+    create.status = out.status;
     res.writeHead(out.status, { ...out.headers, 'content-length': String(out.body.length) });
     res.end(out.body);
   }
