@@ -312,7 +312,7 @@ spec:
     const creates = await aws.creates();
     const names = [`${tenant}/first`, `${tenant}/during-handover`];
     const failed = creates.filter((c) => names.includes(c.repositoryName) && c.status !== 200);
-    if (failed.length > 0) console.log(`CreateRepository calls that failed on the way and were retried: ${JSON.stringify(failed)}`);
+    if (failed.length > 0) console.log(`CreateRepository calls not answered 200: ${JSON.stringify(failed)}`);
     const twice = createdTwice(creates, names);
     if (twice.length > 0) {
       // Both leaders' lines about those objects, to tell which replica sent what.
