@@ -372,7 +372,7 @@ describe("the chart installed by Flux's helm-controller from Git, waiting for it
     new GitRepository(path.join(scratch, 'git'), 'platform', scratch).copy(path.join(repo, 'charts/infra-operator'), 'charts/infra-operator').commit('the operator chart');
     const url = { [GITOPS_DOC_URL]: git.repoUrl('platform') };
     await kubectl.apply(JSON.stringify(objectOf(GITOPS_DOC, 'GitRepository', url)));
-    // As documented, with the image built here (the documented values name the IRSA role only).
+    // As documented, with the image built here in place of the documented one.
     const release = objectOf(GITOPS_DOC, 'HelmRelease', url);
     const [repository, tag] = [IMG.slice(0, IMG.lastIndexOf(':')), IMG.slice(IMG.lastIndexOf(':') + 1)];
     release.spec.values = { ...(release.spec.values as object), image: { repository, tag } };
