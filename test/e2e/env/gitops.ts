@@ -11,7 +11,7 @@ import { freePort, startProcess, waitFor, type ManagedProcess } from './processe
  *
  * - Flux: source-controller (artifacts served on loopback), kustomize-controller and
  *   helm-controller, in namespace flux-system, with the CRDs of the same releases;
- * - Argo CD: redis, argocd-repo-server and argocd-application-controller (one argocd binary, chosen
+ * - Argo CD: redis, argocd-repo-server and argocd-application-controller (one binary of ours, chosen
  *   by the name it runs under), in namespace argocd, with the CRDs of the same release. The
  *   in-cluster destination (https://kubernetes.default.svc) is the environment's API server through
  *   the kubeconfig (Argo CD's ARGOCD_FAKE_IN_CLUSTER).
