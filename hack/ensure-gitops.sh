@@ -85,12 +85,8 @@ command -v go >/dev/null || die "Go is required to build Flux's controllers and 
 command -v python3 >/dev/null || die "python3 is required (reads the released go.mod files)"
 
 apt_install() { # $@: Debian packages
-  command -v apt-get >/dev/null || die "install $* (Debian packages) yourself: no apt-get here"
   log "installing $* from Debian's packages"
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2; then
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
-  fi
+  bash "$repo/hack/apt-install.sh" --no-recommends "$@" || die "could not install $*"
 }
 
 # The go.mod of a released module, read through the module proxy (printed as a path).

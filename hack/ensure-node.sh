@@ -14,6 +14,10 @@
 #   CONTAINERD_VERSION  (default v2.4.2)
 #   INFRA_OPERATOR_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/infra-operator)
 #   --bin-dir           print the directory of the node's binaries and install nothing
+#   --background        start the whole install (the image too) at the lowest CPU and I/O priority
+#                       and return at once; `make test` starts it before the other tiers
+#   --wait              wait for a background install in progress or finished; when it succeeded,
+#                       print the directory, else install in the foreground (its error shown)
 #
 # Prints the directory that holds kubelet, kube-proxy, kube-scheduler, containerd and pause.tar on
 # its last line.
@@ -33,6 +37,40 @@ fi
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 log() { echo "ensure-node: $*" >&2; }
 die() { log "$*"; exit 1; }
+
+mkdir -p "$CACHE"
+# The background install's log, and its exit status once it has ended (absent while it runs).
+background_log="$CACHE/node-build.log"
+background_status="$CACHE/node-build.status"
+case "${1:-}" in
+  --background)
+    rm -f "$background_status"
+    low_priority=(nice -n 19)
+    command -v ionice >/dev/null && low_priority+=(ionice -c 3)
+    nohup "${low_priority[@]}" bash -c 'bash "$1"; echo $? > "$2"' _ "$0" "$background_status" >"$background_log" 2>&1 </dev/null &
+    log "installing the node's binaries and building the image in the background at low priority (log: $background_log)"
+    exit 0
+    ;;
+  --wait)
+    exec 9>"$CACHE/node-build.lock"
+    flock 9
+    exec 9>&-
+    # Read once: a later run without a background install of its own installs (and builds the image) itself.
+    status="$(cat "$background_status" 2>/dev/null || true)"
+    rm -f "$background_status"
+    if [ "$status" = 0 ]; then
+      echo "$bin_dir"
+      exit 0
+    fi
+    [ -n "$status" ] && log "the background install failed (log: $background_log); installing in the foreground"
+    ;;
+esac
+# One install at a time: a run waits for the one in progress (a background install).
+exec 9>"$CACHE/node-build.lock"
+if ! flock -n 9; then
+  log "waiting for the install in progress (log: $background_log)"
+  flock 9
+fi
 command -v go >/dev/null || die "Go is required to build kubelet, kube-proxy and containerd"
 mkdir -p "$bin_dir"
 
@@ -45,10 +83,8 @@ ensure_packages() {
     if [ "${cmd#/}" != "$cmd" ]; then [ -x "$cmd" ] || missing+=("$pkg"); else command -v "$cmd" >/dev/null || missing+=("$pkg"); fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "a node needs the packages ${missing[*]}: install them (Debian: apt-get install ${missing[*]})"
   log "installing ${missing[*]} with apt-get"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  bash "$repo/hack/apt-install.sh" "${missing[@]}" || die "a node needs the packages ${missing[*]}"
 }
 
 node_commands=(kubelet kube-proxy kube-scheduler)

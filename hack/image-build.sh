@@ -35,10 +35,8 @@ missing=()
 command -v buildah >/dev/null || missing+=(buildah)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "building the image needs ${missing[*]} (Debian: apt-get install ${missing[*]})"
   log "installing ${missing[*]} with apt-get"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  bash "$repo/hack/apt-install.sh" "${missing[@]}" || die "building the image needs ${missing[*]}"
 fi
 [ "$(id -u)" = 0 ] || die "buildah here runs as root (its storage is the machine's)"
 

@@ -190,14 +190,17 @@ spec:
 });
 
 /**
- * The names not created exactly once: AWS answered CreateRepository with success other than once,
- * or refused one (a second create of an existing repository). A call that failed on the way (no
- * answer, or a server error) and that the SDK retried is not a second create.
+ * The names not created exactly once: AWS answered CreateRepository with success other than once, or
+ * more than one call of the operator reached AWS for it (a second create of an existing repository is
+ * refused, 4xx). A call is one SDK invocation (its invocation id) with all its attempts: an attempt
+ * that failed on the way, or whose answer was lost and that the SDK sent again, is the same create.
  */
-function createdTwice(creates: Array<{ repositoryName: string; status: number }>, names: string[]): string[] {
+function createdTwice(creates: Array<{ repositoryName: string; invocation: string; status: number }>, names: string[]): string[] {
+  const answered = (status: number) => status >= 200 && status < 500;
   return names.filter((name) => {
     const mine = creates.filter((c) => c.repositoryName === name);
-    return mine.filter((c) => c.status >= 200 && c.status < 300).length !== 1 || mine.some((c) => c.status >= 400 && c.status < 500);
+    const calls = new Set(mine.filter((c) => answered(c.status)).map((c, i) => c.invocation || `attempt ${i}`));
+    return mine.filter((c) => c.status >= 200 && c.status < 300).length !== 1 || calls.size !== 1;
   });
 }
 

@@ -33,8 +33,9 @@ import { adjustListing, createLifecycleEmulationState, emulateRequest } from './
  *   protocol's XML, as STS answers them; an accepted request goes on to moto.
  * - Every call is counted by service and operation: GET /__aws/calls, POST /__aws/calls/reset; and
  *   by the access key that signed it too: GET /__aws/calls/by-signer ("STS:AssumeRole@AKIA...");
- *   every CreateRepository with the name, the client's app id (AWS_SDK_UA_APP_ID) and the HTTP status
- *   answered: GET /__aws/creates.
+ *   every CreateRepository with the name, the client's app id (AWS_SDK_UA_APP_ID), the SDK's
+ *   invocation id (the same on every retry of one call) and the HTTP status answered:
+ *   GET /__aws/creates.
  * - Faults can be injected: POST /__aws/faults with [{operation, service?, accessKeyId?, status, code,
  *   message, times?, rate?}]: the matching calls (operation "*" matches every operation of `service`;
  *   only those signed with accessKeyId, when given) fail with that AWS error, in the protocol of the
@@ -541,8 +542,11 @@ export async function startAwsProxy(upstreamUrl: string, options: AwsProxyOption
     }
     // Which client asked: the SDK puts the app id (AWS_SDK_UA_APP_ID) in the user agent as app/<id>.
     const app = /(?:^|\s)app\/([^\s]+)/.exec(String(req.headers['user-agent'] ?? ''))?.[1] ?? '';
+    // One call of the client, whatever its retries: the SDK sends the same amz-sdk-invocation-id on
+    // every attempt (amz-sdk-request: attempt=N).
+    const invocation = String(req.headers['amz-sdk-invocation-id'] ?? '');
     // status: the HTTP status answered (0 until then, and when the client went away first).
-    const create = { repositoryName: String(input?.repositoryName ?? ''), app, status: 0 };
+    const create = { repositoryName: String(input?.repositoryName ?? ''), app, invocation, status: 0 };
     creates.push(create);
     const encryption = input?.encryptionConfiguration;
     let body = raw;

@@ -22,8 +22,8 @@ export class AwsCli {
   }
 
   /** Every CreateRepository the layer served: the name, and the app id of the client that sent it. */
-  async creates(): Promise<Array<{ repositoryName: string; app: string; status: number }>> {
-    return (await (await fetch(`${this.env.awsEndpoint}/__aws/creates`)).json()) as Array<{ repositoryName: string; app: string; status: number }>;
+  async creates(): Promise<Array<{ repositoryName: string; app: string; invocation: string; status: number }>> {
+    return (await (await fetch(`${this.env.awsEndpoint}/__aws/creates`)).json()) as Array<{ repositoryName: string; app: string; invocation: string; status: number }>;
   }
 
   /** The same calls by "Service:Operation@accessKeyId", "@unsigned" for calls that carry no signature. */
