@@ -31,7 +31,7 @@ import { realClock } from './runtime/clock.js';
 import { ObjectWriter } from './runtime/status.js';
 import { ProviderEvents } from './events/events.js';
 import { SqsQueueClient, sqsEndpointFor } from './events/sqs.js';
-import { SweepGate, sweptView } from './events/sweep-gate.js';
+import { fullReadEveryMs, SweepGate, sweptView } from './events/sweep-gate.js';
 
 /** Flags and environment -> a running Manager with both controllers. Nothing else lives here. */
 
@@ -121,7 +121,10 @@ async function main(): Promise<void> {
     verifyPeriodMs: config.providerVerifyPeriodMs,
     secretPollPeriodMs: config.secretPollPeriodMs,
   });
-  const repositoryReconciler = new EcrRepositoryReconciler({ repositories, providers, connections, writer, events, logger, clusterName: config.clusterName });
+  const repositoryReconciler = new EcrRepositoryReconciler({
+    repositories, providers, connections, writer, events, logger, clusterName: config.clusterName,
+    fullReadEveryMs: (ns, name) => (providerEvents.inEventMode(ns, name) ? fullReadEveryMs(config.syncPeriodWithEventsMs) : undefined),
+  });
   // ECR Public: one endpoint in us-east-1; a client per provider identity, built when an object needs it.
   const ecrPublic = new EcrPublicClients({
     limiterFor: (account) => factory.limiterFor(account),

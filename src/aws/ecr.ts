@@ -58,10 +58,14 @@ export interface LiveRepository extends RepositorySettings {
   createdAt: Date;
 }
 
-export interface RepositoryDetails {
-  tags: Record<string, string>;
+/** A repository's two policies, absent when it has none. */
+export interface RepositoryPolicies {
   lifecyclePolicyText?: string;
   repositoryPolicyText?: string;
+}
+
+export interface RepositoryDetails extends RepositoryPolicies {
+  tags: Record<string, string>;
   /** Active images (by digest) over every page; an image with three tags counts once. */
   imageCount: number;
   /** Counts, size and times of the images, active and archived (set by `details`). */
@@ -119,9 +123,16 @@ export class EcrGateway {
   private readonly client: EcrClientLike;
   private readonly directory: RepositoryDirectory<LiveRepository>;
   private readonly source: DirectorySource<LiveRepository>;
+  private readonly clock: () => number;
+  /**
+   * The last full read (tags, policies and images) of each repository that found it owned by the
+   * object that asked (its uid), and when. An event or a write of someone else forgets it.
+   */
+  private readonly fullReads = new Map<string, { at: number; reader: string }>();
 
   constructor(opts: EcrGatewayOptions) {
     this.client = opts.client;
+    this.clock = opts.clock ?? Date.now;
     this.source = { lookupMany: (names) => this.describeMany(names), lookup: (name) => this.describeOne(name) };
     this.directory = opts.registry ?? createRegistryView({ maxAgeMs: opts.snapshotMaxAgeMs ?? DEFAULT_SNAPSHOT_MAX_AGE_MS, ...(opts.clock ? { clock: opts.clock } : {}) });
   }
@@ -141,7 +152,7 @@ export class EcrGateway {
       const out = await this.call('ListTagsForResource', () => this.client.send(new ListTagsForResourceCommand({ resourceArn: live.arn })));
       return fromTagList(out.tags);
     } catch (err) {
-      if (isAwsError(err, 'NotFound')) this.directory.forget(live.name);
+      if (isAwsError(err, 'NotFound')) this.forget(live.name);
       throw err;
     }
   }
@@ -177,6 +188,38 @@ export class EcrGateway {
     return details;
   }
 
+  /** Only the lifecycle policy and the repository policy: what a read between full reads compares. */
+  async policies(live: LiveRepository): Promise<RepositoryPolicies> {
+    const repo = repositoryRef(live);
+    const [lifecyclePolicyText, repositoryPolicyText] = await Promise.allSettled([
+      this.call('GetLifecyclePolicy', () => this.client.send(new GetLifecyclePolicyCommand(repo)), 'absent').then((out) => out?.lifecyclePolicyText),
+      this.call('GetRepositoryPolicy', () => this.client.send(new GetRepositoryPolicyCommand(repo)), 'absent').then((out) => out?.policyText),
+    ]);
+    if (lifecyclePolicyText.status === 'rejected' || repositoryPolicyText.status === 'rejected') {
+      throw this.failure(live.name, [lifecyclePolicyText, repositoryPolicyText]);
+    }
+    const policies: RepositoryPolicies = {};
+    if (lifecyclePolicyText.value !== undefined) policies.lifecyclePolicyText = lifecyclePolicyText.value;
+    if (repositoryPolicyText.value !== undefined) policies.repositoryPolicyText = repositoryPolicyText.value;
+    return policies;
+  }
+
+  /** Records a full read of the repository (`details` after `tags`) that found it owned by `reader`. */
+  recordFullRead(name: string, reader: string): void {
+    this.fullReads.set(name, { at: this.clock(), reader });
+  }
+
+  /** Whether `reader` read the repository in full within the last `withinMs`, and nothing said since that it changed. */
+  readInFullWithin(name: string, reader: string, withinMs: number): boolean {
+    const read = this.fullReads.get(name);
+    return read !== undefined && read.reader === reader && this.clock() - read.at < withinMs;
+  }
+
+  /** An event says the repository's images changed: the next reconcile reads them (and its tags) again. */
+  imagesChanged(name: string): void {
+    this.fullReads.delete(name);
+  }
+
   /** One CreateRepository carrying every setting and tag, so a new repository is never half set up. */
   async create(name: string, settings: RepositorySettings, tags: Record<string, string>): Promise<LiveRepository> {
     const type = settings.encryption.encryptionType;
@@ -203,7 +246,7 @@ export class EcrGateway {
       return live;
     } catch (err) {
       // Exists already (someone else's, or our earlier attempt): the next describe asks AWS.
-      this.directory.forget(name);
+      this.forget(name);
       throw err;
     }
   }
@@ -277,7 +320,7 @@ export class EcrGateway {
     const otherResults = await Promise.allSettled(otherTasks);
     if (settingsResults.some((r) => r.status === 'rejected')) {
       // A failed call may still have taken effect (a timeout after AWS applied it): ask AWS next time.
-      this.directory.forget(live.name);
+      this.forget(live.name);
     } else if (settingsTasks.length > 0) {
       this.directory.put(patched);
     }
@@ -295,7 +338,7 @@ export class EcrGateway {
         'absent',
       );
     } finally {
-      this.directory.forget(name);
+      this.forget(name);
     }
   }
 
@@ -307,9 +350,17 @@ export class EcrGateway {
     return this.directory.prefetch(names, this.source, validForMs);
   }
 
+  /** The repository is gone or changed by a write that failed: nothing remembered of it serves again. */
+  private forget(name: string): void {
+    this.directory.forget(name);
+    this.fullReads.delete(name);
+  }
+
   /** Drops what the gateway remembers about one repository, or about all of them. */
   invalidate(name?: string): void {
     this.directory.invalidate(name);
+    if (name === undefined) this.fullReads.clear();
+    else this.fullReads.delete(name);
   }
 
   /**
@@ -323,7 +374,7 @@ export class EcrGateway {
       .map((r) => classifyAwsError(r.reason, 'Unknown'));
     const gone = failures.find((f) => f.code === 'RepositoryNotFoundException');
     if (gone) {
-      this.directory.forget(name);
+      this.forget(name);
       return gone;
     }
     return failures.find((f) => !f.retryable) ?? (failures[0] as AwsError);

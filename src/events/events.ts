@@ -374,13 +374,14 @@ export class ProviderEvents {
       keys.push({ key: { namespace, name: r.metadata.name }, provider: provider!, name: r.spec.repositoryName });
     }
     for (const k of keys) {
-      if (meaning.fresh) {
-        // Someone else changed the repository: what the gateway remembers of it is stale.
-        try {
-          (await this.deps.connections.get(k.provider)).ecr.invalidate(k.name);
-        } catch {
-          // The reconcile finds the provider unusable on its own.
-        }
+      try {
+        const { ecr } = await this.deps.connections.get(k.provider);
+        // Someone else changed the repository: what the gateway remembers of it is stale. Otherwise
+        // what it holds changed (images): the next reconcile reads its images again.
+        if (meaning.fresh) ecr.invalidate(k.name);
+        else ecr.imagesChanged(k.name);
+      } catch {
+        // The reconcile finds the provider unusable on its own.
       }
       if (!this.deps.repositories.enqueue(k.key, meaning.priority)) return undefined;
     }

@@ -7,6 +7,19 @@
  */
 import { realClock, type Clock } from '../runtime/clock.js';
 
+/**
+ * In event mode a repository's tags and images are read at every FULL_READ_TURNS-th turn of the
+ * safety net only (once a day at the default 6 h), its settings and policies at every turn: ECR's own
+ * events and CloudTrail's report every change of tags and images, and each such event has the
+ * repository read in full at once.
+ */
+export const FULL_READ_TURNS = 4;
+
+/** How long a repository in event mode goes without a full read: the FULL_READ_TURNS-th turn finds its last one older. */
+export function fullReadEveryMs(periodWithEventsMs: number): number {
+  return (FULL_READ_TURNS - 0.5) * periodWithEventsMs;
+}
+
 export interface SweepGateOptions {
   /** Whether the object's provider is in event mode now. */
   inEventMode: (namespace: string, providerName: string) => boolean;

@@ -69,6 +69,12 @@ export interface EcrRepositoryReconcilerDeps {
   clusterName?: string | undefined;
   /** The last lifecycle preview of each object; the reconciler keeps its own unless one is given. */
   lifecyclePreviews?: LifecyclePreviews;
+  /**
+   * How long a reconcile no user asked for may go without reading the repository's tags and images
+   * again, for objects of this provider; undefined: every reconcile reads them. Set while the
+   * provider's event queue is read, whose events say when tags or images change.
+   */
+  fullReadEveryMs?: (namespace: string, providerName: string) => number | undefined;
 }
 
 /** Ready reasons after which the next attempt must look before creating. */
@@ -156,8 +162,16 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     if (firstAttempt) return { exists: false, upToDate: false, status: {}, message: '' };
     await this.samePlace();
     const { connection } = await this.connection();
-    const live = await connection.ecr.describe(desired.name, { fresh: ctx.userDriven || FOUND_EXISTING.has(findCondition(status?.conditions, READY)?.reason ?? '') });
+    const foundExisting = FOUND_EXISTING.has(findCondition(status?.conditions, READY)?.reason ?? '');
+    const live = await connection.ecr.describe(desired.name, { fresh: ctx.userDriven || foundExisting });
     if (!live) return { exists: false, upToDate: false, status: {}, message: '' };
+    if (!ctx.userDriven && !foundExisting) {
+      const every = this.deps.fullReadEveryMs?.(obj.metadata.namespace ?? '', obj.spec.providerRef.name);
+      if (every !== undefined && connection.ecr.readInFullWithin(live.name, this.reader(), every)) {
+        const observation = await this.compareBetweenFullReads(desired, live);
+        if (observation) return observation;
+      }
+    }
     return this.compare(desired, live);
   }
 
@@ -178,7 +192,7 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     this.created = true;
     // The repository carries our owner tag from here on; what CreateRepository cannot carry
     // (policies) is applied by update, after the repository is recorded in status.
-    this.changes = changesBetween(desired, live, { tags: desired.tags, imageCount: 0 });
+    this.changes = changesBetween(desired, live, { tags: desired.tags });
     // A new repository holds no image: the preview of its policy acts on nothing.
     const status = { ...repositoryStatus(live, 0), lifecyclePreview: lifecyclePreview(desired, [], this.now()) };
     this.deps.logger.info({ controller: 'ecrrepository', namespace: this.obj.metadata.namespace, name: this.obj.metadata.name, repository: live.name }, 'repository created');
@@ -283,6 +297,7 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
 
     // Only a repository this object owns is worth its policies and image listing.
     const details = await connection.ecr.details(live, { tags });
+    if (ownership === 'ours') connection.ecr.recordFullRead(live.name, this.reader());
     this.live = live;
     this.images = details.inventory ?? details.imageCount;
     const all = changesBetween(desired, live, details);
@@ -305,6 +320,33 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     if (notice) observation.event = { reason: 'LifecyclePreview', message: notice };
     if (unsafe) observation.heldBack = { reason: LIFECYCLE_POLICY_UNSAFE, message: unsafe };
     return observation;
+  }
+
+  /**
+   * Between two full reads, when events keep the tags and images known: the settings (from the
+   * sweep's read-ahead) and the two policies, compared with the spec; ownership, tags, images and the
+   * lifecycle preview as the last full read left them (status keeps them). Undefined when the
+   * lifecycle policy must change: applying it needs the images (its preview and its safety gate), so
+   * the caller reads in full.
+   */
+  private async compareBetweenFullReads(desired: DesiredRepository, live: LiveRepository): Promise<Observation<ECRRepositoryStatus> | undefined> {
+    const { connection } = await this.connection();
+    const mismatch = encryptionMismatch(desired.settings.encryption, live.encryption);
+    if (mismatch) throw new Failure({ kind: 'stalled', reason: 'InvalidSpec', message: mismatch }, 'stall');
+    const policies = await connection.ecr.policies(live);
+    const changes = changesBetween(desired, live, policies);
+    if (changes.lifecyclePolicy !== undefined) return undefined;
+    this.live = live;
+    this.images = this.obj.status?.imageCount ?? 0;
+    this.changes = changes;
+    // The status fields of the images and the preview are left as they are.
+    const { imageCount: _count, archivedImageCount: _archived, imageSizeBytes: _size, lastImagePushedAt: _pushed, lastImagePulledAt: _pulled, ...settings } = repositoryStatus(live, 0);
+    return { exists: true, upToDate: isEmpty(changes), status: settings, message: available(live) };
+  }
+
+  /** Who reads: the object (its uid), so that one object's full read never stands for another's. */
+  private reader(): string {
+    return this.obj.metadata.uid ?? `${this.obj.metadata.namespace ?? ''}/${this.obj.metadata.name}`;
   }
 
   /**

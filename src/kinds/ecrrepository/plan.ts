@@ -1,6 +1,6 @@
 import { OWNER_TAG } from '../../api/types.js';
 import { SPEC_DEFAULTS, type ECRRepository, type ECRRepositoryStatus, type EncryptionType, type ImageTagMutability, type LifecyclePreview } from './types.js';
-import type { ExclusionFilter, LiveRepository, RepositoryChanges, RepositoryDetails, RepositorySettings } from '../../aws/ecr.js';
+import type { ExclusionFilter, LiveRepository, RepositoryChanges, RepositoryDetails, RepositoryPolicies, RepositorySettings } from '../../aws/ecr.js';
 import type { ImageInventory } from '../../aws/images.js';
 import { ownerTagValue } from '../../api/owner.js';
 import { policiesEqual } from '../../aws/policy.js';
@@ -219,8 +219,11 @@ function reservedTag(key: string): boolean {
   return key.startsWith('aws:');
 }
 
-/** The calls that bring the live repository to the desired one; an empty object when none is needed. */
-export function changesBetween(desired: DesiredRepository, live: LiveRepository, details: RepositoryDetails): RepositoryChanges {
+/**
+ * The calls that bring the live repository to the desired one; an empty object when none is needed.
+ * Without tags (a read between full reads, which reads the policies only) no tag change is proposed.
+ */
+export function changesBetween(desired: DesiredRepository, live: LiveRepository, details: RepositoryPolicies & { tags?: RepositoryDetails['tags'] }): RepositoryChanges {
   const changes: RepositoryChanges = {};
   if (!tagMutabilityMatches(desired.settings, live)) {
     // One PutImageTagMutability carries the mode and its whole filter list.
@@ -241,9 +244,11 @@ export function changesBetween(desired: DesiredRepository, live: LiveRepository,
     changes.repositoryPolicy = { text: desired.repositoryPolicyText };
   }
 
-  const toSet = Object.fromEntries(Object.entries(desired.tags).filter(([k, v]) => details.tags[k] !== v));
+  const tags = details.tags;
+  if (tags === undefined) return changes;
+  const toSet = Object.fromEntries(Object.entries(desired.tags).filter(([k, v]) => tags[k] !== v));
   if (Object.keys(toSet).length > 0) changes.tagsToSet = toSet;
-  const toRemove = Object.keys(details.tags).filter((k) => !(k in desired.tags) && !reservedTag(k));
+  const toRemove = Object.keys(tags).filter((k) => !(k in desired.tags) && !reservedTag(k));
   if (toRemove.length > 0) changes.tagKeysToRemove = toRemove;
   return changes;
 }

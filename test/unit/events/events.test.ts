@@ -70,6 +70,7 @@ interface Harness {
   enqueued: Array<{ key: ObjectKey; priority: string }>;
   registryEnqueued: Array<{ key: ObjectKey; priority: string }>;
   invalidated: string[];
+  imagesChanged: string[];
   writes: number;
   controllersRun: boolean;
 }
@@ -82,7 +83,7 @@ afterEach(async () => {
 
 function harness(list: AWSProvider[], repositories: RepositoryLike[] = [], registryObjects: RegistryObjectLike[] = []): Harness {
   const providers = new Map(list.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p]));
-  const h: Harness = { providers, queues: [], enqueued: [], registryEnqueued: [], invalidated: [], writes: 0, controllersRun: true } as unknown as Harness;
+  const h: Harness = { providers, queues: [], enqueued: [], registryEnqueued: [], invalidated: [], imagesChanged: [], writes: 0, controllersRun: true } as unknown as Harness;
   h.events = new ProviderEvents({
     providers: {
       list: () => [...providers.values()],
@@ -93,7 +94,7 @@ function harness(list: AWSProvider[], repositories: RepositoryLike[] = [], regis
       get: async (p) => ({
         fingerprint: `fp-${p.metadata.name}`,
         identity: 'static keys',
-        ecr: { invalidate: (name: string) => h.invalidated.push(name) },
+        ecr: { invalidate: (name: string) => h.invalidated.push(name), imagesChanged: (name: string) => h.imagesChanged.push(name) },
         session: {},
       }) as unknown as Connection,
     },
@@ -240,7 +241,7 @@ describe('events to keys', () => {
     expect(h.invalidated).toEqual(['team/app']);
   });
 
-  it('an image push queues the repository at low priority, without dropping the shared read', async () => {
+  it('an image push queues the repository at low priority, without dropping the shared read; its images are to be read again', async () => {
     const h = harness([provider('a', { queue: QUEUE })], [repo('app', 'team/app')]);
     h.events.start();
     await until(() => h.queues.length === 1);
@@ -248,6 +249,7 @@ describe('events to keys', () => {
     await until(() => h.queues[0]!.deleted.includes(handle));
     expect(h.enqueued).toEqual([{ key: { namespace: 'team', name: 'app' }, priority: 'low' }]);
     expect(h.invalidated).toEqual([]);
+    expect(h.imagesChanged).toEqual(['team/app']);
   });
 
   it("the operator's own calls queue nothing and are counted", async () => {

@@ -88,6 +88,13 @@ export class FakeEcr {
     return structuredClone(entry.details);
   }
 
+  /** Full reads are not remembered here: every reconcile reads in full (the real gateway's ledger is tested on its own). */
+  recordFullRead(): void {}
+
+  readInFullWithin(): boolean {
+    return false;
+  }
+
   async tags(live: LiveRepository): Promise<Record<string, string>> {
     this.maybeFail('tags');
     const entry = this.repos.get(live.name);

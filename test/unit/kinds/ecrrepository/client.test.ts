@@ -927,3 +927,98 @@ describe('ECRRepository whose recorded repository lost its owner tag', () => {
     expect(events.events.at(-1)?.reason).toBe('NotOwned');
   });
 });
+
+describe('ECRRepository between full reads, while its provider\'s events are read', () => {
+  const SIX_HOURS = 6 * 3_600_000;
+  let api: FakeEcrApi;
+  let gateway: EcrGateway;
+  let inEventMode: boolean;
+
+  /** A repository of 3 images that this object owns, behind the real gateway; reconciled once in full. */
+  async function owned(): Promise<void> {
+    api = new FakeEcrApi();
+    const seeded = api.seed('team/app', {}, 3);
+    seeded.tags.set(OWNER_TAG, 'team/app');
+    seeded.tags.set('managed-by', 'infra-operator');
+    seeded.lifecyclePolicy = lifecycle;
+    seeded.policy = policy;
+    gateway = new EcrGateway({ client: api.client, clock: () => now });
+    inEventMode = true;
+    reconciler = new EcrRepositoryReconciler({
+      repositories, providers, writer, events, logger: silentLogger,
+      connections: { get: async () => ({ ...connection(), ecr: gateway }) },
+      clock: () => new Date(now),
+      fullReadEveryMs: () => (inEventMode ? 3.5 * SIX_HOURS : undefined),
+    });
+    repositories.put(repository({ lifecyclePolicy: { policyText: lifecycle }, repositoryPolicyText: policy }, { finalizers: [FINALIZER], uid: 'uid-app' }));
+    await reconciler.reconcile(key);
+    repositories.watch();
+    expect(reason()).toBe('Available');
+    expect(api.ops()).toContain('DescribeImages');
+    expect(writer.last()).toMatchObject({ imageCount: 3 });
+    api.reset();
+  }
+
+  async function turn(): Promise<string[]> {
+    api.reset();
+    now += SIX_HOURS;
+    await reconciler.reconcile(key);
+    repositories.watch();
+    return api.ops().sort();
+  }
+
+  it('reads settings and both policies only, keeping the image fields of status; every fourth turn reads tags and images too', async () => {
+    await owned();
+    for (let i = 0; i < 3; i++) {
+      expect(await turn()).toEqual(['DescribeRepositories', 'GetLifecyclePolicy', 'GetRepositoryPolicy']);
+      expect(writer.last()).toMatchObject({ ready: true, imageCount: 3 });
+    }
+    expect(await turn()).toEqual(['DescribeImages', 'DescribeRepositories', 'GetLifecyclePolicy', 'GetRepositoryPolicy', 'ListTagsForResource']);
+    expect(writer.last()).toMatchObject({ ready: true, imageCount: 3 });
+  });
+
+  it('reverts a repository policy changed by someone else at the next turn; a lifecycle policy changed too is applied after a full read (its preview needs the images)', async () => {
+    await owned();
+    const entry = api.repos.get('team/app')!;
+    entry.policy = '{"Version":"2012-10-17","Statement":[]}';
+    expect(await turn()).toEqual(['DescribeRepositories', 'GetLifecyclePolicy', 'GetRepositoryPolicy', 'SetRepositoryPolicy']);
+    expect(entry.policy).toBe(policy);
+    entry.lifecyclePolicy = '{"rules":[]}';
+    const ops = await turn();
+    expect(ops).toContain('DescribeImages');
+    expect(ops).toContain('PutLifecyclePolicy');
+    expect(entry.lifecyclePolicy).toBe(lifecycle);
+  });
+
+  it('an image event, or a change by someone else, has the next reconcile read in full', async () => {
+    await owned();
+    gateway.imagesChanged('team/app');
+    expect(await turn()).toContain('DescribeImages');
+    expect(await turn()).not.toContain('DescribeImages');
+    const entry = api.repos.get('team/app')!;
+    entry.tags.set('managed-by', 'someone');
+    gateway.invalidate('team/app');
+    const ops = await turn();
+    expect(ops).toContain('ListTagsForResource');
+    expect(ops).toContain('TagResource');
+    expect(entry.tags.get('managed-by')).toBe('infra-operator');
+  });
+
+  it('reads in full at every reconcile while the provider polls, and for a user\'s change', async () => {
+    await owned();
+    inEventMode = false;
+    expect(await turn()).toContain('ListTagsForResource');
+    expect(await turn()).toContain('DescribeImages');
+    inEventMode = true;
+    const stored = repositories.get('team', 'app')!;
+    repositories.put({ ...stored, metadata: { ...stored.metadata, generation: 2 } });
+    expect(await turn()).toContain('DescribeImages');
+  });
+
+  it('one object\'s full read never stands for another object naming the same repository', async () => {
+    await owned();
+    const stored = repositories.get('team', 'app')!;
+    repositories.put({ ...stored, metadata: { ...stored.metadata, uid: 'uid-other' } });
+    expect(await turn()).toContain('ListTagsForResource');
+  });
+});
