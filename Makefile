@@ -42,12 +42,15 @@ lint: tools-node node_modules ## type-check, lint, and check the chart's CRDs ag
 	$(MAKE) manifests-check
 
 .PHONY: test
-test: tools node_modules ## run every test tier but the node tier (lint, unit, integration against moto, e2e against a real control plane, GitOps with Flux and Argo CD)
-	@# Flux's controllers and Argo CD build meanwhile, on the CPU the other tiers leave idle.
+test: tools node_modules ## run every test tier: lint, unit, integration against moto, e2e against a real control plane, GitOps with Flux and Argo CD, and the node tier (the image on a real node)
+	@# Flux's controllers, Argo CD, the node's binaries and the image build meanwhile, on the CPU the other tiers leave idle.
 	@bash hack/ensure-gitops.sh --background
+	@IMG='$(IMG)' bash hack/ensure-node.sh --background
 	$(MAKE) lint
 	npm test
 	$(MAKE) test-gitops
+	IMG='$(IMG)' bash hack/ensure-node.sh --wait >/dev/null
+	IMG='$(IMG)' npm run test:node
 
 .PHONY: test-unit
 test-unit: tools-node node_modules ## unit tests

@@ -27,7 +27,7 @@ function operatorNodeOptions(): Record<string, string> {
   return options.length ? { ...env, NODE_OPTIONS: options.join(' ') } : env;
 }
 
-export async function launchOperator(ctx: Context, phase: string, syncPeriodMs: number): Promise<{ op: OperatorProcess; pid: number; startedAt: number }> {
+export async function launchOperator(ctx: Context, phase: string, syncPeriodMs: number, extraArgs: string[] = []): Promise<{ op: OperatorProcess; pid: number; startedAt: number }> {
   const extraEnv = operatorNodeOptions();
   const startedAt = now();
   const op = await startOperator(ctx.env, {
@@ -40,6 +40,7 @@ export async function launchOperator(ctx: Context, phase: string, syncPeriodMs: 
       `--sync-period=${durationFlag(syncPeriodMs)}`,
       // startOperator asks for debug logs, as tests want them; production runs at info.
       '--log-level=info',
+      ...extraArgs,
     ],
     env: extraEnv,
   });
