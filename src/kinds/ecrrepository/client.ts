@@ -297,10 +297,12 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
 
     // Only a repository this object owns is worth its policies and image listing.
     const details = await connection.ecr.details(live, { tags });
-    if (ownership === 'ours') connection.ecr.recordFullRead(live.name, this.reader());
     this.live = live;
     this.images = details.inventory ?? details.imageCount;
     const all = changesBetween(desired, live, details);
+    // A full read stands for the next turns only when its tags need no change: reads between full
+    // reads propose none, so a tag change that fails is read again at the retry.
+    if (ownership === 'ours' && !all.tagsToSet && !all.tagKeysToRemove) connection.ecr.recordFullRead(live.name, this.reader());
     // What the desired lifecycle policy would do to the images now; over spec.lifecyclePolicy.maxImagesToExpire
     // it is held back, and everything else still applies. Evaluated only when the policy or the
     // images changed since the last preview, in slices that leave the event loop to other work.

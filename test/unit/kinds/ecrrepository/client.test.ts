@@ -11,7 +11,7 @@ import { ECR_REPOSITORY_REF } from '../../../../src/kinds/ecrrepository/types.js
 import { EcrRepositoryReconciler } from '../../../../src/kinds/ecrrepository/client.js';
 import { providerChangeMatters } from '../../../../src/kinds/ecrrepository/watches.js';
 import { EcrGateway } from '../../../../src/aws/ecr.js';
-import { FakeEcr as FakeEcrApi } from '../../aws/fake-ecr.js';
+import { awsError as sdkError, FakeEcr as FakeEcrApi } from '../../aws/fake-ecr.js';
 import { awsError, connectionFor, FakeApiServer, FakeEcr, FakeEvents, FakeWriter, readyProvider, repository, silentLogger, Store } from '../../reconcilers/fakes.js';
 import type { Connection } from '../../../../src/providers/connections.js';
 import { LifecyclePreviews } from '../../../../src/lifecycle/previews.js';
@@ -1013,6 +1013,22 @@ describe('ECRRepository between full reads, while its provider\'s events are rea
     const stored = repositories.get('team', 'app')!;
     repositories.put({ ...stored, metadata: { ...stored.metadata, generation: 2 } });
     expect(await turn()).toContain('DescribeImages');
+  });
+
+  it('a tag change that failed is read and made again at the retry, not left to the next full read', async () => {
+    await owned();
+    const entry = api.repos.get('team/app')!;
+    entry.tags.set('managed-by', 'someone');
+    gateway.invalidate('team/app');
+    api.failNext('TagResource', sdkError('ServiceUnavailableException', 'try again', 503));
+    now += SIX_HOURS;
+    await expect(reconciler.reconcile(key)).rejects.toThrow(/try again/);
+    repositories.watch();
+    expect(api.ops()).toContain('TagResource');
+    expect(entry.tags.get('managed-by')).toBe('someone');
+    const ops = await turn();
+    expect(ops).toContain('ListTagsForResource');
+    expect(entry.tags.get('managed-by')).toBe('infra-operator');
   });
 
   it('one object\'s full read never stands for another object naming the same repository', async () => {
