@@ -45,8 +45,8 @@ import { percentile, round, sumValues } from '../stats.js';
  *   when the layer counted the PutImage until the watch shows the object's status.imageCount one higher
  *   (target: every push within 10 s).
  * - safety net: the at-rest window sees no turn of the sweep in event mode (one every 6 h). Another
- *   operator, with --sync-period-with-events shortened to 2 minutes, is counted over four turns (one
- *   cycle: three reads of settings and policies, one full read); the ECR calls per turn, brought
+ *   operator, with --sync-period-with-events shortened to 2 minutes, is counted over four and a half
+ *   such periods after its pass at start (a cycle of turns ends with a full read); the ECR calls per turn, brought
  *   back to the chart's period and added to the window's figure, give the at-rest cost with the
  *   sweep included (target ≤ 0.5).
  *
@@ -82,7 +82,7 @@ export const EVENTS_DEFAULTS: EventsOptions = {
   cleanup: true,
 };
 
-/** The safety net's period while it is timed, and the sweep that grants its turns (fine enough that four turns fit in four periods). */
+/** The safety net's period while it is timed, and the sweep that grants its turns. */
 const SAFETY_NET_PERIOD_MS = 120_000;
 const SAFETY_NET_SWEEP_MS = 10_000;
 
@@ -442,8 +442,8 @@ export async function eventsPhase(ctx: Context, options: Partial<EventsOptions> 
 
     // The safety net's share, which the window above does not see: in event mode a repository is
     // swept every --sync-period-with-events, and read in full (tags and images too) at every
-    // FULL_READ_TURNS-th turn. Timed with a short period, over one whole cycle of turns, and
-    // brought back to the chart's period.
+    // FULL_READ_TURNS-th turn. Timed with a short period, over a cycle of turns, and brought back
+    // to the chart's period.
     say(`events: the safety-net sweep, its period shortened to ${SAFETY_NET_PERIOD_MS / 1000} s, over ${FULL_READ_TURNS} turns`);
     await stopOperator(ctx, op);
     op = undefined;
@@ -516,8 +516,8 @@ const EVENTS_ROWS: PhaseRow[] = [
   { figure: 'events.restAwsCallsPerRepositoryPerHour', label: '  AWS calls per repository per hour in the window (no sweep turn in it)', unit: 'calls' },
   { figure: 'events.restEcrCallsPerRepositoryPerHour', label: '  of which ECR', unit: 'calls' },
   { figure: 'events.restReconciles', label: '  reconciles in the window', unit: '' },
-  { figure: 'events.safetyNetTurns', label: 'safety-net sweep, timed over four turns: turns', unit: '' },
-  { figure: 'events.safetyNetEcrCallsPerTurn', label: '  ECR calls per repository per turn (every fourth a full read)', unit: 'calls' },
+  { figure: 'events.safetyNetTurns', label: 'safety-net sweep, period shortened to 2 m, over 4.5 periods: turns', unit: '' },
+  { figure: 'events.safetyNetEcrCallsPerTurn', label: '  ECR calls per repository per turn (full reads included)', unit: 'calls' },
   { figure: 'events.restWithSafetyNetPerRepositoryPerHour', label: 'at rest: AWS calls per repository per hour, the sweep at the chart\'s period included', unit: 'calls', target: { max: 0.5, text: '≤ 0.5 (polling: about 24)' } },
   { figure: 'events.restWithSafetyNetPerRepositoryPerHourAtStatedSize', label: '  the same with the window\'s calls (per queue and provider) spread over 10,000 repositories', unit: 'calls' },
   { figure: 'events.restartSeconds', label: 'a restart: start → pass at start done', unit: 's' },
