@@ -29,6 +29,7 @@ import {
   ownerForTenant,
   ownershipOf,
   providerMoved,
+  repositorySettingsStatus,
   repositoryStatus,
   tagLimitProblem,
   type DesiredRepository,
@@ -342,8 +343,7 @@ class EcrRepositoryClient implements ExternalClient<ECRRepository, ECRRepository
     this.images = this.obj.status?.imageCount ?? 0;
     this.changes = changes;
     // The status fields of the images and the preview are left as they are.
-    const { imageCount: _count, archivedImageCount: _archived, imageSizeBytes: _size, lastImagePushedAt: _pushed, lastImagePulledAt: _pulled, ...settings } = repositoryStatus(live, 0);
-    return { exists: true, upToDate: isEmpty(changes), status: settings, message: available(live) };
+    return { exists: true, upToDate: isEmpty(changes), status: repositorySettingsStatus(live), message: available(live) };
   }
 
   /** Who reads: the object (its uid), so that one object's full read never stands for another's. */

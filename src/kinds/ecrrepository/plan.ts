@@ -276,12 +276,28 @@ function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-type RepositoryStatusFields = Pick<
+type RepositorySettingsFields = Pick<
   ECRRepositoryStatus,
-  | 'repositoryArn' | 'repositoryUri' | 'registryId' | 'creationDate' | 'imageCount' | 'archivedImageCount' | 'imageSizeBytes'
-  | 'lastImagePushedAt' | 'lastImagePulledAt' | 'imageTagMutability' | 'imageTagMutabilityExclusionFilters' | 'encryptionType'
-  | 'imageScanningConfiguration'
+  | 'repositoryArn' | 'repositoryUri' | 'registryId' | 'creationDate' | 'imageTagMutability' | 'imageTagMutabilityExclusionFilters'
+  | 'encryptionType' | 'imageScanningConfiguration'
 >;
+
+type RepositoryStatusFields = RepositorySettingsFields
+  & Pick<ECRRepositoryStatus, 'imageCount' | 'archivedImageCount' | 'imageSizeBytes' | 'lastImagePushedAt' | 'lastImagePulledAt'>;
+
+/** The status fields of the repository itself, without its images: what a read that lists no image reports. */
+export function repositorySettingsStatus(live: LiveRepository): RepositorySettingsFields {
+  return {
+    repositoryArn: live.arn,
+    repositoryUri: live.uri,
+    registryId: live.registryId,
+    creationDate: rfc3339(live.createdAt),
+    imageTagMutability: live.imageTagMutability as ImageTagMutability,
+    imageTagMutabilityExclusionFilters: live.imageTagMutabilityExclusionFilters?.map((f) => ({ filter: f.filter, filterType: f.filterType })),
+    encryptionType: live.encryption.encryptionType as EncryptionType,
+    imageScanningConfiguration: { scanOnPush: live.scanOnPush },
+  };
+}
 
 /**
  * The status fields that describe the repository as AWS has it. Pass the details' `inventory` to
@@ -291,15 +307,8 @@ type RepositoryStatusFields = Pick<
 export function repositoryStatus(live: LiveRepository, images: number | ImageInventory): RepositoryStatusFields {
   const inventory: ImageInventory | undefined = typeof images === 'number' ? undefined : images;
   const status: RepositoryStatusFields = {
-    repositoryArn: live.arn,
-    repositoryUri: live.uri,
-    registryId: live.registryId,
-    creationDate: rfc3339(live.createdAt),
+    ...repositorySettingsStatus(live),
     imageCount: typeof images === 'number' ? images : images.imageCount,
-    imageTagMutability: live.imageTagMutability as ImageTagMutability,
-    imageTagMutabilityExclusionFilters: live.imageTagMutabilityExclusionFilters?.map((f) => ({ filter: f.filter, filterType: f.filterType })),
-    encryptionType: live.encryption.encryptionType as EncryptionType,
-    imageScanningConfiguration: { scanOnPush: live.scanOnPush },
   };
   if (inventory) {
     status.archivedImageCount = inventory.archivedImageCount;
