@@ -160,12 +160,12 @@ async function main(): Promise<void> {
   manager.addInformer(publicRepositories);
   manager.addController(awsProviderController({ providers, users: [repositories, publicRepositories, ...registry.informers], reconciler: providerReconciler, logger, concurrency: Math.min(4, config.maxConcurrentReconciles) }));
   // Objects whose provider's event queue is read are swept every --sync-period-with-events only.
-  const sweepGate = new SweepGate({ inEventMode: (ns, name) => providerEvents.inEventMode(ns, name), periodWithEventsMs: config.syncPeriodWithEventsMs, grantWindowMs: config.syncPeriodMs / 2 });
+  const sweepGate = new SweepGate({ inEventMode: (ns, name) => providerEvents.inEventMode(ns, name), periodWithEventsMs: config.syncPeriodWithEventsMs, syncPeriodMs: config.syncPeriodMs });
   const repositoryController = ecrRepositoryController({
     repositories: sweptView(repositories, (r: ECRRepository) => sweepGate.due(r)), providers, reconciler: repositoryReconciler, logger,
     concurrency: config.maxConcurrentReconciles,
     syncPeriodMs: config.syncPeriodMs,
-    sweep: repositorySweep({ providers, connections, requestsPerSecond: config.awsRequestsPerSecond, logger }),
+    sweep: { ...repositorySweep({ providers, connections, requestsPerSecond: config.awsRequestsPerSecond, logger }), shareOf: (r) => sweepGate.shareOf(r) },
     budgetOf: (namespace, name) => connections.limiterOf(namespace, name),
   });
   manager.addController(repositoryController);

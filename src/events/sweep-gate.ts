@@ -25,10 +25,11 @@ export interface SweepGateOptions {
   inEventMode: (namespace: string, providerName: string) => boolean;
   periodWithEventsMs: number;
   /**
-   * How long a granted turn stays granted: the sweep looks an object up twice in one batch (for its
-   * read-ahead and to queue it), so the answer must hold that long. Half the normal sync period.
+   * The normal sync period, the sweep's. A granted turn stays granted for half of it: the sweep
+   * looks an object up twice in one batch (for its read-ahead and to queue it), so the answer must
+   * hold that long.
    */
-  grantWindowMs: number;
+  syncPeriodMs: number;
   clock?: Clock;
 }
 
@@ -63,12 +64,22 @@ export class SweepGate {
       return false;
     }
     const since = now - turn.at;
-    if (turn.granted && since < this.opts.grantWindowMs) return true;
+    if (turn.granted && since < this.opts.syncPeriodMs / 2) return true;
     if (since >= this.opts.periodWithEventsMs) {
       this.turns.set(key, { at: now, granted: true });
       return true;
     }
     return false;
+  }
+
+  /**
+   * What the object costs a pass of the sweep, as a share of a reconcile: in event mode it is let
+   * through at one pass in periodWithEvents / syncPeriod, so the sweep's pace is planned for the
+   * objects it reconciles, not for every object it lists.
+   */
+  shareOf(obj: { metadata: { namespace?: string }; spec: { providerRef: { name: string } } }): number {
+    if (!this.opts.inEventMode(obj.metadata.namespace ?? '', obj.spec.providerRef.name)) return 1;
+    return Math.min(1, this.opts.syncPeriodMs / Math.max(1, this.opts.periodWithEventsMs));
   }
 
   /** Forgets an object (deleted). */

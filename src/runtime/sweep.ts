@@ -23,7 +23,7 @@ export interface SweepBudget {
 }
 
 export interface SweepPlanInput extends SweepBudget {
-  /** Objects per account (or any group paced by one limit). */
+  /** Objects per account (or any group paced by one limit), each counted at its share of a reconcile. */
   objectsPerGroup: readonly number[];
   syncPeriodMs: number;
   /** Share of the sync period a pass is spread over when the budget allows. Default 0.1. */
@@ -93,6 +93,12 @@ export interface SweepOptions<T> {
   get: (key: string) => T | undefined;
   /** Objects of one group share one rate limit (an account) and are read in batches together. */
   groupOf?: (obj: T) => string;
+  /**
+   * What an object costs a pass, as a share of a reconcile (0 to 1, default 1): an object that
+   * `get` lets through at one pass in n costs 1/n. The plan counts the shares, so objects that are
+   * listed but mostly skipped do not stretch the period of the others.
+   */
+  shareOf?: (obj: T) => number;
   /** Objects per batch. Default 100 (DescribeRepositories takes up to 100 names). */
   batchSize?: number;
   /**
@@ -153,16 +159,18 @@ export class Sweep<T> {
   pass(): SweepPlan {
     const o = this.opts;
     const groups = new Map<string, string[]>();
+    const shares = new Map<string, number>();
     for (const obj of o.list()) {
       const group = o.groupOf?.(obj) ?? '';
       let keys = groups.get(group);
       if (!keys) groups.set(group, (keys = []));
       keys.push(o.keyOf(obj));
+      shares.set(group, (shares.get(group) ?? 0) + Math.min(1, Math.max(0, o.shareOf?.(obj) ?? 1)));
     }
     const budget = o.budget();
     const plan = planSweep({
       ...budget,
-      objectsPerGroup: [...groups.values()].map((k) => k.length),
+      objectsPerGroup: [...shares.values()],
       syncPeriodMs: o.syncPeriodMs,
       ...(o.spreadShare !== undefined ? { spreadShare: o.spreadShare } : {}),
     });

@@ -48,7 +48,7 @@ export function repositoriesOfProvider(repositories: Pick<Informer<ECRRepository
 export const SWEEP_CALLS_PER_REPOSITORY = 4 + 1 / 100;
 
 /** How the periodic sweep is paced, grouped and read ahead (see runtime/sweep.ts). */
-export type RepositorySweep = Pick<SweepOptions<ECRRepository>, 'budget' | 'groupOf' | 'prefetch' | 'onPlan' | 'logger' | 'batchSize'>;
+export type RepositorySweep = Pick<SweepOptions<ECRRepository>, 'budget' | 'groupOf' | 'shareOf' | 'prefetch' | 'onPlan' | 'logger' | 'batchSize'>;
 
 export function ecrRepositoryController(opts: {
   repositories: Informer<ECRRepository>;

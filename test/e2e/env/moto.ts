@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startAwsProxy } from './aws-proxy.js';
 import type { OidcProvider } from './sts-web-identity-emulation.js';
 import { freePort, startProcess, waitFor } from './processes.js';
@@ -25,6 +26,14 @@ function motoCommand(): string {
 }
 
 const DEFAULT_ACCOUNT = '123456789012';
+
+/** Put first on moto's PYTHONPATH: its sitecustomize.py keeps moto's EventBridge from re-parsing the same expressions for every event. */
+const MOTO_PYTHON_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'moto-python');
+
+function motoEnv(): NodeJS.ProcessEnv {
+  const inherited = process.env.PYTHONPATH;
+  return { ...process.env, PYTHONPATH: inherited ? `${MOTO_PYTHON_DIR}${path.delimiter}${inherited}` : MOTO_PYTHON_DIR };
+}
 
 /** One call of moto's JSON protocol (KMS), signed-looking: moto reads the region from the scope. */
 async function motoJson(endpoint: string, target: string, region: string, body: unknown): Promise<Record<string, unknown>> {
@@ -83,7 +92,7 @@ export async function startMoto(dir: string, options: MotoOptions = {}): Promise
   const port = await freePort();
   const motoEndpoint = `http://127.0.0.1:${port}`;
   const log = path.join(dir, 'moto.log');
-  const moto = startProcess('moto', motoCommand(), ['-H', '127.0.0.1', '-p', String(port)], log);
+  const moto = startProcess('moto', motoCommand(), ['-H', '127.0.0.1', '-p', String(port)], log, motoEnv());
   try {
     await waitFor('moto', async () => (await fetch(`${motoEndpoint}/moto-api/data.json`)).ok, 60_000, () =>
       moto.exited() ? `exited:\n${readFileSync(log, 'utf8').slice(-3000)}` : undefined);

@@ -39,7 +39,7 @@ function objects(n: number, accounts = 1): Obj[] {
   return Array.from({ length: n }, (_, i) => ({ key: `ns/r${String(i).padStart(5, '0')}`, account: `a${i % accounts}` }));
 }
 
-function harness(initial: Obj[], opts: { prefetch?: boolean; prefetchFails?: () => Error | undefined } = {}) {
+function harness(initial: Obj[], opts: { prefetch?: boolean; prefetchFails?: () => Error | undefined; shareOf?: (o: Obj) => number } = {}) {
   const clock = new FakeClock();
   const { logger, lines } = captureLogger('info');
   let live = initial;
@@ -56,6 +56,7 @@ function harness(initial: Obj[], opts: { prefetch?: boolean; prefetchFails?: () 
     keyOf: (o) => o.key,
     get: (key) => byKey.get(key),
     groupOf: (o) => o.account,
+    ...(opts.shareOf ? { shareOf: opts.shareOf } : {}),
     ...(opts.prefetch
       ? {
         prefetch: async (group: string, objs: Obj[], validForMs: number) => {
@@ -124,6 +125,23 @@ describe('Sweep on a fake clock', () => {
     const lines = h.lines().filter((l) => String(l.msg).startsWith('sync sweep'));
     expect(lines.map((l) => [l.level, l.achievedPeriodSeconds])).toEqual([['warn', 2_500], ['info', 600]]);
     h.sweep.stop();
+  });
+
+  it('plans for the share of a reconcile each object costs a pass, not for every object listed', async () => {
+    // 10,000 objects swept at one pass in 36 (a 6-hour period in 10-minute passes): 10,000 / 36 × 4
+    // calls at 16/s is 70 s, within 10 minutes. Counted as whole objects they would stretch it to 2,500 s.
+    const h = harness(objects(10_000), { shareOf: (o) => (o.account === 'a0' ? 1 / 36 : 1) });
+    h.sweep.start();
+    await h.clock.advance(20 * MINUTE);
+    expect(h.plans.map((p) => [p.periodMs, p.stretched])).toEqual([[10 * MINUTE, false], [10 * MINUTE, false]]);
+    expect(h.plans[0]!.neededMs).toBe(Math.ceil((10_000 / 36) * 4 * 1000 / 16));
+    // Shares outside 0..1 count as the nearest bound: a full reconcile at most.
+    const whole = harness(objects(10_000), { shareOf: () => 5 });
+    whole.sweep.start();
+    await whole.clock.advance(10 * MINUTE);
+    expect(whole.plans[0]).toMatchObject({ periodMs: 2_500_000, stretched: true });
+    h.sweep.stop();
+    whole.sweep.stop();
   });
 
   it('a sweep that fits logs nothing and keeps the sync period', async () => {
