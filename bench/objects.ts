@@ -115,10 +115,15 @@ export async function removeNamespaces(ctx: Context, layout: Layout): Promise<vo
   }));
 }
 
-/** Deletes a layout's repositories and waits until the API server has none left; then its namespaces. */
-export async function removeLayout(ctx: Context, layout: Layout): Promise<void> {
+/**
+ * Deletes a layout's repositories and waits until the API server has none left; then its namespaces.
+ * `whenMarked` runs once every repository is marked for deletion, before the wait (an operator
+ * started then releases them without reading any first).
+ */
+export async function removeLayout(ctx: Context, layout: Layout, whenMarked?: () => Promise<void>): Promise<void> {
   const selector = `${BENCH_LABEL}=${ctx.run}`;
   for (const ns of namespacesOf(layout)) await ctx.api.deleteCollection(namespacedRepositoryPath(ns), selector);
+  await whenMarked?.();
   const wanted = new Set(namespacesOf(layout));
   const deadline = Date.now() + 900_000;
   for (;;) {

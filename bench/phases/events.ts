@@ -502,7 +502,15 @@ export async function eventsPhase(ctx: Context, options: Partial<EventsOptions> 
 
     if (opts.cleanup) {
       say(`events: letting the ${r} repositories go (Retain: no AWS call)`);
-      await removeLayout(ctx, layout);
+      // The safety-net operator watched a sample: one for every namespace releases them all.
+      const watchesAll = sampleNamespace === undefined || opts.restart;
+      if (!watchesAll && op) {
+        await stopOperator(ctx, op);
+        op = undefined;
+      }
+      await removeLayout(ctx, layout, watchesAll ? undefined : async () => {
+        op = (await launchOperator(ctx, 'events-cleanup', CHART_SYNC_PERIOD_MS)).op;
+      });
     }
   } finally {
     if (op) await stopOperator(ctx, op);
