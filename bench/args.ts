@@ -74,7 +74,7 @@ export const USAGE = `Usage: tsx bench/run.ts [flags]
   --events-n E                repositories of the events run (chart's defaults; ECR's events through an
                               EventBridge rule to one SQS queue): drift reverted, image count after a push,
                               AWS calls per repository per hour at rest (default 1000; the targets
-                              are stated for 10000, which the local AWS layer needs hours to create)
+                              are stated for 10000, about an hour here)
   --events-rest-window D      how long the events run counts AWS calls at rest (default 10m)
   --skip-events               no events run
   --public-n P                ECRPublicRepository objects of the public run: AWS calls per create and per sync (default 50)
