@@ -6,7 +6,7 @@ import type { OperatorProcess } from '../../test/e2e/support/operator.js';
 import { FULL_READ_TURNS } from '../../src/events/sweep-gate.js';
 import { staticProviderYaml } from '../../test/e2e/support/scenario.js';
 import { awsCallsBySigner } from '../aws-layer.js';
-import { CHART_SYNC_PERIOD_MS, CONTROLLER, now, say, sleep, type Context } from '../context.js';
+import { CHART_SYNC_PERIOD_MS, configuration, CONTROLLER, now, say, sleep, type Context } from '../context.js';
 import { exec } from '../exec.js';
 import { AWS_PROVIDERS_PATH, namespacedRepositoryPath, readyCondition, type KubeResource } from '../kube-api.js';
 import { DEFAULT_TAGS, LIFECYCLE_POLICY, namespaceYaml, placement, providerName, type Layout } from '../manifests.js';
@@ -92,7 +92,12 @@ const SAFETY_NET_SWEEP_MS = 10_000;
  * above this many repositories it watches one namespace only, a sample the local AWS layer serves in time.
  */
 const SAFETY_NET_MAX_REPOSITORIES = 1000;
-const SAFETY_NET_UNLIMITED = ['--aws-requests-per-second=10000', '--aws-burst=10000', '--aws-operation-rate-limits=false'];
+
+/** The flags of the bench's unlimited configuration. */
+function unlimitedFlags(ctx: Context): string[] {
+  const u = configuration('unlimited', ctx.args);
+  return [`--aws-requests-per-second=${u.awsRequestsPerSecond}`, `--aws-burst=${u.awsBurst}`, `--aws-operation-rate-limits=${u.operationRateLimits}`];
+}
 
 /** The access key in the providers' Secrets (staticProviderYaml's default): the operator's calls are signed with it. */
 const OPERATOR_KEY = 'test';
@@ -460,7 +465,7 @@ export async function eventsPhase(ctx: Context, options: Partial<EventsOptions> 
     figures['events.safetyNetRepositories'] = sampled;
     const net = await launchOperator(ctx, 'events-safety-net', SAFETY_NET_SWEEP_MS, [
       `--sync-period-with-events=${SAFETY_NET_PERIOD_MS / 1000}s`,
-      ...SAFETY_NET_UNLIMITED,
+      ...unlimitedFlags(ctx),
       ...(sampleNamespace === undefined ? [] : [`--watch-namespace=${sampleNamespace}`]),
     ]);
     op = net.op;
